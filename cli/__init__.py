@@ -1,0 +1,1 @@
+"""The `copflow` command line (typer). Read-only commands never import Prefect."""

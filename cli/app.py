@@ -1,0 +1,92 @@
+"""The root of the `copflow` command: sub-commands, and errors as one line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer._click import exceptions as usage  # typer vendors its own click
+
+from cli import records
+from models.errors import CopflowError
+
+app = typer.Typer(
+    name="copflow",
+    help="Run Communities of Practice from launch to a graceful close.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(records.community_app, name="community")
+app.add_typer(records.member_app, name="member")
+app.add_typer(records.session_app, name="session")
+app.add_typer(records.task_app, name="task")
+app.command("audit")(records.audit)
+
+
+@app.command("init")
+def init() -> None:
+    """Create or upgrade the database."""
+    from tasks.db import upgrade
+    from tasks.settings import get_settings
+
+    upgrade()
+    typer.echo(f"database ready: {get_settings().db_url.split('@')[-1]}")
+
+
+MULTI_VALUE_OPTIONS = {"--attended", "--topic", "--method", "--output"}
+
+
+def expand_multi_values(argv: list[str]) -> list[str]:
+    """Let `--attended a b c` mean `--attended a --attended b --attended c`, as DESIGN writes it."""
+    out: list[str] = []
+    current: str | None = None
+    for arg in argv:
+        if arg.startswith("-"):
+            current = arg if arg in MULTI_VALUE_OPTIONS else None
+            out.append(arg)
+        elif current is not None and out[-1] != current:
+            out.extend([current, arg])
+        else:
+            out.append(arg)
+    return out
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = expand_multi_values(list(sys.argv[1:] if argv is None else argv))
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="copflow", standalone_mode=False)
+    except CopflowError as exc:
+        print(f"copflow: {_one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except usage.NoArgsIsHelpError:
+        # Asking for nothing shows the help (already printed); that is not a mistake.
+        return 0
+    except usage.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        print(f"copflow: {_one_line(exc.format_message())}{hint}", file=sys.stderr)
+        return 2
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        print("copflow: aborted", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("copflow: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        from cli.unexpected import describe
+
+        message, code = describe(exc)
+        print(f"copflow: {message}", file=sys.stderr)
+        return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""Record commands: communities, members, sessions, tasks and the audit trail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import Actor, AsJson, Today, emit_json, parse_day, say
+from models.vocabulary import MemberKind, SessionFormat
+from models.errors import BadInput
+
+community_app = typer.Typer(help="Create, list and show communities.", no_args_is_help=True)
+member_app = typer.Typer(help="Add members, record leaving and volunteering.", no_args_is_help=True)
+session_app = typer.Typer(help="Record sessions held.", no_args_is_help=True)
+task_app = typer.Typer(help="Planning tasks, owned by the planning lead.", no_args_is_help=True)
+
+
+def _checked(value: str, kind: str, option: str) -> str:
+    """Validate one argument with the charter's own types (by name), for one clear error line."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from models import charter
+
+    try:
+        return TypeAdapter(getattr(charter, kind)).validate_python(value)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise BadInput(f"{option}: {message}") from None
+
+
+def _db():  # type: ignore[no-untyped-def]
+    from tasks.db import require_schema, session_scope
+
+    require_schema()
+    return session_scope()
+
+
+@community_app.command("create")
+def community_create(
+    charter: Annotated[Path, typer.Argument(help="The charter YAML file.")], today: Today = None
+) -> None:
+    """Store a CoP from its charter, in stage proposed, and print its slug."""
+    from tasks.charter_file import load_charter
+    from tasks.records import create_community
+
+    day = parse_day(today)
+    parsed = load_charter(charter)
+    with _db() as db:
+        community = create_community(db, parsed, day)
+        missing = parsed.missing_for_launch()
+        slug = community.slug
+    say(slug)
+    if missing:
+        typer.echo(f"note: before launch, the charter needs: {', '.join(missing)}", err=True)
+
+
+@community_app.command("list")
+def community_list(as_json: AsJson = False) -> None:
+    """Every CoP with its stage."""
+    from tasks.views import list_communities
+
+    with _db() as db:
+        rows = list_communities(db)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        say(f"{row['slug']:<24} {row['stage']:<10} {row['name']}")
+
+
+@community_app.command("show")
+def community_show(slug: str, as_json: AsJson = False) -> None:
+    """Stage, people and roles, planning lead and open tasks."""
+    from tasks.views import show_community
+
+    with _db() as db:
+        view = show_community(db, slug)
+    if as_json:
+        emit_json(view)
+        return
+    say(f"{view['name']} ({view['slug']}): {view['stage']}")
+    if view["missing_for_launch"]:
+        say(f"  before launch it needs: {', '.join(view['missing_for_launch'])}")
+    if view["closing"]:
+        c = view["closing"]
+        say(f"  closing since {c['since']}, notice ends {c['notice_ends_on']}: {c['reason']}")
+    say(f"  domain:   {view['domain'] or '(not yet set)'}")
+    say(f"  practice: {view['practice'] or '(not yet set)'}")
+    say(f"  cadence:  {view['cadence'] or '(not yet set)'}; sessions held: {view['sessions_held']}")
+    lead = view["planning_lead"]
+    say(f"  planning lead: {lead['name']} since {lead['since']}" if lead else "  planning lead: none yet")
+    say("  people:")
+    for m in view["members"]:
+        roles = f" [{', '.join(m['roles'])}]" if m["roles"] else ""
+        say(f"    {m['name']} <{m['email']}> {m['kind'] or ''}{roles}")
+    for s in view["sponsors"]:
+        org = f", {s['organisation']}" if s["organisation"] else ""
+        say(f"    {s['name']} <{s['email']}> sponsor{org}")
+    say(f"  open tasks: {len(view['open_tasks'])}")
+    for t in view["open_tasks"]:
+        due = f" (due {t['due']})" if t["due"] else ""
+        say(f"    #{t['id']} {t['title']}{due}, {t['owner']}")
+    if view["successor"]:
+        say(f"  successor: {view['successor']}")
+    if view["predecessors"]:
+        say(f"  grew out of: {', '.join(view['predecessors'])}")
+    if view["archive"]:
+        say(f"  archive: {view['archive']}")
+
+
+@member_app.command("add")
+def member_add(
+    slug: str,
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    email: Annotated[str, typer.Option("--email", help="Email address.")],
+    kind: Annotated[MemberKind, typer.Option("--kind")] = MemberKind.practitioner,
+    planning_group: Annotated[bool, typer.Option("--planning-group")] = False,
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Add a member to a CoP."""
+    from tasks.records import add_member
+
+    day = parse_day(today)
+    checked_name = _checked(name, "PersonName", "--name")
+    checked_email = _checked(email, "Email", "--email")
+    with _db() as db:
+        add_member(db, slug, name=checked_name, email=checked_email, kind=kind,
+                   planning_group=planning_group, actor=actor, today=day)
+    say(f"{checked_name} joined {slug}")
+
+
+@member_app.command("leave")
+def member_leave(slug: str, email: str, actor: Actor = None, today: Today = None) -> None:
+    """Record that a member has left (they are thanked, never chased)."""
+    from tasks.records import leave
+
+    day = parse_day(today)
+    with _db() as db:
+        leave(db, slug, email, actor=actor, today=day)
+    say(f"{email} has left {slug}")
+
+
+@member_app.command("volunteer")
+def member_volunteer(
+    slug: str,
+    email: str,
+    opt_out: Annotated[bool, typer.Option("--opt-out", help="Opt out of leading planning.")] = False,
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Volunteer to lead planning (joins the planning group), or opt out of leading."""
+    from tasks.records import volunteer
+
+    day = parse_day(today)
+    with _db() as db:
+        volunteer(db, slug, email, opt_out=opt_out, actor=actor, today=day)
+    say(f"{email} {'opted out of leading' if opt_out else 'volunteered to lead planning'} in {slug}")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
+
+
+@session_app.command("record")
+def session_record(
+    slug: str,
+    on: Annotated[str, typer.Option("--on", help="Date held (YYYY-MM-DD).")],
+    attended: Annotated[list[str], typer.Option("--attended", help="Emails of those who came.")],
+    format: Annotated[SessionFormat | None, typer.Option("--format")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="Topic or case discussed.")] = None,
+    method: Annotated[list[str] | None, typer.Option("--method", help="Method used, e.g. Time to Think.")] = None,
+    output: Annotated[list[str] | None, typer.Option("--output", help="Something it produced.")] = None,
+    story: Annotated[str | None, typer.Option("--story", help="What changed in practice.")] = None,
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Record a session held and who attended. The first one makes a launching CoP active."""
+    from tasks.records import record_session
+
+    day = parse_day(today)
+    held_on = parse_day(on, "--on")
+    emails = [_checked(e, "Email", "--attended") for e in _split(attended)]
+    topics = [_checked(t, "OneLine", "--topic") for t in (topic or [])]
+    methods = [_checked(m, "OneLine", "--method") for m in (method or [])]
+    outputs = [_checked(o, "OneLine", "--output") for o in (output or [])]
+    with _db() as db:
+        session = record_session(db, slug, held_on=held_on, attended=emails, format=format,
+                                 topics=topics, methods=methods, outputs=outputs, story=story,
+                                 actor=actor, today=day)
+        count = len(session.attendance)
+    say(f"session on {held_on} recorded for {slug}: {count} attended")
+
+
+@task_app.command("add")
+def task_add(
+    slug: str,
+    title: str,
+    due: Annotated[str | None, typer.Option("--due", help="Due date (YYYY-MM-DD).")] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Add a planning task, owned by the current planning lead."""
+    from tasks.records import add_task
+
+    day = parse_day(today)
+    due_on = parse_day(due, "--due") if due else None
+    checked_title = _checked(title, "OneLine", "TITLE")
+    with _db() as db:
+        task = add_task(db, slug, title=checked_title, due=due_on, notes=notes, actor=actor, today=day)
+        task_id, owner = task.id, task.owner.person.name
+    say(f"task #{task_id} added to {slug}, owned by {owner}")
+
+
+@task_app.command("done")
+def task_done(slug: str, task_id: int, actor: Actor = None, today: Today = None) -> None:
+    """Mark a planning task done."""
+    from tasks.records import complete_task
+
+    day = parse_day(today)
+    with _db() as db:
+        complete_task(db, slug, task_id, actor=actor, today=day)
+    say(f"task #{task_id} in {slug} is done")
+
+
+def audit(slug: str, as_json: AsJson = False) -> None:
+    """The audit trail of a CoP: what changed, who, when, why, before and after."""
+    from tasks.views import audit_trail
+
+    with _db() as db:
+        entries = audit_trail(db, slug)
+    if as_json:
+        emit_json(entries)
+        return
+    for e in entries:
+        why = f": {e['why']}" if e["why"] else ""
+        run = f" (flow run {e['flow_run_id']})" if e["flow_run_id"] else ""
+        say(f"{e['on']} {e['actor']} {e['action']}{why}{run}")

@@ -1,0 +1,4 @@
+"""The pure domain of copflow: charter schema, tables, lifecycle, rota and health rules.
+
+Nothing in this package performs I/O or imports Prefect.
+"""

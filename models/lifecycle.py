@@ -1,0 +1,107 @@
+"""The lifecycle of a CoP (DESIGN section 2): stages, transitions, guards, who may act."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import Enum
+
+from models.errors import Refused
+
+
+class Stage(str, Enum):
+    proposed = "proposed"
+    launching = "launching"
+    active = "active"
+    closing = "closing"
+    archived = "archived"
+
+
+TRANSITIONS: dict[tuple[Stage, Stage], str] = {
+    (Stage.proposed, Stage.launching): "launch",
+    (Stage.launching, Stage.active): "first session",
+    (Stage.active, Stage.closing): "close",
+    (Stage.closing, Stage.active): "continue",
+    (Stage.closing, Stage.archived): "archive",
+}
+
+DEFAULT_NOTICE_DAYS = 14
+
+
+class Role(str, Enum):
+    """Someone's standing in one CoP, as far as acting on it goes."""
+
+    convenor = "convenor"
+    planning_group = "planning group member"
+    member = "ordinary member"
+    sponsor = "sponsor"
+    former_member = "former member"
+    stranger = "stranger"
+
+
+DECIDERS = frozenset({Role.convenor, Role.planning_group})
+
+
+def require_may_decide(role: Role, actor: str, slug: str) -> None:
+    """Only the convenor and the planning group decide; sponsors never do."""
+    if role not in DECIDERS:
+        why = {
+            Role.sponsor: "sponsors receive reports and never decide",
+            Role.member: "only the convenor and planning group may do this",
+            Role.former_member: "they have left this CoP",
+            Role.stranger: "they are not part of this CoP",
+        }.get(role, "only the convenor and planning group may do this")
+        raise Refused(f"{actor} may not act on {slug}: {why}")
+
+
+def require_writable(stage: Stage, slug: str) -> None:
+    if stage is Stage.archived:
+        raise Refused(f"{slug} is archived and read-only")
+
+
+def require_transition(current: Stage, target: Stage, slug: str) -> None:
+    if (current, target) not in TRANSITIONS:
+        require_writable(current, slug)
+        raise Refused(f"{slug} is {current.value}; it cannot move to {target.value}")
+
+
+def notice_end(today: date, notice_days: int | None) -> date:
+    days = DEFAULT_NOTICE_DAYS if notice_days is None else notice_days
+    if days < 0:
+        raise ValueError("notice days cannot be negative")
+    return today + timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class ArchiveReadiness:
+    notice_over: bool
+    forced: bool
+
+    def check(self, slug: str, notice_ends_on: date | None) -> None:
+        if not (self.notice_over or self.forced):
+            raise Refused(
+                f"{slug} is in its notice period until {notice_ends_on}; use --now to archive sooner"
+            )
+
+
+MIN_MEMBERS_TO_LAUNCH = 3
+
+
+def missing_for_launch(
+    *, domain: object, practice: object, convenor: object, sponsors: int, members: int, cadence: object
+) -> list[str]:
+    """What the launch guard needs that is not there yet (empty when ready)."""
+    missing = []
+    if not domain:
+        missing.append("domain")
+    if not practice:
+        missing.append("practice")
+    if not convenor:
+        missing.append("convenor")
+    if sponsors < 1:
+        missing.append("at least one sponsor")
+    if members < MIN_MEMBERS_TO_LAUNCH:
+        missing.append(f"at least {MIN_MEMBERS_TO_LAUNCH} members")
+    if not cadence:
+        missing.append("cadence")
+    return missing

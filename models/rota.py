@@ -1,0 +1,70 @@
+"""The planning-lead rota: no single person bears the burden (DESIGN section 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One member as the rota sees them."""
+
+    membership_id: int
+    name: str
+    planning_group: bool
+    volunteered: bool
+    opted_out: bool
+    is_convenor: bool = False
+    is_sponsor: bool = False
+    terms_served: int = 0
+    last_served_until: date | None = None
+    joined_on: date = date.min
+
+    @property
+    def eligible(self) -> bool:
+        # Volunteering puts a member on the planning group; sponsors never lead.
+        return (self.planning_group or self.volunteered) and not self.opted_out and not self.is_sponsor
+
+
+def eligible(candidates: Iterable[Candidate]) -> list[Candidate]:
+    return [c for c in candidates if c.eligible]
+
+
+def _preference(c: Candidate) -> tuple[object, ...]:
+    # Volunteers first, then whoever has served least, then longest ago (never first).
+    never = c.last_served_until is None
+    return (
+        not c.volunteered,
+        c.terms_served,
+        not never,
+        c.last_served_until or date.min,
+        c.joined_on,
+        c.membership_id,
+    )
+
+
+def next_lead(candidates: Sequence[Candidate], outgoing_id: int | None) -> Candidate | None:
+    """Pick the next planning lead, or None when nobody is eligible.
+
+    The convenor leads only when no one else is eligible; the outgoing lead is not
+    picked again straight away while anyone else is eligible.
+    """
+    pool = eligible(candidates)
+    non_convenor = [c for c in pool if not c.is_convenor]
+    if non_convenor:
+        pool = non_convenor
+    elif not pool:
+        convenors = [c for c in candidates if c.is_convenor and not c.opted_out and not c.is_sponsor]
+        pool = convenors
+    others = [c for c in pool if c.membership_id != outgoing_id]
+    if others:
+        pool = others
+    if not pool:
+        return None
+    return min(pool, key=_preference)
+
+
+def rotation_due(sessions_held: int, sessions_at_term_start: int, rotate_every: int) -> bool:
+    return sessions_held - sessions_at_term_start >= rotate_every

@@ -1,0 +1,52 @@
+"""Settings from the environment (pydantic-settings). No secret has a default."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COPFLOW_", extra="ignore")
+
+    home: Path = Path("./copflow-data")
+    database_url: str | None = None
+    archive_url: str | None = Field(default=None, description="fsspec URL; default HOME/archives")
+    retention_days: int = 90
+
+    email_transport: Literal["file", "smtp", "notify"] = "file"
+    email_from: str = "copflow@localhost"
+    email_from_name: str = "copflow"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = 30.0
+    smtp_ca_file: str | None = None
+    notify_api_key: SecretStr | None = None
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    notify_template_id: str | None = None
+    send_attempts: int = 5
+    send_backoff_seconds: float = 1.0
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'copflow.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def archive_root(self) -> str:
+        return self.archive_url or str((self.home / "archives").resolve())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

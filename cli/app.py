@@ -7,7 +7,7 @@ import sys
 import typer
 from typer._click import exceptions as usage  # typer vendors its own click
 
-from cli import records
+from cli import lifecycle, operations, records, reporting
 from models.errors import CopflowError
 
 app = typer.Typer(
@@ -22,6 +22,9 @@ app.add_typer(records.member_app, name="member")
 app.add_typer(records.session_app, name="session")
 app.add_typer(records.task_app, name="task")
 app.command("audit")(records.audit)
+lifecycle.register(app)
+reporting.register(app)
+operations.register(app)
 
 
 @app.command("init")

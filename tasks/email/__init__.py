@@ -1,0 +1,1 @@
+"""Email: building messages from outbox rows, transports, and delivery."""

@@ -1,0 +1,69 @@
+"""The outbox: every email is a row first, keyed so a repeated run never queues it twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.tables import Community, OutboxMessage
+from tasks.rendering import RenderedEmail
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str
+
+
+def _insert_ignoring_duplicates(db: Session, values: dict[str, object]) -> bool:
+    """INSERT ... ON CONFLICT (key) DO NOTHING on SQLite and PostgreSQL; True if inserted."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    return bool(db.execute(stmt).rowcount)
+
+
+def enqueue(
+    db: Session,
+    *,
+    key: str,
+    community: Community | None,
+    template: str,
+    to: Recipient,
+    email: RenderedEmail,
+    today: date,
+    calendar: str | None = None,
+) -> bool:
+    """Queue one email under an idempotency key; False when that key was already queued."""
+    if any(ch in email.subject for ch in "\r\n"):
+        raise ValueError("an email subject must be one line")
+    return _insert_ignoring_duplicates(
+        db,
+        {
+            "key": key,
+            "community_id": community.id if community is not None else None,
+            "template": template,
+            "to_name": to.name,
+            "to_email": to.email,
+            "subject": email.subject,
+            "text_body": email.text,
+            "html_body": email.html,
+            "calendar": calendar,
+            "status": "pending",
+            "attempts": 0,
+            "queued_on": today,
+            "queued_at": datetime.now(UTC).replace(tzinfo=None),
+        },
+    )
+
+
+def pending_ids(db: Session, community_id: int | None = None) -> list[int]:
+    stmt = select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))
+    if community_id is not None:
+        stmt = stmt.where(OutboxMessage.community_id == community_id)
+    return list(db.scalars(stmt.order_by(OutboxMessage.id)))

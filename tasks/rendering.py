@@ -1,0 +1,48 @@
+"""Rendering every word a person reads from templates/ (Jinja2, autoescaped, strict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        # HTML is escaped; .txt and .md are plain text and need no escaping.
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["day"] = lambda d: d.strftime("%-d %B %Y") if d else ""
+    return env
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def render_email(name: str, **context: Any) -> RenderedEmail:
+    """Render templates/email/<name>.subject.txt, .txt and .html with the same context."""
+    subject = " ".join(render(f"email/{name}.subject.txt", **context).split())
+    return RenderedEmail(
+        subject=subject,
+        text=render(f"email/{name}.txt", **context),
+        html=render(f"email/{name}.html", **context),
+    )

@@ -1,0 +1,75 @@
+"""Shared fixtures. Fast tests need none of these; flow tests ask for `prefect_harness`.
+
+- `home`: a fresh COPFLOW_HOME (and database) for one test, set in this process's env.
+- `cli`: run the real `copflow` command in a subprocess against that home.
+- `prefect_harness`: Prefect's test harness, started once per test session.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+REPO = Path(__file__).resolve().parent.parent
+COPFLOW = str(Path(sys.executable).parent / "copflow")
+SAMPLE_CHARTER = REPO / "examples" / "aaot-charter.yaml"
+
+
+def _fresh_database_url(home: Path) -> str | None:
+    """None on SQLite (the home's own file); on PostgreSQL a new, empty database per test."""
+    base = os.environ.get("COPFLOW_TEST_POSTGRES_URL")
+    if not base:
+        return None
+    from tests.support.postgres import fresh_database
+
+    return fresh_database(base)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    from tasks.db import upgrade
+    from tasks.settings import get_settings
+
+    home = tmp_path / "copflow-home"
+    monkeypatch.setenv("COPFLOW_HOME", str(home))
+    url = _fresh_database_url(home)
+    if url:
+        monkeypatch.setenv("COPFLOW_DATABASE_URL", url)
+    else:
+        monkeypatch.delenv("COPFLOW_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    upgrade()
+    yield home
+    get_settings.cache_clear()
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(home: Path) -> CliRunner:
+    """Run `copflow ARGS...` as a user would; returns the completed process."""
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run([COPFLOW, *args], capture_output=True, text=True, env=full_env,
+                              input=input, timeout=timeout, cwd=home.parent)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -206,6 +206,8 @@ class OutboxMessage(Base):
     queued_on: Mapped[date] = mapped_column(Date)
     queued_at: Mapped[datetime] = mapped_column(DateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Backoff: a transient failure is not retried before this time.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     transport: Mapped[str | None] = mapped_column(String(20))
     transport_ref: Mapped[str | None] = mapped_column(String(300))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -22,7 +23,7 @@ def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
     msg["From"] = Address(display_name=settings.email_from_name, addr_spec=settings.email_from)
     msg["To"] = Address(display_name=row.to_name, addr_spec=row.to_email)
     msg["Message-ID"] = message_id(row.key)
-    msg["Date"] = format_datetime(row.queued_at.astimezone())
+    msg["Date"] = format_datetime(row.queued_at.replace(tzinfo=UTC))
     msg["X-Copflow-Key"] = row.key
     msg.set_content(row.text_body)
     msg.add_alternative(row.html_body, subtype="html")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 09:18:41.619401
+Create Date: 2026-11-26 09:22:54.906280
 """
 from alembic import op
 import sqlalchemy as sa
@@ -138,6 +138,7 @@ def upgrade() -> None:
     sa.Column('queued_on', sa.Date(), nullable=False),
     sa.Column('queued_at', sa.DateTime(), nullable=False),
     sa.Column('claimed_at', sa.DateTime(), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('transport', sa.String(length=20), nullable=True),
     sa.Column('transport_ref', sa.String(length=300), nullable=True),

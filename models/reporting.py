@@ -28,6 +28,9 @@ class Period:
 
     @property
     def label(self) -> str:
+        whole_months = self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
+        if not whole_months:
+            return f"{self.start.day} {self.start:%B %Y} to {self.end.day} {self.end:%B %Y}"
         if self.start.month == self.end.month and self.start.year == self.end.year:
             return self.start.strftime("%B %Y")
         if self.start.year == self.end.year:
@@ -59,6 +62,14 @@ def periods_from(first_day: date, kind: ReportPeriod) -> Iterator[Period]:
     while True:
         yield period
         period = period_containing(period.end + timedelta(days=1), kind)
+
+
+def next_due(first_day: date, kind: ReportPeriod, today: date) -> tuple[Period, date]:
+    """The first period not yet ended on today, and the day its report falls due."""
+    for period in periods_from(first_day, kind):
+        if period.end >= today:
+            return period, period.end + timedelta(days=1)
+    raise AssertionError("unreachable")
 
 
 def due_periods(

@@ -1,0 +1,1 @@
+"""Flows: one module per lifecycle flow; orchestration only."""

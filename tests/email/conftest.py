@@ -104,3 +104,52 @@ def rows(**where: Any) -> list[Any]:
         for name, value in where.items():
             stmt = stmt.where(getattr(OutboxMessage, name) == value)
         return list(db.scalars(stmt))
+
+
+CHARTER: dict[str, Any] = {
+    "name": "Alcohol Assertive Outreach Community of Practice",
+    "slug": "aaot",
+    "domain": "Delivering assertive outreach treatment to people with alcohol dependence",
+    "practice": "Cases and stories from outreach teams",
+    "cadence": "monthly",
+    "sponsor_reports": "quarterly",
+    "convenor": {"name": "Dana Whitlow", "email": "dana@example.nhs.uk"},
+    "sponsors": [
+        {"name": "Priya Raman", "email": "priya@example.nhs.uk", "organisation": "Example Trust"},
+        {"name": "Tom Ellis", "email": "tom@example.org", "organisation": "Example ICB"},
+    ],
+    "members": [
+        {"name": "Sam Okafor", "email": "sam@example.nhs.uk", "kind": "practitioner", "planning_group": True},
+        {"name": "Lee Hart", "email": "lee@example.org", "kind": "expert-by-experience"},
+        {"name": "Ana Costa", "email": "ana@example.ac.uk", "kind": "researcher"},
+        {"name": "Jo Reid", "email": "jo@example.nhs.uk", "kind": "practitioner"},
+    ],
+}
+EVERYONE = ["dana@example.nhs.uk", "sam@example.nhs.uk", "lee@example.org", "ana@example.ac.uk",
+            "jo@example.nhs.uk"]
+SPONSORS = ["priya@example.nhs.uk", "tom@example.org"]
+
+
+def make_active_cop(created: date, launched: date, **charter: Any) -> str:
+    """A CoP stored from its charter and set active directly in the database.
+
+    The launch flow belongs to the lifecycle work; here we only need an active CoP
+    with a launch date, so stage and launched_on are set as launch would leave them.
+    """
+    from models.charter import Charter
+    from tasks.db import session_scope
+    from tasks.records import create_community
+
+    with session_scope() as db:
+        community = create_community(db, Charter.model_validate({**CHARTER, **charter}), created)
+        community.stage, community.launched_on = "active", launched
+        return community.slug
+
+
+def record(slug: str, held_on: date, attended: list[str], **kw: Any) -> None:
+    from tasks.db import session_scope
+    from tasks.records import record_session
+
+    with session_scope() as db:
+        record_session(db, slug, held_on=held_on, attended=attended, format=None,
+                       topics=kw.pop("topics", ()), actor=None, today=held_on, **kw)

@@ -28,7 +28,7 @@ def cert(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def smtp_server(cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mailbox, Authenticator]]:
+def smtp_server(home: Path, cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mailbox, Authenticator]]:
     """STARTTLS required, login required over TLS; settings point copflow at it."""
     from tasks.settings import get_settings
 
@@ -53,7 +53,7 @@ def smtp_server(cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 @pytest.fixture
-def notify_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[NotifyServer]:
+def notify_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[NotifyServer]:
     from tasks.settings import get_settings
 
     with NotifyServer() as server:

@@ -106,3 +106,26 @@ def test_a_year_of_quarterly_reports(prefect_harness, home, cli) -> None:
     assert periods == ["2027-01-01", "2027-04-01", "2027-07-01", "2027-10-01"]
     assert len(list(outbox.glob("report_*.eml"))) == 8
     assert seen["3"] == 0 and seen["4"] == 2
+
+
+def test_password_from_a_secret_block_never_reaches_logs_artifacts_or_outbox(
+        prefect_harness, smtp_server, monkeypatch, caplog) -> None:
+    from prefect.blocks.system import Secret
+    from prefect.client.orchestration import get_client
+
+    mailbox, auth = smtp_server
+    Secret(value="s3cret-relay-pass").save("copflow-test-smtp-password", overwrite=True)
+    monkeypatch.delenv("COPFLOW_SMTP_PASSWORD")
+    monkeypatch.setenv("COPFLOW_SMTP_PASSWORD_BLOCK", "copflow-test-smtp-password")
+    get_settings.cache_clear()
+    slug = _q1_cop()
+    caplog.set_level("DEBUG")
+    summary = sponsor_report(request=ReportRequest(slug=slug, today=date(2027, 4, 1)))
+    assert summary.sent == 2 and len(mailbox.messages) == 2 and auth.tls_seen == [True]
+    with get_client(sync_client=True) as client:
+        artifacts = [a for a in client.read_artifacts() if a.key == f"sponsor-report-{slug}-2027-01-01"]
+    assert artifacts and "January to March 2027" in str(artifacts[0].data)
+    text = caplog.text + str(artifacts[0].data) + "".join(
+        f"{r.text_body}{r.html_body}{r.last_error}{r.transport_ref}" for r in rows())
+    assert "s3cret-relay-pass" not in text
+    assert "priya@example.nhs.uk" not in str(artifacts[0].data)  # operations copy: figures, no addresses

@@ -43,8 +43,10 @@ def report(
             say(f"{c.slug}: {c.queued} sponsor email(s) queued")
         elif c.next_period:
             say(f"{c.slug}: nothing due; the report for {c.next_period} is due on {c.next_due_on}")
+        elif c.stage == "proposed":
+            say(f"{c.slug}: not launched yet; reports start with the period it launches in")
         else:
-            say(f"{c.slug}: nothing due ({c.stage})")
+            say(f"{c.slug}: nothing due ({c.stage}; its final report goes with the archive)")
     say(f"emails: {summary.sent} sent, {summary.failed} failed, {summary.waiting} waiting to retry")
     if summary.delivery_stopped:
         typer.echo(f"note: delivery stopped early: {summary.delivery_stopped}", err=True)

@@ -83,7 +83,13 @@ def queue_reports(slug: str, today: date, run_id: str | None) -> CommunityReport
     return result
 
 
-@flow(name="sponsor-report", flow_run_name="sponsor-report: {request.slug}")
+def _run_name() -> str:
+    request = flow_run.parameters.get("request")
+    slug = request.get("slug") if isinstance(request, dict) else getattr(request, "slug", None)
+    return f"sponsor-report: {slug or 'all'}"
+
+
+@flow(name="sponsor-report", flow_run_name=_run_name)
 def sponsor_report(request: ReportRequest) -> ReportSummary:
     today = request.today or date.today()
     run_id = str(flow_run.id) if flow_run.id else None

@@ -147,6 +147,10 @@ class ReportFigures(BaseModel):
     next_up: list[str] = Field(default_factory=list)
     trend: list[Bar] = Field(default_factory=list)
     trend_max: int = 0
+    # The whole life so far, up to the period's end: the final report credits it all.
+    life_sessions: int = 0
+    life_attendances: int = 0
+    life_people: int = 0
 
 
 def _distinct(values: Sequence[str]) -> list[str]:
@@ -207,4 +211,7 @@ def figures(
             for s in trend
         ],
         trend_max=max((len(s.attendee_kinds) for s in trend), default=0),
+        life_sessions=len(ordered),
+        life_attendances=sum(len(s.attendee_kinds) for s in ordered),
+        life_people=len({pid for s in ordered for pid in (s.attendee_ids or ())}),
     )

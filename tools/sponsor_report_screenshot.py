@@ -25,7 +25,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--hide-scrollbars"]
 
 
-def sample_report_html(home: Path) -> str:
+def sample_report_html(home: Path) -> tuple[str, str]:
+    """(the April-June report, the final report after a July close), as the first sponsor gets them."""
     os.environ["COPFLOW_HOME"] = str(home)
     from sqlalchemy import select
 
@@ -34,7 +35,7 @@ def sample_report_html(home: Path) -> str:
     from tasks.charter_file import load_charter
     from tasks.db import session_scope, upgrade
     from tasks.records import add_task, create_community, record_session, volunteer
-    from tasks.sponsor_reports import queue_due_reports
+    from tasks.sponsor_reports import queue_due_reports, queue_final_report
 
     upgrade()
     charter: Charter = load_charter(REPO / "examples" / "aaot-charter.yaml")
@@ -90,24 +91,40 @@ def sample_report_html(home: Path) -> str:
         queue_due_reports(db, community, today=date(2027, 4, 1), flow_run_id=None)
         queue_due_reports(db, community, today=date(2027, 7, 1), flow_run_id=None)
         row = db.scalars(select(OutboxMessage).where(OutboxMessage.key.like("report:aaot:2027-04-01:priya%"))).one()
-        return row.html_body
+        periodic = row.html_body
+    with session_scope() as db:
+        record_session(db, "aaot", held_on=date(2027, 7, 8), attended=[dana, sam, lee, jo, ruth], format=None,
+                       topics=["What we would tell a new outreach team"], methods=["Appreciative inquiry"],
+                       outputs=["A handbook of the community's cases, for the regional network"],
+                       story=None, actor=None, today=date(2027, 7, 8))
+    with session_scope() as db:
+        community = db.scalars(select(Community)).one()
+        community.stage, community.closing_since = "closing", date(2027, 7, 8)
+        community.close_reason = ("We set out to share what works in alcohol assertive outreach, "
+                                  "and the handbook now does that for teams across the region.")
+        queue_final_report(db, community, today=date(2027, 7, 22), flow_run_id=None)
+        final = db.scalars(select(OutboxMessage).where(OutboxMessage.key == "final-report:aaot:priya@example.nhs.uk")).one()
+        return periodic, final.html_body
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "sponsor-report.png")
     parser.add_argument("--width", type=int, default=680)
-    parser.add_argument("--height", type=int, default=2460)
+    parser.add_argument("--height", type=int, default=2150)
+    parser.add_argument("--final-height", type=int, default=2150)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        html = sample_report_html(Path(tmp) / "home")
-        page = Path(tmp) / "report.html"
-        page.write_text(html, encoding="utf-8")
-        args.out.with_suffix(".html").write_text(html, encoding="utf-8")
-        subprocess.run(["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={tmp}/chromium",
-                        f"--screenshot={args.out.resolve()}", f"--window-size={args.width},{args.height}",
-                        page.as_uri()], check=True, capture_output=True, timeout=120)
-    print(args.out)
+        periodic, final = sample_report_html(Path(tmp) / "home")
+        final_out = args.out.with_name("final-" + args.out.name)
+        for html, out, height in ((periodic, args.out, args.height), (final, final_out, args.final_height)):
+            page = Path(tmp) / "report.html"
+            page.write_text(html, encoding="utf-8")
+            out.with_suffix(".html").write_text(html, encoding="utf-8")
+            subprocess.run(["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={tmp}/chromium",
+                            f"--screenshot={out.resolve()}", f"--window-size={args.width},{height}",
+                            page.as_uri()], check=True, capture_output=True, timeout=120)
+            print(out)
     return 0
 
 

@@ -134,7 +134,7 @@ def _one_pass(ids: list[int], transport: Transport, settings: Settings,
         row, why_not = _claim(row_id, settings)
         if row is None:
             if why_not == "busy":
-                report.busy.append(str(row_id))
+                report.busy.append(str(row_id))  # the outbox id: another run holds it
             elif why_not == "later":
                 waiting.append(row_id)
             continue

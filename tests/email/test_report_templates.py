@@ -63,5 +63,6 @@ def test_final_report_thanks_and_credits() -> None:
     email = render_email("final-sponsor-report", **_context(
         successor=SimpleNamespace(name="Frailty at Home CoP")))
     assert "Thank you" in email.text and "Frailty at Home CoP" in email.text
+    assert "Over its life the community met 1 time, and 2 different people took part." in email.text
     for blame in ("fail", "blame", "poor", "low attendance", "disappoint"):
         assert blame not in email.text.lower()

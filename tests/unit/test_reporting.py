@@ -66,6 +66,7 @@ def test_figures_count_people_once_by_kind_and_keep_earlier_sessions_for_the_tre
     assert [(b.held_on.month, b.attended, b.in_period) for b in f.trend] == [
         (3, 2, False), (4, 3, True), (5, 3, True)]
     assert f.trend_max == 3 and f.formats == {"online": 1, "hybrid": 1}
+    assert (f.life_sessions, f.life_attendances, f.life_people) == (3, 8, 4)
 
 
 def test_an_empty_period_has_no_average() -> None:

@@ -1,1 +1,0 @@
-"""Flows: one module per lifecycle flow; orchestration only."""

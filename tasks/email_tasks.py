@@ -8,27 +8,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.email.delivery import deliver_pending
-from tasks.settings import Settings, get_settings
-
-
-def _with_secret_blocks(settings: Settings) -> Settings:
-    """Fill a missing credential from the Prefect Secret block its setting names."""
-    from pydantic import SecretStr
-
-    updates: dict[str, Any] = {}
-    for field, block in (("smtp_password", settings.smtp_password_block),
-                         ("notify_api_key", settings.notify_api_key_block)):
-        if block and getattr(settings, field) is None:
-            from prefect.blocks.system import Secret
-
-            updates[field] = SecretStr(str(Secret.load(block).get()))
-    return settings.model_copy(update=updates) if updates else settings
+from tasks.settings import get_settings
 
 
 @task(name="deliver-emails", task_run_name="deliver {label}", cache_policy=NO_CACHE)
 def deliver_emails(ids: list[int] | None = None, label: str = "outbox") -> dict[str, Any]:
     """Send the given rows (None: every row due), each exactly once; never raises for one email."""
-    report = deliver_pending(ids, _with_secret_blocks(get_settings()))
+    report = deliver_pending(ids, get_settings())
     logger = get_run_logger()
     logger.info("emails: %d sent, %d failed, %d waiting to retry",
                 len(report.sent), len(report.failed), len(report.deferred))

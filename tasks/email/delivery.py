@@ -51,6 +51,20 @@ class DeliveryReport:
         return asdict(self)
 
 
+def with_secret_blocks(settings: Settings) -> Settings:
+    """Fill a missing credential from the Prefect Secret block its setting names (Prefect only then)."""
+    from pydantic import SecretStr
+
+    updates: dict[str, Any] = {}
+    for field, block in (("smtp_password", settings.smtp_password_block),
+                         ("notify_api_key", settings.notify_api_key_block)):
+        if block and getattr(settings, field) is None:
+            from prefect.blocks.system import Secret
+
+            updates[field] = SecretStr(str(Secret.load(block).get()))
+    return settings.model_copy(update=updates) if updates else settings
+
+
 def transport_from_settings(settings: Settings) -> Transport:
     if settings.email_transport == "smtp":
         from tasks.email.smtp import SmtpTransport
@@ -178,7 +192,7 @@ def deliver_pending(ids: list[int] | None = None, settings: Settings | None = No
     if not todo:
         return report
     try:
-        transport = transport_from_settings(settings)
+        transport = transport_from_settings(with_secret_blocks(settings))
     except (ValueError, OSError) as exc:
         report.stopped = f"email transport '{settings.email_transport}' is not ready: {exc}"
         report.deferred = [str(i) for i in todo]

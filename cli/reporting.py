@@ -46,7 +46,7 @@ def report(
         elif c.stage == "proposed":
             say(f"{c.slug}: not launched yet; reports start with the period it launches in")
         else:
-            say(f"{c.slug}: nothing due ({c.stage}; its final report goes with the archive)")
+            say(f"{c.slug}: archived; its final report went with the archive")
     say(f"emails: {summary.sent} sent, {summary.failed} failed, {summary.waiting} waiting to retry")
     if summary.delivery_stopped:
         typer.echo(f"note: delivery stopped early: {summary.delivery_stopped}", err=True)

@@ -65,7 +65,7 @@ def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: 
     successor_convenor = convenor_of(db, follow_on) if follow_on else None
     work = what_it_did(db, community)
     for m in current_members(db, community):
-        queue_email(db, outcome, key=f"closing:{slug}:{m.person.email}", community=community,
+        queue_email(db, outcome, key=f"closing:{slug}:{today}:{m.person.email}", community=community,
                     template="closing-notice", name=m.person.name, email=m.person.email,
                     today=today, notice_ends_on=ends, work=work, reason=community.close_reason,
                     successor=follow_on,

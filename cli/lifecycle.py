@@ -161,6 +161,8 @@ def health(
             say(f"  {note}")
     if not result.communities:
         say("no active CoPs")
+    if result.sent or result.failed or result.deferred:
+        say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
 
 
 def work_done(slug: Slug, actor: Actor = None, today: Today = None) -> None:

@@ -146,7 +146,8 @@ def assess(inputs: HealthInputs) -> Health:
         health.attention.append(ATTENDANCE_FALLING)
     if inputs.rotation_due:
         health.attention.append(ROTATION_DUE)
-    if inputs.volunteers == 0 and inputs.eligible_next > 0:
+    # Only worth a word when a new lead is about to be needed.
+    if inputs.rotation_due and inputs.volunteers == 0 and inputs.eligible_next > 0:
         health.attention.append(NO_VOLUNTEERS)
     if half == 1 and work_total >= CONCENTRATED_MIN_TASKS:
         health.attention.append(PLANNING_CONCENTRATED)

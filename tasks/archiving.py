@@ -32,7 +32,7 @@ from models.tables import (
     RoleTerm,
 )
 from tasks import audit
-from tasks.community_store import sponsors_of
+from tasks.community_store import current_term, sponsors_of
 from tasks.rendering import render
 from tasks.settings import get_settings
 from tasks.sponsor_reports import queue_final_report
@@ -188,6 +188,12 @@ def archive(db: Session, slug: str, *, actor: str | None, now: bool, today: date
                           why="notice period ended" if not now else "archived on request",
                           flow_run_id=flow_run_id)
     community.archived_on = today
+    term = current_term(db, community)
+    if term is not None:  # the last planning lead's term ends with the CoP
+        term.ended_on = today
+        audit.record(db, community, actor=who, action="lead.term-ended", on_date=today,
+                     why="the CoP is archived", before={"planning_lead": term.membership.person.name},
+                     after={"planning_lead": None}, flow_run_id=flow_run_id)
     db.flush()
     uri = write_bundle(bundle_data(db, community, today=today), slug)
     community.archive_uri = uri

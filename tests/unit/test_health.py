@@ -64,3 +64,9 @@ def test_natural_end_signals() -> None:
     assert assess(replace(BASE, convenor_left=True, planning_group_left=1)).natural_end == []
     assert assess(replace(BASE, eligible_next=0)).natural_end == [health.NOBODY_TO_LEAD]
     assert assess(replace(BASE, work_done=True)).natural_end == [health.WORK_DONE]
+
+
+def test_no_volunteers_is_raised_only_when_a_new_lead_is_needed() -> None:
+    assert health.NO_VOLUNTEERS not in assess(replace(BASE, volunteers=0)).attention
+    due = assess(replace(BASE, volunteers=0, rotation_due=True))
+    assert due.attention == [health.ROTATION_DUE, health.NO_VOLUNTEERS]

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from models.errors import Refused
 from models.lifecycle import Stage
@@ -78,6 +79,8 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
 
     incoming = db.get(Membership, pick.membership_id)
     assert incoming is not None
+    # Bump the CoP's version: a concurrent rotation of the same CoP loses (StaleDataError, exit 3).
+    flag_modified(community, "stage")
     if term is not None:
         term.ended_on = today
     previous = outgoing or (last_term(db, community).membership if last_term(db, community) else None)

@@ -97,11 +97,11 @@ def summarise(flow_name: str, slug: str, outcomes: list[Outcome],
         lines += [f"- {note}" for note in o.notes]
         if o.queued:
             lines.append(f"- {len(o.queued)} email(s) queued")
-    if delivered is not None:
+    if not outcomes:
+        lines.append("- nothing was due")
+    if delivered is not None and any(delivered.values()):
         lines.append(f"- delivered: {len(delivered['sent'])} sent, {len(delivered['failed'])} failed, "
                      f"{len(delivered['deferred'])} to retry")
-    if len(lines) == 2:
-        lines.append("- nothing was due")
     text = "\n".join(lines) + "\n"
     create_markdown_artifact(key=artifact_key(flow_name, slug), markdown=_no_addresses(text),
                              description=f"What the {flow_name} flow did")

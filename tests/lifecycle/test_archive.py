@@ -16,7 +16,7 @@ from tasks.closing import close, continue_community
 from tasks.records import add_member, add_task, record_session
 from models.vocabulary import MemberKind
 from tests.support.lifecycle import (
-    CONVENOR, DAY0, active, closing, counts, create, hold_session, in_db, outbox, stage,
+    CONVENOR, DAY0, active, closing, counts, create, in_db, outbox, stage,
 )
 
 SUCCESSOR = """

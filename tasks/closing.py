@@ -92,8 +92,13 @@ def continue_community(db: Session, slug: str, *, actor: str | None, today: date
     community.close_reason = community.closing_since = community.notice_ends_on = None
     community.successor_id = None
     community.work_done = False
-    return Outcome(slug=slug, stage_before=before, stage_after=Stage.active.value, actor=who,
-                   notes=[f"{slug} continues: it is active again"])
+    outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.active.value, actor=who,
+                      notes=[f"{slug} continues: it is active again"])
+    # Members were given notice of the close; tell them it is carrying on.
+    for m in current_members(db, community):
+        queue_email(db, outcome, key=f"continuing:{slug}:{today}:{m.person.email}", community=community,
+                    template="continuing-notice", name=m.person.name, email=m.person.email, today=today)
+    return outcome
 
 
 def mark_work_done(db: Session, slug: str, *, actor: str | None, today: date) -> Community:

@@ -53,6 +53,7 @@ def test_close_thanks_members_and_invites_them_to_the_successor(home: Path) -> N
               today=day, flow_run_id="r1")
     in_db(continue_community, slug, actor=CONVENOR, today=day + timedelta(days=2), flow_run_id=None)
     assert stage(slug) == "active"
+    assert len(outbox("continuing-notice")) == 4
 
 
 def test_archive_too_early_is_refused_unless_now(home: Path) -> None:

@@ -7,7 +7,7 @@ import sys
 import typer
 from typer._click import exceptions as usage  # typer vendors its own click
 
-from cli import lifecycle, operations, records, reporting
+from cli import demo, lifecycle, operations, records, reporting
 from models.errors import CopflowError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("audit")(records.audit)
 lifecycle.register(app)
 reporting.register(app)
 operations.register(app)
+app.command("demo")(demo.demo)
 
 
 @app.command("init")

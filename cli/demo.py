@@ -1,0 +1,192 @@
+"""`copflow demo`: a sample CoP's whole life over a simulated year, on the embedded defaults.
+
+The year is content (examples/demo-scenario.yaml and the charters beside it); what a person
+reads is in templates/demo/. This module prepares the demo's own folder, plays the steps
+(cli/demo_steps.py) with a progress display, and says where to look afterwards. All flows run
+in this one process, so Prefect starts one local ephemeral API for the whole demo.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from models.errors import CopflowError, Refused
+
+MARKER = ".copflow-demo"  # written into the demo folder, so only a folder the demo made is cleared
+DATE_COLUMN = 10  # "  14 Thu  "
+
+
+def demo_home() -> Path:
+    """COPFLOW_HOME/demo (default ./copflow-data/demo): the demo's own folder."""
+    return (Path(os.environ.get("COPFLOW_HOME") or "./copflow-data") / "demo").resolve()
+
+
+def clear(home: Path) -> None:
+    """Empty the demo folder, refusing any folder the demo did not make."""
+    if home.exists():
+        if not home.is_dir() or (any(home.iterdir()) and not (home / MARKER).exists()):
+            raise Refused(f"{home} exists and was not made by 'copflow demo'; move it away or set "
+                          "COPFLOW_HOME to another folder")
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / MARKER).write_text("Made by 'copflow demo'; cleared at the start of each demo run.\n")
+
+
+def use_embedded_defaults(home: Path) -> None:
+    """Point copflow at the demo folder, with the file outbox, before any setting is read."""
+    os.environ["COPFLOW_HOME"] = str(home)
+    os.environ["COPFLOW_EMAIL_TRANSPORT"] = "file"  # fictional people: nothing may leave the machine
+    for name in ("COPFLOW_DATABASE_URL", "COPFLOW_ARCHIVE_URL"):
+        os.environ.pop(name, None)
+    # Prefect's console logging is for operations; the person at the terminal reads the story.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    from tasks.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+def command_name() -> str:
+    """How the person ran copflow (`copflow`, or `.venv/bin/copflow` under make)."""
+    invoked = Path(sys.argv[0])
+    found = shutil.which("copflow")
+    if found and Path(found).resolve() == invoked.resolve():
+        return "copflow"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
+
+
+def lines_of(text: str, width: int, first: str) -> list[str]:
+    """A narrative block as lines: the first after the date column, the rest indented under it."""
+    out: list[str] = []
+    indent = " " * DATE_COLUMN
+    for n, line in enumerate(l for l in text.splitlines() if l.strip()):
+        extra = " " * (len(line) - len(line.lstrip()))
+        out += textwrap.wrap(line.strip(), width=width, initial_indent=(first if n == 0 else indent) + extra,
+                             subsequent_indent=indent + extra + "  ", break_on_hyphens=False)
+    return out
+
+
+def outbox_kinds(outbox: Path) -> list[dict[str, Any]]:
+    """.eml files by kind and CoP, read from their names (the outbox key: kind:slug:...)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    first: dict[tuple[str, str], float] = {}
+    for path in outbox.glob("*.eml"):
+        kind, _, rest = path.stem.partition("_")
+        key = (kind, rest.partition("_")[0])
+        counts[key] += 1
+        first[key] = min(first.get(key, float("inf")), path.stat().st_mtime)
+    # In the order they were first written: the story's order.
+    return [{"kind": k, "slug": s, "count": counts[(k, s)]} for k, s in sorted(counts, key=first.__getitem__)]
+
+
+def prefect_where(api_url: str | None) -> str:
+    if api_url:
+        return f"the Prefect server at {api_url}"
+    from prefect.settings import get_current_settings
+
+    return (f"Prefect's local database under {get_current_settings().home} "
+            "(browse them with 'prefect server start')")
+
+
+def demo() -> None:
+    """Take a sample CoP through a simulated year: charter, launch, sessions, rotations,
+    sponsor reports, a natural-end proposal, close with a successor, archive. About a minute."""
+    started = time.monotonic()
+    from cli.demo_scenario import SCENARIO, load_scenario
+    from tasks.rendering import render
+
+    scenario = load_scenario()  # a broken scenario stops here, before anything is cleared
+    home = demo_home()
+    clear(home)
+    use_embedded_defaults(home)
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(highlight=False, soft_wrap=True)
+    width = min(console.width, 110) - 1
+    steps = scenario.steps
+
+    def say(text: str, first: str = "") -> None:
+        for line in lines_of(text, width, first):
+            console.print(line, markup=False)
+
+    for line in render("demo/intro.txt", home=home, scenario=f"examples/{SCENARIO.name}",
+                       steps=len(steps), first=steps[0].day, last=steps[-1].day).splitlines():
+        console.print(line, markup=False)
+
+    from tasks.db import upgrade
+
+    upgrade()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    from cli.demo_steps import Year
+
+    api_url = get_current_settings().api.url
+    year = Year()
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True,
+                        disable=not console.is_terminal)
+    # Heartbeats tell a server that a worker's run is still alive; these runs live and end in
+    # this process, and stopping each run's heartbeat thread would cost up to a second a run.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), progress:
+        bar = progress.add_task("", total=len(steps))
+        month = None
+        for number, step in enumerate(steps, 1):
+            if (step.day.year, step.day.month) != month:
+                month = (step.day.year, step.day.month)
+                console.print()
+                console.print(f"{step.day:%B %Y}", style="bold", markup=False)
+            progress.update(bar, description=f"{step.day:%-d %B %Y}: {step.do}")
+            try:
+                told = year.play(step)
+            except CopflowError as exc:
+                raise type(exc)(f"demo step {number} ({step.day}, {step.do}): {exc}") from None
+            say(render(f"demo/{step.do}.txt", day=step.day, **told),
+                first=f"  {step.day.day:>2} {step.day:%a}  ")
+            progress.advance(bar)
+
+    console.print()
+    say_outro(console, width, home, year, len(steps), started, api_url)
+
+
+def say_outro(console: Any, width: int, home: Path, year: Any, steps: int, started: float,
+              api_url: str | None) -> None:
+    from sqlalchemy import select
+
+    from models.tables import Community
+    from tasks.archive_check import check_bundle
+    from tasks.db import session_scope
+    from tasks.rendering import render
+    from tasks.settings import get_settings
+
+    with session_scope() as db:
+        communities = list(db.execute(select(Community.slug, Community.archive_uri).order_by(Community.id)))
+    archives = []
+    for slug, uri in communities:
+        if uri:
+            check = check_bundle(uri)
+            archives.append({"slug": slug, "path": uri, "files": check.files, "ok": check.ok,
+                             "problems": check.problems})
+    outbox = get_settings().outbox_dir.resolve()
+    kinds = outbox_kinds(outbox)
+    text = render("demo/outro.txt", steps=steps, flow_runs=year.flow_runs,
+                  seconds=round(time.monotonic() - started), outbox=outbox,
+                  outbox_total=sum(k["count"] for k in kinds), outbox_kinds=kinds, archives=archives,
+                  env=f"COPFLOW_HOME={home}", copflow=command_name(),
+                  first_slug=communities[0][0], slugs=[s for s, _ in communities],
+                  prefect=prefect_where(api_url))
+    for line in text.splitlines():
+        console.print(line, markup=False)
+    if any(not a["ok"] for a in archives):
+        raise CopflowError("an archive bundle did not verify against its SHA256SUMS")

@@ -1,0 +1,89 @@
+"""The demo's scenario (examples/demo-scenario.yaml): the days of a simulated year, as data.
+
+The year itself is content; this module only reads and checks it, so a mistake in the file
+is one clear line, not a traceback half-way through the demo.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from models.errors import BadInput
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCENARIO = EXAMPLES / "demo-scenario.yaml"
+
+Doing = Literal["create", "launch", "session", "task", "done", "volunteer", "join", "schedule", "close"]
+Scheduled = Literal["sponsor-report", "rotate", "health", "archive"]
+
+# What each kind of step needs (the rest is optional).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "create": ("charter",),
+    "launch": ("cop", "as_"),
+    "session": ("cop", "attended"),
+    "task": ("cop", "title"),
+    "done": ("cop", "title"),
+    "volunteer": ("cop", "who"),
+    "join": ("cop", "name", "email"),
+    "schedule": ("run",),
+    "close": ("cop", "as_", "reason"),
+}
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    day: date
+    do: Doing
+    cop: str | None = None
+    as_: str | None = Field(default=None, alias="as")
+    charter: str | None = None
+    attended: list[str] = []
+    topics: list[str] = []
+    methods: list[str] = []
+    outputs: list[str] = []
+    story: str | None = None
+    title: str | None = None
+    due: date | None = None
+    who: str | None = None
+    name: str | None = None
+    email: str | None = None
+    kind: str = "practitioner"
+    run: list[Scheduled] = []
+    reason: str | None = None
+    successor: str | None = None
+    notice_days: int = 14
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    steps: list[Step]
+
+
+def load_scenario(path: Path = SCENARIO) -> Scenario:
+    """Read and check the scenario: known keys, each step has what it needs, days in order."""
+    where = path.name
+    try:
+        scenario = Scenario.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise BadInput(f"{where}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{where}: not valid YAML ({exc})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadInput(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    previous = date.min
+    for number, step in enumerate(scenario.steps, 1):
+        missing = [f.rstrip("_") for f in NEEDS[step.do] if not getattr(step, f)]
+        if missing:
+            raise BadInput(f"{where}: step {number} ({step.do}) needs {', '.join(missing)}")
+        if step.day < previous:
+            raise BadInput(f"{where}: step {number} is dated {step.day}, before the step above it")
+        previous = step.day
+    return scenario

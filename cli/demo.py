@@ -102,6 +102,8 @@ def demo() -> None:
     """Take a sample CoP through a simulated year: charter, launch, sessions, rotations,
     sponsor reports, a natural-end proposal, close with a successor, archive. About a minute."""
     started = time.monotonic()
+    from rich.console import Console
+
     from cli.demo_scenario import SCENARIO, load_scenario
     from tasks.rendering import render
 
@@ -109,38 +111,47 @@ def demo() -> None:
     home = demo_home()
     clear(home)
     use_embedded_defaults(home)
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     console = Console(highlight=False, soft_wrap=True)
-    width = min(console.width, 110) - 1
     steps = scenario.steps
-
-    def say(text: str, first: str = "") -> None:
-        for line in lines_of(text, width, first):
-            console.print(line, markup=False)
-
     for line in render("demo/intro.txt", home=home, scenario=f"examples/{SCENARIO.name}",
                        steps=len(steps), first=steps[0].day, last=steps[-1].day).splitlines():
         console.print(line, markup=False)
 
-    from tasks.db import upgrade
+    from prefect.settings import get_current_settings
 
-    upgrade()
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+    api_url = get_current_settings().api.url  # None: Prefect's ephemeral API, started below
+    year = play(console, steps, api_url)
+    console.print()
+    say_outro(console, home, year, len(steps), started, api_url)
+
+
+def play(console: Any, steps: list[Any], api_url: str | None) -> Any:
+    """Every step in order, each told as it happens, under a progress bar (on a terminal)."""
+    from contextlib import ExitStack
+
+    from prefect.context import SyncClientContext
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cli.demo_steps import Year
+    from tasks.db import upgrade
+    from tasks.rendering import render
 
-    api_url = get_current_settings().api.url
+    width = min(console.width, 110) - 1
     year = Year()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True,
                         disable=not console.is_terminal)
-    # Heartbeats tell a server that a worker's run is still alive; these runs live and end in
-    # this process, and stopping each run's heartbeat thread would cost up to a second a run.
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), progress:
-        bar = progress.add_task("", total=len(steps))
+    with ExitStack() as stack:
+        stack.enter_context(progress)
+        starting = f"Connecting to {api_url}" if api_url else "Starting Prefect's local API, once for the whole demo"
+        bar = progress.add_task(starting, total=len(steps))
+        # Heartbeats tell a server that a worker's run is still alive; these runs live and end
+        # in this process, and stopping each run's heartbeat thread costs up to a second a run.
+        stack.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
+        # One API client (and connection) for every run, not a new one per run.
+        stack.enter_context(SyncClientContext.get_or_create())
+        upgrade()
         month = None
         for number, step in enumerate(steps, 1):
             if (step.day.year, step.day.month) != month:
@@ -152,15 +163,14 @@ def demo() -> None:
                 told = year.play(step)
             except CopflowError as exc:
                 raise type(exc)(f"demo step {number} ({step.day}, {step.do}): {exc}") from None
-            say(render(f"demo/{step.do}.txt", day=step.day, **told),
-                first=f"  {step.day.day:>2} {step.day:%a}  ")
+            for line in lines_of(render(f"demo/{step.do}.txt", day=step.day, **told), width,
+                                 first=f"  {step.day.day:>2} {step.day:%a}  "):
+                console.print(line, markup=False)
             progress.advance(bar)
-
-    console.print()
-    say_outro(console, width, home, year, len(steps), started, api_url)
+    return year
 
 
-def say_outro(console: Any, width: int, home: Path, year: Any, steps: int, started: float,
+def say_outro(console: Any, home: Path, year: Any, steps: int, started: float,
               api_url: str | None) -> None:
     from sqlalchemy import select
 

@@ -99,8 +99,11 @@ def prefect_where(api_url: str | None) -> str:
 
 
 def demo() -> None:
-    """Take a sample CoP through a simulated year: charter, launch, sessions, rotations,
-    sponsor reports, a natural-end proposal, close with a successor, archive. About a minute."""
+    """Take a sample CoP through a simulated year, from charter to archive (under a minute).
+
+    Charter, launch, monthly sessions, two rotations with handover, quarterly sponsor reports,
+    a natural-end proposal, a close with a successor, and the archive, in COPFLOW_HOME/demo.
+    """
     started = time.monotonic()
     from rich.console import Console
 
@@ -190,9 +193,11 @@ def say_outro(console: Any, home: Path, year: Any, steps: int, started: float,
                              "problems": check.problems})
     outbox = get_settings().outbox_dir.resolve()
     kinds = outbox_kinds(outbox)
+    example = min(outbox.glob("report_*.eml"), default=None)
     text = render("demo/outro.txt", steps=steps, flow_runs=year.flow_runs,
                   seconds=round(time.monotonic() - started), outbox=outbox,
-                  outbox_total=sum(k["count"] for k in kinds), outbox_kinds=kinds, archives=archives,
+                  outbox_total=sum(k["count"] for k in kinds), outbox_kinds=kinds, example=example,
+                  archives=archives,
                   env=f"COPFLOW_HOME={home}", copflow=command_name(),
                   first_slug=communities[0][0], slugs=[s for s, _ in communities],
                   prefect=prefect_where(api_url))

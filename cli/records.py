@@ -66,6 +66,8 @@ def community_list(as_json: AsJson = False) -> None:
     if as_json:
         emit_json(rows)
         return
+    if not rows:
+        say("no CoPs yet; create one with: copflow community create CHARTER.yaml")
     for row in rows:
         say(f"{row['slug']:<24} {row['stage']:<10} {row['name']}")
 
@@ -186,9 +188,10 @@ def session_record(
     topics = [_checked(t, "OneLine", "--topic") for t in (topic or [])]
     methods = [_checked(m, "OneLine", "--method") for m in (method or [])]
     outputs = [_checked(o, "OneLine", "--output") for o in (output or [])]
+    checked_story = _checked(story, "LongText", "--story") if story is not None else None
     with _db() as db:
         session = record_session(db, slug, held_on=held_on, attended=emails, format=format,
-                                 topics=topics, methods=methods, outputs=outputs, story=story,
+                                 topics=topics, methods=methods, outputs=outputs, story=checked_story,
                                  actor=actor, today=day)
         count = len(session.attendance)
     say(f"session on {held_on} recorded for {slug}: {count} attended")
@@ -209,8 +212,9 @@ def task_add(
     day = parse_day(today)
     due_on = parse_day(due, "--due") if due else None
     checked_title = _checked(title, "OneLine", "TITLE")
+    checked_notes = _checked(notes, "LongText", "--notes") if notes is not None else None
     with _db() as db:
-        task = add_task(db, slug, title=checked_title, due=due_on, notes=notes, actor=actor, today=day)
+        task = add_task(db, slug, title=checked_title, due=due_on, notes=checked_notes, actor=actor, today=day)
         task_id, owner = task.id, task.owner.person.name
     say(f"task #{task_id} added to {slug}, owned by {owner}")
 
@@ -238,4 +242,16 @@ def audit(slug: str, as_json: AsJson = False) -> None:
     for e in entries:
         why = f": {e['why']}" if e["why"] else ""
         run = f" (flow run {e['flow_run_id']})" if e["flow_run_id"] else ""
-        say(f"{e['on']} {e['actor']} {e['action']}{why}{run}")
+        change = "".join(f" {label} {_brief(e[label])}" for label in ("before", "after") if e[label])
+        say(f"{e['on']} {e['actor']} {e['action']}{why}{run}{change}")
+
+
+def _brief(values: dict[str, object]) -> str:
+    """key=value pairs on one line; anything long (the whole charter) is left to --json."""
+    import json
+
+    parts = []
+    for key, value in values.items():
+        text = json.dumps(value, default=str, ensure_ascii=False)
+        parts.append(f"{key}={text if len(text) <= 80 else '(see --json)'}")
+    return "{" + ", ".join(parts) + "}"

@@ -70,7 +70,8 @@ def community_list(as_json: AsJson = False) -> None:
         emit_json(rows)
         return
     if not rows:
-        say("no CoPs yet; create one with: copflow community create CHARTER.yaml")
+        # A hint, not data: stdout stays empty for scripts.
+        typer.echo("no CoPs yet; create one with: copflow community create CHARTER.yaml", err=True)
     for row in rows:
         say(f"{row['slug']:<24} {row['stage']:<10} {row['name']}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from copy import deepcopy
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from models.charter import Charter, slug_from_name
 from models.errors import BadInput
 from models.vocabulary import Cadence, MemberKind
-from tasks.charter_file import field_path, parse_charter
+from tasks.charter_file import field_path, load_charter, parse_charter
 from tests.conftest import SAMPLE_CHARTER
 
 SAMPLE: dict[str, Any] = yaml.safe_load(SAMPLE_CHARTER.read_text())
@@ -194,3 +195,16 @@ def test_charter_type_errors_do_not_leak_pydantic_tracebacks() -> None:
 ])
 def test_field_paths_read_like_the_charter(loc: tuple[int | str, ...], path: str) -> None:
     assert field_path(loc) == path
+
+
+def test_a_byte_order_mark_from_a_windows_editor_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + SAMPLE_CHARTER.read_bytes())
+    assert load_charter(path).slug == "aaot"
+
+
+def test_a_huge_file_is_not_read_as_a_charter(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"name: x\n" + b"#" * 300_000)
+    with pytest.raises(BadInput, match="larger than 256 KiB"):
+        load_charter(path)

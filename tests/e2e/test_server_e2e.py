@@ -1,0 +1,119 @@
+"""Operations end to end: a real Prefect server, the deployments from deployments/prefect.yaml,
+and a worker (or `copflow serve`) running them. The convenor's commands go through the server
+(PREFECT_API_URL is set), and what they change is what a person would see: the CoP's stage,
+the emails in the outbox, and a sponsor report sent once however often it is triggered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from email import message_from_bytes, policy
+from email.message import Message
+from email.utils import getaddresses
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from models.tables import OutboxMessage
+from tests.e2e.conftest import COPFLOW, POOL, PREFECT, Server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "aaot-charter.yaml"
+CONVENOR = "dana@example.nhs.uk"
+SPONSOR = "priya@example.nhs.uk"
+MEMBERS = {"sam@example.nhs.uk", "lee@example.org", "ana@example.ac.uk"}
+
+
+class Site:
+    """One copflow home, used through the command line with the server's settings."""
+
+    def __init__(self, server: Server, root: Path) -> None:
+        self.server, self.root, self.home = server, root, root / "copflow-home"
+        self.env = {"COPFLOW_HOME": str(self.home)}
+
+    def copflow(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.server.run(COPFLOW, *args, env=self.env, cwd=self.root, timeout=180)
+
+    def ok(self, *args: str) -> str:
+        done = self.copflow(*args)
+        assert done.returncode == 0, f"copflow {' '.join(args)}: {done.stderr}"
+        assert "not deployed" not in done.stderr, done.stderr  # it ran on the worker, not here
+        return done.stdout
+
+    def stage(self, slug: str) -> str:
+        return json.loads(self.ok("community", "show", slug, "--json"))["stage"]
+
+    def emails(self) -> list[Message]:
+        return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted((self.home / "outbox").glob("*.eml"))]
+
+    def outbox_rows(self) -> list[OutboxMessage]:
+        engine = create_engine(f"sqlite:///{self.home / 'copflow.db'}")
+        try:
+            with Session(engine) as db:
+                return list(db.scalars(select(OutboxMessage)))
+        finally:
+            engine.dispose()
+
+
+def flow_runs(server: Server, flow: str, deployment: str) -> list[dict]:
+    body = {"flows": {"name": {"any_": [flow]}}, "deployments": {"name": {"any_": [deployment]}}}
+    response = httpx.post(f"{server.api_url}/flow_runs/filter", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def to(message: Message) -> set[str]:
+    return {address.lower() for _, address in getaddresses([str(message["To"] or "")])}
+
+
+def has_calendar_invite(message: Message) -> bool:
+    return any(part.get_content_type() == "text/calendar" for part in message.walk())
+
+
+def test_a_convenor_launches_through_the_server_and_the_report_goes_once(
+    deployed: Server, tmp_path: Path
+) -> None:
+    site = Site(deployed, tmp_path)
+    site.ok("init")
+    assert site.ok("community", "create", str(SAMPLE)).strip() == "aaot"
+
+    with deployed.background("worker", PREFECT, "worker", "start", "--pool", POOL,
+                             env=site.env, cwd=tmp_path) as worker:
+        # The same rules about who may act hold on the worker: a sponsor never decides.
+        refused = site.copflow("launch", "aaot", "--as", SPONSOR, "--today", "2027-01-04")
+        assert refused.returncode == 3, refused.stderr + deployed.log_tail("worker")
+        assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+        assert site.stage("aaot") == "proposed"
+
+        site.ok("launch", "aaot", "--as", CONVENOR, "--today", "2027-01-04")
+        assert site.stage("aaot") == "launching"
+        runs = flow_runs(deployed, "launch", "on-request")
+        assert sorted(r["state_type"] for r in runs) == ["COMPLETED", "FAILED"]
+
+        invited = {address for m in site.emails() if has_calendar_invite(m) for address in to(m)}
+        assert MEMBERS <= invited, invited
+
+        site.ok("session", "record", "aaot", "--on", "2027-01-14", "--attended",
+                "sam@example.nhs.uk", "lee@example.org", "--today", "2027-01-14")
+        assert site.stage("aaot") == "active"
+
+        # The first quarter has ended by 10 April: its report is due. The schedule's deployment,
+        # run by hand twice (as if a run were retried), sends it once to each sponsor.
+        params = json.dumps({"request": {"today": "2027-04-10"}})
+        for _ in range(2):
+            run = deployed.prefect("deployment", "run", "sponsor-report/daily", "--params", params,
+                                   "--watch", "--watch-timeout", "180", cwd=tmp_path, timeout=240)
+            assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:] + deployed.log_tail("worker")
+        assert worker.poll() is None
+
+    reports = [row for row in site.outbox_rows()
+               if row.to_email == SPONSOR and "report" in row.template and "final" not in row.template]
+    assert len(reports) == 1, [(r.key, r.status) for r in reports]
+    assert reports[0].status == "sent" and reports[0].attempts == 1
+    report_files = [m for m in site.emails() if SPONSOR in to(m) and m["Subject"] == reports[0].subject]
+    assert len(report_files) == 1
+    assert [r["state_type"] for r in flow_runs(deployed, "sponsor-report", "daily")] == ["COMPLETED"] * 2

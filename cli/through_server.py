@@ -161,4 +161,4 @@ def run_through_server(flow: str, request: BaseModel) -> Any:
                     f"after {wait:g} s; it carries on, watch it in the Prefect UI"
                 )
             time.sleep(interval)
-            interval = min(interval * 1.5, 1.0)
+            interval = min(interval * 1.5, 0.5)

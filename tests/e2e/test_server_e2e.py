@@ -117,3 +117,36 @@ def test_a_convenor_launches_through_the_server_and_the_report_goes_once(
     report_files = [m for m in site.emails() if SPONSOR in to(m) and m["Subject"] == reports[0].subject]
     assert len(report_files) == 1
     assert [r["state_type"] for r in flow_runs(deployed, "sponsor-report", "daily")] == ["COMPLETED"] * 2
+
+
+def test_with_no_worker_the_run_is_cancelled_and_nothing_changes(deployed: Server, tmp_path: Path) -> None:
+    site = Site(deployed, tmp_path)
+    site.env["COPFLOW_PICKUP_SECONDS"] = "2"
+    site.ok("init")
+    site.ok("community", "create", str(SAMPLE))
+    before = len(flow_runs(deployed, "launch", "on-request"))
+
+    waited = site.copflow("launch", "aaot", "--as", CONVENOR, "--today", "2027-01-04")
+
+    assert waited.returncode == 1
+    assert waited.stderr.strip().splitlines() == [
+        "copflow: no worker picked up launch/on-request within 2 s, so it was cancelled and nothing "
+        "changed; start a worker for its work pool (or `copflow serve`)"
+    ]
+    assert site.stage("aaot") == "proposed"
+    runs = flow_runs(deployed, "launch", "on-request")
+    assert len(runs) == before + 1
+    assert sorted(runs, key=lambda r: r["created"])[-1]["state_type"] == "CANCELLED"
+
+
+def test_copflow_serve_runs_the_same_deployments_without_a_worker(deployed: Server, tmp_path: Path) -> None:
+    # Last in this module: serve registers the deployments as its own.
+    site = Site(deployed, tmp_path)
+    site.ok("init")
+    site.ok("community", "create", str(SAMPLE))
+    with deployed.background("serve", COPFLOW, "serve", env=site.env, cwd=tmp_path) as serving:
+        site.ok("launch", "aaot", "--as", CONVENOR, "--today", "2027-01-04")
+        assert serving.poll() is None, deployed.log_tail("serve")
+    assert site.stage("aaot") == "launching"
+    assert any(MEMBERS & to(m) for m in site.emails())
+    assert "health/daily" in deployed.log_tail("serve", 200)

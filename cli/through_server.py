@@ -102,8 +102,8 @@ def _cancel_if_still_waiting(client: Any, flow_run_id: Any) -> bool:
     from prefect.states import Cancelled
 
     run = client.read_flow_run(flow_run_id)
-    if run.state is None or run.state.type not in (StateType.SCHEDULED, StateType.PENDING):
-        return False
+    if run.state is not None and run.state.type is not StateType.SCHEDULED:
+        return False  # a worker has it (pending or further on): let it finish
     result = client.set_flow_run_state(flow_run_id, Cancelled(message="no worker picked it up"))
     return result.status.value == "ACCEPT"
 
@@ -149,7 +149,7 @@ def run_through_server(flow: str, request: BaseModel) -> Any:
             if state is not None and state.is_final():
                 return outcome(flow, current.name, state)
             waited = time.monotonic() - started
-            not_started = state is None or state.type in (StateType.SCHEDULED, StateType.PENDING)
+            not_started = state is None or state.type is StateType.SCHEDULED
             if not_started and waited > pickup and _cancel_if_still_waiting(client, run.id):
                 raise CopflowError(
                     f"no worker picked up {name} within {pickup:g} s, so it was cancelled and "

@@ -83,40 +83,50 @@ def test_a_convenor_launches_through_the_server_and_the_report_goes_once(
 
     with deployed.background("worker", PREFECT, "worker", "start", "--pool", POOL,
                              env=site.env, cwd=tmp_path) as worker:
-        # The same rules about who may act hold on the worker: a sponsor never decides.
-        refused = site.copflow("launch", "aaot", "--as", SPONSOR, "--today", "2027-01-04")
-        assert refused.returncode == 3, refused.stderr + deployed.log_tail("worker")
-        assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+        # The same rules about who may act hold on the worker: a sponsor never decides, even
+        # when the deployment is run straight from Prefect (the UI's run form does the same).
+        as_sponsor = json.dumps({"request": {"slug": "aaot", "actor": SPONSOR, "today": "2027-01-04"}})
+        deployed.prefect("deployment", "run", "launch/on-request", "--params", as_sponsor,
+                         "--watch", "--watch-timeout", "180", cwd=tmp_path, timeout=240)
+        [refused] = flow_runs(deployed, "launch", "on-request")
+        assert refused["state_type"] == "FAILED", deployed.log_tail("worker")
+        assert "Refused: " in refused["state"]["message"]
         assert site.stage("aaot") == "proposed"
 
-        site.ok("launch", "aaot", "--as", CONVENOR, "--today", "2027-01-04")
+        # The convenor's command goes through the deployment and prints what the run did.
+        launched = site.ok("launch", "aaot", "--as", CONVENOR, "--today", "2027-01-04")
+        assert "aaot" in launched
         assert site.stage("aaot") == "launching"
         runs = flow_runs(deployed, "launch", "on-request")
         assert sorted(r["state_type"] for r in runs) == ["COMPLETED", "FAILED"]
+        assert {r["name"] for r in runs} == {"launch: aaot"}
 
         invited = {address for m in site.emails() if has_calendar_invite(m) for address in to(m)}
         assert MEMBERS <= invited, invited
+        assert SPONSOR not in invited  # sponsors are told the CoP exists, not asked to attend
 
         site.ok("session", "record", "aaot", "--on", "2027-01-14", "--attended",
                 "sam@example.nhs.uk", "lee@example.org", "--today", "2027-01-14")
         assert site.stage("aaot") == "active"
 
-        # The first quarter has ended by 10 April: its report is due. The schedule's deployment,
-        # run by hand twice (as if a run were retried), sends it once to each sponsor.
+        # By 10 April the first quarter has ended and its report is due. `copflow report` sends
+        # it through the server; then the schedule's own deployment runs twice more (as if it
+        # were retried): the sponsor still gets it once.
+        reported = site.ok("report", "--all", "--today", "2027-04-10")
+        assert "aaot: report for" in reported and "1 sent" in reported, reported
         params = json.dumps({"request": {"today": "2027-04-10"}})
         for _ in range(2):
             run = deployed.prefect("deployment", "run", "sponsor-report/daily", "--params", params,
                                    "--watch", "--watch-timeout", "180", cwd=tmp_path, timeout=240)
             assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:] + deployed.log_tail("worker")
+        assert [r["state_type"] for r in flow_runs(deployed, "sponsor-report", "daily")] == ["COMPLETED"] * 2
+        assert [r["state_type"] for r in flow_runs(deployed, "sponsor-report", "on-request")] == ["COMPLETED"]
         assert worker.poll() is None
 
-    reports = [row for row in site.outbox_rows()
-               if row.to_email == SPONSOR and "report" in row.template and "final" not in row.template]
-    assert len(reports) == 1, [(r.key, r.status) for r in reports]
-    assert reports[0].status == "sent" and reports[0].attempts == 1
+    reports = [row for row in site.outbox_rows() if row.template == "sponsor-report"]
+    assert [(r.to_email, r.status, r.attempts) for r in reports] == [(SPONSOR, "sent", 1)]
     report_files = [m for m in site.emails() if SPONSOR in to(m) and m["Subject"] == reports[0].subject]
     assert len(report_files) == 1
-    assert [r["state_type"] for r in flow_runs(deployed, "sponsor-report", "daily")] == ["COMPLETED"] * 2
 
 
 def test_with_no_worker_the_run_is_cancelled_and_nothing_changes(deployed: Server, tmp_path: Path) -> None:

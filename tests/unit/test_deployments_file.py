@@ -95,3 +95,16 @@ def test_a_missing_or_broken_file_is_one_clear_error(tmp_path: Path) -> None:
     broken.write_text("deployments: [\n")
     with pytest.raises(BadInput, match="not valid YAML"):
         read_deployments(broken)
+
+
+@pytest.mark.parametrize("flow", sorted(FLOWS))
+def test_what_each_flow_returns_can_be_read_back_from_a_worker(flow: str) -> None:
+    # A worker loads an entrypoint file under its bare name ("launch", not "flows.launch"), so a
+    # result class defined in that file would be pickled under a module the CLI cannot import.
+    import typing
+
+    from cli.dispatch import load_flow
+
+    fn = load_flow(flow).fn
+    returned = typing.get_type_hints(fn)["return"]
+    assert returned.__module__ != fn.__module__, f"{flow}: define {returned.__name__} outside {fn.__module__}"

@@ -39,11 +39,21 @@ def clear(home: Path) -> None:
     (home / MARKER).write_text("Made by 'copflow demo'; cleared at the start of each demo run.\n")
 
 
-def use_embedded_defaults(home: Path) -> None:
-    """Point copflow at the demo folder, with the file outbox, before any setting is read."""
+# A Prefect server (and its database) that operations may have configured: the demo's fictional
+# runs and events stay off it, so they can neither clutter it nor set off its automations.
+PREFECT_SERVER_SETTINGS = ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_API_DATABASE_CONNECTION_URL",
+                           "PREFECT_SERVER_DATABASE_CONNECTION_URL")
+
+
+def use_embedded_defaults(home: Path) -> str | None:
+    """Point copflow at the demo folder, the file outbox and Prefect's local API, before any
+    setting is read. Returns the Prefect API URL that was set in the environment, if any."""
     os.environ["COPFLOW_HOME"] = str(home)
     os.environ["COPFLOW_EMAIL_TRANSPORT"] = "file"  # fictional people: nothing may leave the machine
     for name in ("COPFLOW_DATABASE_URL", "COPFLOW_ARCHIVE_URL"):
+        os.environ.pop(name, None)
+    configured = os.environ.get("PREFECT_API_URL") or None
+    for name in PREFECT_SERVER_SETTINGS:
         os.environ.pop(name, None)
     # Prefect's console logging is for operations; the person at the terminal reads the story.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
@@ -51,6 +61,7 @@ def use_embedded_defaults(home: Path) -> None:
     from tasks.settings import get_settings
 
     get_settings.cache_clear()
+    return configured
 
 
 def command_name() -> str:
@@ -89,13 +100,10 @@ def outbox_kinds(outbox: Path) -> list[dict[str, Any]]:
     return [{"kind": k, "slug": s, "count": counts[(k, s)]} for k, s in sorted(counts, key=first.__getitem__)]
 
 
-def prefect_where(api_url: str | None) -> str:
-    if api_url:
-        return f"the Prefect server at {api_url}"
+def prefect_home() -> Path:
     from prefect.settings import get_current_settings
 
-    return (f"Prefect's local database under {get_current_settings().home} "
-            "(browse them with 'prefect server start')")
+    return Path(get_current_settings().home)
 
 
 def demo() -> None:
@@ -113,27 +121,27 @@ def demo() -> None:
     scenario = load_scenario()  # a broken scenario stops here, before anything is cleared
     home = demo_home()
     clear(home)
-    use_embedded_defaults(home)
+    configured = use_embedded_defaults(home)
+    from prefect.settings import get_current_settings
+
+    configured = configured or get_current_settings().api.url  # or from the Prefect profile
     console = Console(highlight=False, soft_wrap=True)
     steps = scenario.steps
     for line in render("demo/intro.txt", home=home, scenario=f"examples/{SCENARIO.name}",
-                       steps=len(steps), first=steps[0].day, last=steps[-1].day).splitlines():
+                       steps=len(steps), first=steps[0].day, last=steps[-1].day,
+                       configured_api=configured).splitlines():
         console.print(line, markup=False)
-
-    from prefect.settings import get_current_settings
-
-    api_url = get_current_settings().api.url  # None: Prefect's ephemeral API, started below
-    year = play(console, steps, api_url)
+    year = play(console, steps)
     console.print()
-    say_outro(console, home, year, len(steps), started, api_url)
+    say_outro(console, home, year, len(steps), started)
 
 
-def play(console: Any, steps: list[Any], api_url: str | None) -> Any:
+def play(console: Any, steps: list[Any]) -> Any:
     """Every step in order, each told as it happens, under a progress bar (on a terminal)."""
     from contextlib import ExitStack
 
     from prefect.context import SyncClientContext
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cli.demo_steps import Year
@@ -147,11 +155,12 @@ def play(console: Any, steps: list[Any], api_url: str | None) -> Any:
                         disable=not console.is_terminal)
     with ExitStack() as stack:
         stack.enter_context(progress)
-        starting = f"Connecting to {api_url}" if api_url else "Starting Prefect's local API, once for the whole demo"
-        bar = progress.add_task(starting, total=len(steps))
-        # Heartbeats tell a server that a worker's run is still alive; these runs live and end
-        # in this process, and stopping each run's heartbeat thread costs up to a second a run.
-        stack.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
+        bar = progress.add_task("Starting Prefect's local API, once for the whole demo", total=len(steps))
+        # No API URL (not even a profile's): Prefect's ephemeral local API. Heartbeats tell a
+        # server that a worker's run is still alive; these runs live and end in this process,
+        # and stopping each run's heartbeat thread costs up to a second a run.
+        stack.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None},
+                                               restore_defaults={PREFECT_API_URL}))
         # One API client (and connection) for every run, not a new one per run.
         stack.enter_context(SyncClientContext.get_or_create())
         upgrade()
@@ -173,8 +182,7 @@ def play(console: Any, steps: list[Any], api_url: str | None) -> Any:
     return year
 
 
-def say_outro(console: Any, home: Path, year: Any, steps: int, started: float,
-              api_url: str | None) -> None:
+def say_outro(console: Any, home: Path, year: Any, steps: int, started: float) -> None:
     from sqlalchemy import select
 
     from models.tables import Community
@@ -200,7 +208,7 @@ def say_outro(console: Any, home: Path, year: Any, steps: int, started: float,
                   archives=archives,
                   env=f"COPFLOW_HOME={home}", copflow=command_name(),
                   first_slug=communities[0][0], slugs=[s for s, _ in communities],
-                  prefect=prefect_where(api_url))
+                  prefect_home=prefect_home())
     for line in text.splitlines():
         console.print(line, markup=False)
     if any(not a["ok"] for a in archives):

@@ -49,10 +49,12 @@ class Year:
         return told
 
     def flow(self, name: str, request: Any) -> Any:
-        from cli.dispatch import run_flow
+        """Run the flow here, never through a deployment: the demo's CoPs live in its own folder,
+        and its scheduled steps (every CoP, on a simulated day) must not reach anyone else's."""
+        from cli.dispatch import load_flow
 
         self.flow_runs += 1
-        return run_flow(name, request)
+        return load_flow(name)(request=request)
 
     # -- the steps --------------------------------------------------------------------------
 

@@ -25,8 +25,8 @@ def emails(outbox: Path) -> Counter[str]:
     return Counter(p.name.partition("_")[0] for p in outbox.glob("*.eml"))
 
 
-def run_demo(cli, home: Path):  # type: ignore[no-untyped-def]
-    done = cli("demo", env={"PREFECT_HOME": str(home.parent / "prefect")}, timeout=600)
+def run_demo(cli, home: Path, **env: str):  # type: ignore[no-untyped-def]
+    done = cli("demo", env={"PREFECT_HOME": str(home.parent / "prefect"), **env}, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no Prefect chatter and no warnings: the story is on stdout
     return done
@@ -35,9 +35,12 @@ def run_demo(cli, home: Path):  # type: ignore[no-untyped-def]
 def test_the_demo_runs_twice_and_leaves_what_it_says(home: Path, cli) -> None:  # type: ignore[no-untyped-def]
     (home / "mine.txt").write_text("not the demo's")
     demo = home / "demo"
-    for _ in range(2):  # the second run clears the demo's own folder and tells the same story
-        out = run_demo(cli, home).stdout
+    # The second run clears the demo's own folder and tells the same story. It also has a
+    # Prefect server configured (nothing listens there): the demo keeps to its own local API.
+    for server in ({}, {"PREFECT_API_URL": "http://127.0.0.1:9/api"}):
+        out = run_demo(cli, home, **server).stdout
         assert f"Working folder: {demo}" in out and "cleared at the start of every demo run" in out
+        assert ("the demo keeps to its own local" in out) == bool(server)
 
         sent = emails(demo / "outbox")
         members = len(CHARTER.members) + 1 + JOINED  # with the convenor and those who joined

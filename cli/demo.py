@@ -15,9 +15,15 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.errors import CopflowError, Refused
+
+if TYPE_CHECKING:  # the command line imports this module; rich and Prefect load only for the demo
+    from rich.console import Console
+
+    from cli.demo_scenario import Step
+    from cli.demo_steps import Year
 
 MARKER = ".copflow-demo"  # written into the demo folder, so only a folder the demo made is cleared
 DATE_COLUMN = 10  # "  14 Thu  "
@@ -136,7 +142,7 @@ def demo() -> None:
     say_outro(console, home, year, len(steps), started)
 
 
-def play(console: Any, steps: list[Any]) -> Any:
+def play(console: Console, steps: list[Step]) -> Year:
     """Every step in order, each told as it happens, under a progress bar (on a terminal)."""
     from contextlib import ExitStack
 
@@ -182,7 +188,8 @@ def play(console: Any, steps: list[Any]) -> Any:
     return year
 
 
-def say_outro(console: Any, home: Path, year: Any, steps: int, started: float) -> None:
+def say_outro(console: Console, home: Path, year: Year, steps: int, started: float) -> None:
+    """Where to look: the outbox by kind, each archive (checked), the audit trail, the CoPs."""
     from sqlalchemy import select
 
     from models.tables import Community
@@ -207,7 +214,7 @@ def say_outro(console: Any, home: Path, year: Any, steps: int, started: float) -
                   outbox_total=sum(k["count"] for k in kinds), outbox_kinds=kinds, example=example,
                   archives=archives,
                   env=f"COPFLOW_HOME={home}", copflow=command_name(),
-                  first_slug=communities[0][0], slugs=[s for s, _ in communities],
+                  slugs=[s for s, _ in communities],
                   prefect_home=prefect_home())
     for line in text.splitlines():
         console.print(line, markup=False)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.errors import BadInput
+from models.vocabulary import MemberKind
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIO = EXAMPLES / "demo-scenario.yaml"
@@ -53,7 +54,7 @@ class Step(BaseModel):
     who: str | None = None
     name: str | None = None
     email: str | None = None
-    kind: str = "practitioner"
+    kind: MemberKind = MemberKind.practitioner
     run: list[Scheduled] = []
     reason: str | None = None
     successor: str | None = None
@@ -74,10 +75,14 @@ def load_scenario(path: Path = SCENARIO) -> Scenario:
     except OSError as exc:
         raise BadInput(f"{where}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise BadInput(f"{where}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise BadInput(f"{where}: {getattr(exc, 'problem', None) or 'not valid YAML'}{at}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BadInput(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    if not scenario.steps or scenario.steps[0].do != "create":
+        raise BadInput(f"{where}: the first step creates a CoP from a charter")
     previous = date.min
     for number, step in enumerate(scenario.steps, 1):
         missing = [f.rstrip("_") for f in NEEDS[step.do] if not getattr(step, f)]
@@ -86,4 +91,29 @@ def load_scenario(path: Path = SCENARIO) -> Scenario:
         if step.day < previous:
             raise BadInput(f"{where}: step {number} is dated {step.day}, before the step above it")
         previous = step.day
+    check_people(scenario, where)
     return scenario
+
+
+def handle(email: str) -> str:
+    """How the scenario names a person: the part of their address before the @."""
+    return email.split("@", 1)[0]
+
+
+def check_people(scenario: Scenario, where: str) -> None:
+    """Everyone a step names was introduced before it, by a charter or by joining."""
+    from tasks.charter_file import load_charter
+
+    known: set[str] = set()
+    for number, step in enumerate(scenario.steps, 1):
+        named = [*step.attended, *(h for h in (step.as_, step.who) if h)]
+        unknown = sorted(set(named) - known)
+        if unknown:
+            raise BadInput(f"{where}: step {number} names {', '.join(unknown)}, "
+                           "who has not been introduced by a charter or by joining")
+        if step.do == "create":
+            charter = load_charter(EXAMPLES / str(step.charter))
+            people = [charter.convenor, *charter.members, *charter.sponsors]
+            known |= {handle(p.email) for p in people if p is not None}
+        if step.do == "join":
+            known.add(handle(str(step.email)))

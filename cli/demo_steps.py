@@ -12,10 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cli.demo_scenario import EXAMPLES, Step
+from cli.demo_scenario import EXAMPLES, Step, handle
 from models.errors import BadInput
 from models.tables import Community, PlanningTask
-from models.vocabulary import MemberKind
 from tasks.db import session_scope
 
 
@@ -30,8 +29,7 @@ class Year:
     # -- people ---------------------------------------------------------------------------
 
     def learn(self, name: str, email: str) -> None:
-        handle = email.split("@", 1)[0]
-        self.emails[handle], self.names[handle] = email, name
+        self.emails[handle(email)], self.names[handle(email)] = email, name
 
     def email(self, handle: str | None) -> str:
         if handle not in self.emails:
@@ -132,10 +130,10 @@ class Year:
 
         with session_scope() as db:
             add_member(db, str(step.cop), name=str(step.name), email=str(step.email),
-                       kind=MemberKind(step.kind), planning_group=False,
+                       kind=step.kind, planning_group=False,
                        actor=self.email(step.as_), today=step.day)
         self.learn(str(step.name), str(step.email))
-        return {"who": step.name, "kind": step.kind, "by": self.name(step.as_)}
+        return {"who": step.name, "kind": step.kind.value, "by": self.name(step.as_)}
 
     def _schedule(self, step: Step) -> dict[str, Any]:
         from flows.requests import ArchiveRequest, HealthRequest, RotateRequest

@@ -96,7 +96,12 @@ def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
     say(f"  practice: {view['practice'] or '(not yet set)'}")
     say(f"  cadence:  {view['cadence'] or '(not yet set)'}; sessions held: {view['sessions_held']}")
     lead = view["planning_lead"]
-    say(f"  planning lead: {lead['name']} since {lead['since']}" if lead else "  planning lead: none yet")
+    if lead:
+        say(f"  planning lead: {lead['name']} since {lead['since']}")
+    elif view["stage"] in ("proposed", "launching"):
+        say("  planning lead: none yet")
+    else:
+        say("  planning lead: none at present")
     say("  people:")
     for m in view["members"]:
         roles = f" [{', '.join(m['roles'])}]" if m["roles"] else ""

@@ -73,6 +73,7 @@ def launch(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
         queue_email(db, outcome, key=f"launch-notice:{slug}:{s.person.email}", community=community,
                     template="sponsor-launch-notice", name=s.person.name, email=s.person.email,
                     today=today, convenor_name=convenor_name, member_count=len(members))
-    outcome.notes.append(f"{slug} is launching: {len(members)} invitations and "
-                         f"{len(sponsors_of(db, community))} sponsor notices queued")
+    sponsors = len(sponsors_of(db, community))
+    outcome.notes.append(f"{slug} is launching: {len(members)} invitation{'s' * (len(members) != 1)} and "
+                         f"{sponsors} sponsor notice{'s' * (sponsors != 1)} queued")
     return outcome

@@ -18,7 +18,7 @@ def test_launch_from_the_command_line_prints_a_summary_and_nothing_else(home: Pa
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # Prefect's console logs stay out of the person's terminal
     assert done.stdout.splitlines() == [
-        "aaot is launching: 4 invitations and 1 sponsor notices queued",
+        "aaot is launching: 4 invitations and 1 sponsor notice queued",
         "email: 5 sent, 0 failed, 0 to retry",
     ]
     assert stage(slug) == "launching" and len(outbox()) == 5

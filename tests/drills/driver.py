@@ -9,6 +9,7 @@ is inlined. Usage (environment: COPFLOW_HOME / COPFLOW_DATABASE_URL and email se
   python -m tests.drills.driver archive SLUG TODAY    archive (final report + bundle), then deliver
   python -m tests.drills.driver cli GO_FILE ARGS...   the real `copflow` command line once GO_FILE
                                                       exists, with the flow's steps run in-process
+  python -m tests.drills.driver fork-race SPEC.json   many command lines, one process each, at once
   ... COMMAND ARGS + COMMAND ARGS                     one after the other
 """
 
@@ -91,12 +92,60 @@ def run_cli(go_file: str, args: list[str]) -> int:
     import tasks.closing, tasks.rotation, tasks.email.delivery  # noqa: E401,F401 - load before the start
 
     cli.dispatch.run_flow = _direct_run
+    with open(f"{go_file}.ready.{os.getpid()}", "w"):
+        pass
     deadline = time.monotonic() + 120
     while not os.path.exists(go_file):  # every racer starts at the same moment
         if time.monotonic() > deadline:
             return 99
         time.sleep(0.005)
     return main(args)
+
+
+def fork_race(spec_file: str) -> int:
+    """Load once, fork one process per command line in the spec, release them together.
+
+    Spec (JSON): {"go": GO_FILE, "commands": [[ARGS...], ...], "results": RESULTS_FILE}.
+    Each child is its own process with its own database connection (none is opened before
+    the fork); results: [{"code", "out", "err"}, ...] in the order given.
+    """
+    import json
+
+    import cli.dispatch
+    from cli.app import main as copflow_main
+    import tasks.closing, tasks.rotation, tasks.email.delivery  # noqa: E401,F401 - load before forking
+
+    spec = json.loads(open(spec_file).read())
+    cli.dispatch.run_flow = _direct_run
+    go, children = spec["go"], []
+    for i, args in enumerate(spec["commands"]):
+        out, err = f"{spec_file}.{i}.out", f"{spec_file}.{i}.err"
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the start, run the command, report its exit code
+            code = 1
+            try:
+                for fd, path in ((1, out), (2, err)):
+                    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                    os.dup2(handle, fd)
+                    os.close(handle)
+                while not os.path.exists(go):
+                    time.sleep(0.002)
+                code = copflow_main(list(args))
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children.append((pid, out, err))
+    with open(f"{go}.ready", "w"):
+        pass
+    results = []
+    for pid, out, err in children:
+        _, status = os.waitpid(pid, 0)
+        results.append({"code": os.waitstatus_to_exitcode(status),
+                        "out": open(out).read(), "err": open(err).read()})
+    with open(spec["results"], "w") as f:
+        json.dump(results, f)
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -111,6 +160,8 @@ def main(argv: list[str]) -> int:
         archive(rest[0], date.fromisoformat(rest[1]))
     elif command == "cli":
         return run_cli(rest[0], rest[1:])
+    elif command == "fork-race":
+        return fork_race(rest[0])
     else:
         sys.exit(f"unknown drill command {command}")
     return 0

@@ -61,14 +61,16 @@ def active_cop(slug: str = "aaot", sessions: int = 3, **changes: Any) -> str:
     from tasks.launching import launch
     from tasks.records import create_community, record_session
 
+    written = charter(slug, **changes)
+    people = [written.convenor.email] + [m.email for m in written.members]  # type: ignore[union-attr]
     with session_scope() as db:
-        create_community(db, charter(slug, **changes), LAUNCHED - timedelta(days=3))
+        create_community(db, written, LAUNCHED - timedelta(days=3))
     with session_scope() as db:
         launch(db, slug, actor=None, today=LAUNCHED, flow_run_id=None)
     for i in range(sessions):
         held = LAUNCHED + timedelta(days=10 + 30 * i)
         with session_scope() as db:
-            record_session(db, slug, held_on=held, attended=MEMBERS[: 3 + i % 3], format=None,
+            record_session(db, slug, held_on=held, attended=people[: 3 + i % 3], format=None,
                            topics=[f"Case {i + 1}"], outputs=[f"Output {i + 1}"], actor=None, today=held)
     return slug
 

@@ -186,6 +186,7 @@ def session_record(
     topics = [_checked(t, "OneLine", "--topic") for t in (topic or [])]
     methods = [_checked(m, "OneLine", "--method") for m in (method or [])]
     outputs = [_checked(o, "OneLine", "--output") for o in (output or [])]
+    story = _checked(story, "LongText", "--story") if story is not None else None
     with _db() as db:
         session = record_session(db, slug, held_on=held_on, attended=emails, format=format,
                                  topics=topics, methods=methods, outputs=outputs, story=story,
@@ -209,6 +210,7 @@ def task_add(
     day = parse_day(today)
     due_on = parse_day(due, "--due") if due else None
     checked_title = _checked(title, "OneLine", "TITLE")
+    notes = _checked(notes, "LongText", "--notes") if notes is not None else None
     with _db() as db:
         task = add_task(db, slug, title=checked_title, due=due_on, notes=notes, actor=actor, today=day)
         task_id, owner = task.id, task.owner.person.name

@@ -33,6 +33,8 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
                 if event.tag not in (None, "!") and not str(event.tag).startswith("tag:yaml.org,2002:"):
                     raise BadInput(f"{source}: YAML tag {event.tag} is not allowed in a charter")
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise BadInput(f"{source}: nested too deeply to be a charter") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

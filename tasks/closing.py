@@ -16,12 +16,17 @@ from tasks.records import convenor_of
 from tasks.stage_change import Outcome, acting_decider, change_stage, queue_email
 
 
+MAX_NOTICE_DAYS = 3650  # beyond any real notice period; far below where dates overflow
+
+
 def check_close(db: Session, slug: str, actor: str | None, reason: str, successor: str | None,
                 notice_days: int) -> tuple[Community, str, Community | None]:
     if not reason or not reason.strip():
         raise BadInput("--reason: say why the CoP is closing")
     if notice_days < 0:
         raise BadInput("--notice-days: cannot be negative")
+    if notice_days > MAX_NOTICE_DAYS:
+        raise BadInput(f"--notice-days: at most {MAX_NOTICE_DAYS} (ten years)")
     community, who = acting_decider(db, slug, actor)
     if community.stage == Stage.closing.value:
         raise Refused(f"{slug} is already closing (notice ends {community.notice_ends_on})")

@@ -156,7 +156,14 @@ def _one_pass(ids: list[int], transport: Transport, settings: Settings,
         crash_point("outbox.claimed")
         maybe_sent = row.attempts > 0
         try:
-            ref = transport.send(row.key, build_message(row, settings), maybe_sent=maybe_sent)
+            message = build_message(row, settings)
+        except ValueError as exc:  # e.g. an address no transport can carry: this row only
+            _finish(row.id, status="failed", last_error=f"not sent: {exc}")
+            report.failed.append(row.key)
+            log.warning("email %s cannot be built: %s", row.key, exc)
+            continue
+        try:
+            ref = transport.send(row.key, message, maybe_sent=maybe_sent)
         except PermanentFailure as exc:
             _finish(row.id, status="failed", last_error=str(exc))
             report.failed.append(row.key)

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean
+.PHONY: demo test drills venv clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest
+
+# The resilience drills alone (make test runs them too): crash and resume, races, transport
+# faults, hostile input, who may act, data protection. COPFLOW_DRILL_SEED picks the kill points.
+drills: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest tests/drills
 
 clean:
 	rm -rf $(VENV) copflow-data

@@ -26,3 +26,7 @@ def smtp_relay() -> Iterator[tuple[Mailbox, dict[str, str]]]:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if DRILLS.counts:
         terminalreporter.write_line(f"drills: {DRILLS.line()}")
+
+
+# The email tests' real servers (STARTTLS relay with login; GOV.UK Notify stand-in).
+from tests.email.conftest import cert, notify_server, smtp_server  # noqa: E402,F401

@@ -27,7 +27,7 @@ def get_community(db: Session, slug: str, *, for_update: bool = False) -> Commun
     community = db.scalars(stmt).one_or_none()
     if community is None:
         raise BadInput(f"no CoP with slug '{slug}'")
-    if community.stage not in Stage._value2member_map_:
+    if community.stage not in {s.value for s in Stage}:
         # Not the user's mistake: say so plainly rather than fail somewhere deeper.
         raise CopflowError(f"{slug} has an unknown stage '{community.stage}' in the database; "
                            "nothing was changed (restore it from the audit trail)")

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test drills venv clean
+.PHONY: demo test e2e drills venv clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,11 @@ test: $(STAMP)
 # faults, hostile input, who may act, data protection. COPFLOW_DRILL_SEED picks the kill points.
 drills: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest tests/drills
+
+# Only the end-to-end tests: a real Prefect server on loopback, the deployments, a worker.
+# (`make test` runs them too; this is the quick way to run just them.)
+e2e: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -m e2e tests/e2e
 
 clean:
 	rm -rf $(VENV) copflow-data

@@ -42,6 +42,8 @@ def _run(name: str, request: Any) -> Any:
 
 
 def _report(result: Any, as_json: bool = False) -> None:
+    if _ran_elsewhere(result):
+        return
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
@@ -52,6 +54,16 @@ def _report(result: Any, as_json: bool = False) -> None:
         say("nothing was due")
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
+
+
+def _ran_elsewhere(result: Any) -> bool:
+    """A run on a worker whose result this machine cannot read: say which run, and that it ended."""
+    from cli.through_server import RemoteRun
+
+    if isinstance(result, RemoteRun):
+        say(str(result))
+        return True
+    return False
 
 
 def launch(slug: Slug, actor: Actor = None, today: Today = None) -> None:
@@ -146,6 +158,8 @@ def health(
     if slug is not None:
         _precheck(check_health, slug)
     result = _run("health", HealthRequest(slug=slug, today=day))
+    if _ran_elsewhere(result):
+        return
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return

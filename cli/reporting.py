@@ -33,6 +33,11 @@ def report(
     from flows.sponsor_report import ReportRequest
 
     summary = run_flow("sponsor-report", ReportRequest(slug=slug, today=day))
+    from cli.through_server import RemoteRun
+
+    if isinstance(summary, RemoteRun):  # ran on a worker whose result this machine cannot read
+        say(str(summary))
+        return
     if as_json:
         emit_json(summary.model_dump(mode="json"))
         return

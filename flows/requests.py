@@ -65,3 +65,28 @@ class FlowResult(BaseModel):
     failed: int = 0
     deferred: int = 0
     summary: str = ""
+
+
+# The sponsor-report flow. Results live here, not in the flow's own file: a worker loads that
+# file under another module name, and the command line must be able to read the result back.
+class ReportRequest(BaseModel):
+    slug: str | None = None  # None: every CoP
+    today: date | None = None
+
+
+class CommunityReports(BaseModel):
+    slug: str
+    stage: str
+    periods: list[str] = []  # reports built by this run
+    queued: int = 0
+    next_period: str | None = None
+    next_due_on: date | None = None
+
+
+class ReportSummary(BaseModel):
+    today: date
+    communities: list[CommunityReports]
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0
+    delivery_stopped: str | None = None

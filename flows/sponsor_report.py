@@ -9,32 +9,9 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from pydantic import BaseModel
 
+from flows.requests import CommunityReports, ReportRequest, ReportSummary
 from tasks.email_tasks import deliver_emails
-
-
-class ReportRequest(BaseModel):
-    slug: str | None = None  # None: every CoP
-    today: date | None = None
-
-
-class CommunityReports(BaseModel):
-    slug: str
-    stage: str
-    periods: list[str] = []  # reports built by this run
-    queued: int = 0
-    next_period: str | None = None
-    next_due_on: date | None = None
-
-
-class ReportSummary(BaseModel):
-    today: date
-    communities: list[CommunityReports]
-    sent: int = 0
-    failed: int = 0
-    waiting: int = 0
-    delivery_stopped: str | None = None
 
 
 @task(name="list-communities", cache_policy=NO_CACHE)

@@ -91,6 +91,8 @@ def expected(command: str, actor: str, stage: str) -> int:
     if stage == "archived":
         return 3  # read-only, whoever asks
     if command.endswith("(themselves)"):
+        if actor == "convenor" and command.startswith("member leave"):
+            return 3  # a CoP is never left without its convenor
         if actor in MEMBERS_NOW:
             return 0
         if actor == "sponsor" and command.startswith("member volunteer"):

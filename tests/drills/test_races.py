@@ -72,6 +72,9 @@ def check_codes(racers: list[Racer]) -> None:
             lines = r.err.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("copflow: "), f"{r.args}: {r.err!r}"
             assert "Traceback" not in r.err and r.out == ""
+            concurrent = "concurrent" in r.err or "same moment" in r.err
+            DRILLS.counts["race losers told of a concurrent change" if concurrent
+                          else "race losers refused by the new stage"] += 1
         else:
             assert r.err == "", f"{r.args}: {r.err!r}"
 

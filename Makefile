@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test e2e venv clean
+.PHONY: demo test e2e drills venv clean
 
 venv: $(STAMP)
 
@@ -19,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest
+
+# The resilience drills alone (make test runs them too): crash and resume, races, transport
+# faults, hostile input, who may act, data protection. COPFLOW_DRILL_SEED picks the kill points.
+drills: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest tests/drills
 
 # Only the end-to-end tests: a real Prefect server on loopback, the deployments, a worker.
 # (`make test` runs them too; this is the quick way to run just them.)

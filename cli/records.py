@@ -106,10 +106,10 @@ def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
     for m in view["members"]:
         roles = f" [{', '.join(m['roles'])}]" if m["roles"] else ""
         kind = f" {m['kind']}" if m["kind"] else ""
-        say(f"    {m['name']} <{m['email']}>{kind}{roles}")
+        say(f"    {m['name']} <{m['email'] or 'contact details erased'}>{kind}{roles}")
     for s in view["sponsors"]:
         org = f", {s['organisation']}" if s["organisation"] else ""
-        say(f"    {s['name']} <{s['email']}> sponsor{org}")
+        say(f"    {s['name']} <{s['email'] or 'contact details erased'}> sponsor{org}")
     say(f"  open tasks: {len(view['open_tasks'])}")
     for t in view["open_tasks"]:
         due = f" (due {t['due']})" if t["due"] else ""

@@ -1,4 +1,7 @@
-"""Archive a CoP: final sponsor report, the archive bundle, closing -> archived."""
+"""Archive a CoP: final sponsor report, the archive bundle, closing -> archived.
+
+The scheduled run (no slug) also erases contact details after the retention period
+(tasks/retention.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from flows.requests import ArchiveRequest, FlowResult
 from tasks.archiving import archive as archive_use_case
 from tasks.archiving import due_for_archive
 from tasks.lifecycle_tasks import apply, find
+from tasks.retention_tasks import erase_expired
 
 
 @flow(name="archive", flow_run_name=run_name("archive"))
@@ -21,4 +25,6 @@ def archive(request: ArchiveRequest) -> FlowResult:
         outcomes = [apply("archive", slug, archive_use_case, actor=None, now=False, today=today,
                           scheduled=True)
                     for slug in find("notice ended", due_for_archive, today=today)]
+        # The daily run also erases contact details whose retention period has ended.
+        outcomes += erase_expired(today)
     return finish("archive", request.slug or "all", outcomes)

@@ -33,6 +33,7 @@ from models.tables import (
 )
 from tasks import audit
 from tasks.community_store import current_term, sponsors_of
+from tasks.crashpoints import crash_point
 from tasks.rendering import render
 from tasks.settings import get_settings
 from tasks.sponsor_reports import queue_final_report
@@ -153,6 +154,9 @@ def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> st
         "community.json": json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
         "summary.md": render("archive/summary.md", data=data),
     }
+    for leftover in fs.glob(f"{base}/.{slug}.*.tmp"):
+        # Half-written by an attempt that died: never part of an archive.
+        fs.rm(leftover, recursive=True)
     fs.makedirs(temp, exist_ok=True)
     sums = []
     for name, text in files.items():
@@ -160,12 +164,15 @@ def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> st
         with fs.open(f"{temp}/{name}", "wb") as f:
             f.write(body)
         sums.append(f"{hashlib.sha256(body).hexdigest()}  {name}\n")
+        crash_point("archive.file-written")
     with fs.open(f"{temp}/SHA256SUMS", "wb") as f:
         f.write("".join(sums).encode())
+    crash_point("archive.file-written")
     if fs.exists(final):
         # Left by an earlier attempt whose transaction did not commit: the CoP is not archived.
         fs.rm(final, recursive=True)
     fs.mv(temp, final, recursive=True)
+    crash_point("archive.bundle-written")
     return root + "/" + slug
 
 
@@ -187,6 +194,7 @@ def archive(db: Session, slug: str, *, actor: str | None, now: bool, today: date
     before = change_stage(db, community, Stage.archived, actor=who, today=today,
                           why="notice period ended" if not now else "archived on request",
                           flow_run_id=flow_run_id)
+    crash_point("archive.stage-changed")
     community.archived_on = today
     term = current_term(db, community)
     if term is not None:  # the last planning lead's term ends with the CoP

@@ -68,6 +68,8 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
                 if event.tag not in (None, "!") and event.tag not in PLAIN_TAGS:
                     raise BadInput(f"YAML tag {event.tag} is not allowed in a charter")
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise BadInput(f"{source}: nested too deeply to be a charter") from None
     except BadInput as exc:
         raise BadInput(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.errors import BadInput, Refused
 from models.lifecycle import Stage, notice_end
-from models.tables import Community, CopSession
+from models.tables import AuditEntry, Community, CopSession
 from tasks import audit
 from tasks.community_store import current_members, get_community
 from tasks.records import convenor_of
 from tasks.stage_change import Outcome, acting_decider, change_stage, queue_email
+
+
+MAX_NOTICE_DAYS = 3650  # beyond any real notice period; far below where dates overflow
 
 
 def check_close(db: Session, slug: str, actor: str | None, reason: str, successor: str | None,
@@ -22,6 +25,8 @@ def check_close(db: Session, slug: str, actor: str | None, reason: str, successo
         raise BadInput("--reason: say why the CoP is closing")
     if notice_days < 0:
         raise BadInput("--notice-days: cannot be negative")
+    if notice_days > MAX_NOTICE_DAYS:
+        raise BadInput(f"--notice-days: at most {MAX_NOTICE_DAYS} (ten years)")
     community, who = acting_decider(db, slug, actor)
     if community.stage == Stage.closing.value:
         raise Refused(f"{slug} is already closing (notice ends {community.notice_ends_on})")
@@ -35,6 +40,13 @@ def check_close(db: Session, slug: str, actor: str | None, reason: str, successo
         if follow_on.stage in (Stage.closing.value, Stage.archived.value):
             raise BadInput(f"--successor: {successor} is {follow_on.stage}")
     return community, who, follow_on
+
+
+def stage_change_id(db: Session, community: Community) -> int:
+    """The audit entry of the stage change just made: a CoP closed, continued and closed again
+    on one day gives each notice its own key, so nobody misses the second one."""
+    return db.scalar(select(func.max(AuditEntry.id)).where(
+        AuditEntry.community_id == community.id, AuditEntry.action == "stage.changed")) or 0
 
 
 def what_it_did(db: Session, community: Community) -> dict[str, object]:
@@ -64,8 +76,9 @@ def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: 
     outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.closing.value, actor=who)
     successor_convenor = convenor_of(db, follow_on) if follow_on else None
     work = what_it_did(db, community)
+    change = stage_change_id(db, community)
     for m in current_members(db, community):
-        queue_email(db, outcome, key=f"closing:{slug}:{today}:{m.person.email}", community=community,
+        queue_email(db, outcome, key=f"closing:{slug}:{today}:{change}:{m.person.email}", community=community,
                     template="closing-notice", name=m.person.name, email=m.person.email,
                     today=today, notice_ends_on=ends, work=work, reason=community.close_reason,
                     successor=follow_on,
@@ -95,8 +108,9 @@ def continue_community(db: Session, slug: str, *, actor: str | None, today: date
     outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.active.value, actor=who,
                       notes=[f"{slug} continues: it is active again"])
     # Members were given notice of the close; tell them it is carrying on.
+    change = stage_change_id(db, community)
     for m in current_members(db, community):
-        queue_email(db, outcome, key=f"continuing:{slug}:{today}:{m.person.email}", community=community,
+        queue_email(db, outcome, key=f"continuing:{slug}:{today}:{change}:{m.person.email}", community=community,
                     template="continuing-notice", name=m.person.name, email=m.person.email, today=today)
     return outcome
 

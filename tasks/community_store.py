@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from models.errors import BadInput
+from models.errors import BadInput, CopflowError
 from models.lifecycle import Role, Stage
 from models.lifecycle import missing_for_launch as launch_gaps
 from models.rota import Candidate
@@ -27,6 +27,10 @@ def get_community(db: Session, slug: str, *, for_update: bool = False) -> Commun
     community = db.scalars(stmt).one_or_none()
     if community is None:
         raise BadInput(f"no CoP with slug '{slug}'")
+    if community.stage not in {s.value for s in Stage}:
+        # Not the user's mistake: say so plainly rather than fail somewhere deeper.
+        raise CopflowError(f"{slug} has an unknown stage '{community.stage}' in the database; "
+                           "nothing was changed (restore it from the audit trail)")
     return community
 
 

@@ -276,7 +276,8 @@ def complete_task(db: Session, slug: str, task_id: int, *, actor: str | None, to
     community = get_community(db, slug)
     require_writable(Stage(community.stage), slug)
     who = resolve_actor(db, community, actor)
-    task = db.get(PlanningTask, task_id)
+    # An id no database could hold is simply not a task here (SQLite would overflow on it).
+    task = db.get(PlanningTask, task_id) if 0 < task_id < 2**63 else None
     if task is None or task.community_id != community.id:
         raise BadInput(f"TASK_ID: no task {task_id} in {slug}")
     if task.owner.person.email != who or task.owner.left_on is not None:

@@ -27,6 +27,18 @@ def environment() -> Environment:
     return env
 
 
+def _markdown_safe(value: object) -> object:
+    """Text put into markdown shows as typed and cannot open an HTML tag in a renderer."""
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+@lru_cache(maxsize=1)
+def markdown_environment() -> Environment:
+    return environment().overlay(finalize=_markdown_safe)
+
+
 @dataclass(frozen=True)
 class RenderedEmail:
     subject: str
@@ -35,7 +47,8 @@ class RenderedEmail:
 
 
 def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(**context)
+    env = markdown_environment() if template.endswith(".md") else environment()
+    return env.get_template(template).render(**context)
 
 
 def render_email(name: str, **context: Any) -> RenderedEmail:

@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     home: Path = Path("./copflow-data")
     database_url: str | None = None
     archive_url: str | None = Field(default=None, description="fsspec URL; default HOME/archives")
-    retention_days: int = 90
+    retention_days: int = Field(default=90, ge=0)  # days after archive before contact details go
 
     email_transport: Literal["file", "smtp", "notify"] = "file"
     email_from: str = "copflow@localhost"

@@ -38,6 +38,7 @@ from models.tables import (
 )
 from models.vocabulary import ReportPeriod
 from tasks.community_store import current_members, open_tasks, sponsors_of
+from tasks.crashpoints import crash_point
 from tasks.outbox import Recipient, enqueue
 from tasks.rendering import render, render_email
 
@@ -193,6 +194,7 @@ def _queue_to_sponsors(
         if enqueue(db, key=key, community=community, template=template,
                    to=Recipient(sponsor.person.name, email), email=rendered, today=today):
             new.append(key)
+            crash_point("report.queued")
     return new
 
 
@@ -208,6 +210,7 @@ def queue_due_reports(db: Session, community: Community, *, today: date, flow_ru
     for period in due_periods(first_day(community), report_kind(community), today, set(stored)):
         stored[period.start] = _store_report(db, community, build_figures(db, community, period),
                                              today=today, flow_run_id=flow_run_id)
+        crash_point("report.stored")
     keys: list[str] = []
     for start, row in sorted(stored.items()):
         keys += _queue_to_sponsors(db, community, row, template="sponsor-report",
@@ -228,6 +231,7 @@ def queue_final_report(db: Session, community: Community, *, today: date, flow_r
         period = Period(min(start, today), today)
         row = _store_report(db, community, build_figures(db, community, period, final=True),
                             today=today, flow_run_id=flow_run_id)
+        crash_point("report.stored")
     return _queue_to_sponsors(db, community, row, template="final-sponsor-report",
                               key_for=lambda email: final_key(community.slug, email), today=today)
 

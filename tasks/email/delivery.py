@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from models.tables import OutboxMessage
+from tasks.crashpoints import crash_point
 from tasks.db import session_scope
 from tasks.email.message import build_message
 from tasks.email.transports import (
@@ -152,9 +153,17 @@ def _one_pass(ids: list[int], transport: Transport, settings: Settings,
             elif why_not == "later":
                 waiting.append(row_id)
             continue
+        crash_point("outbox.claimed")
         maybe_sent = row.attempts > 0
         try:
-            ref = transport.send(row.key, build_message(row, settings), maybe_sent=maybe_sent)
+            message = build_message(row, settings)
+        except ValueError as exc:  # e.g. an address no transport can carry: this row only
+            _finish(row.id, status="failed", last_error=f"not sent: {exc}")
+            report.failed.append(row.key)
+            log.warning("email %s cannot be built: %s", row.key, exc)
+            continue
+        try:
+            ref = transport.send(row.key, message, maybe_sent=maybe_sent)
         except PermanentFailure as exc:
             _finish(row.id, status="failed", last_error=str(exc))
             report.failed.append(row.key)
@@ -172,9 +181,11 @@ def _one_pass(ids: list[int], transport: Transport, settings: Settings,
                 waiting.extend(ids[index + 1 :])
                 break
             continue
+        crash_point("outbox.sent")
         _finish(row.id, status="sent", sent_at=_now(), transport=transport.name,
                 transport_ref=ref[:300], last_error=None, next_attempt_at=None)
         report.sent.append(row.key)
+        crash_point("outbox.marked")
     return waiting
 
 

@@ -17,11 +17,28 @@ def message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@copflow>"
 
 
+def wire_address(address: str) -> str:
+    """The address as sent: the domain in its ASCII (IDNA) form. A non-ASCII part before the @
+    needs SMTPUTF8, which relays such as NHSmail do not offer: a ValueError says so."""
+    if address.isascii():
+        return address
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        ascii_form = validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError as exc:
+        raise ValueError(f"cannot address {address}: {exc}") from None
+    if ascii_form is None:
+        raise ValueError(f"cannot address {address}: non-ASCII characters before the @ need "
+                         "SMTPUTF8, which copflow does not use")
+    return ascii_form
+
+
 def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = row.subject
     msg["From"] = Address(display_name=settings.email_from_name, addr_spec=settings.email_from)
-    msg["To"] = Address(display_name=row.to_name, addr_spec=row.to_email)
+    msg["To"] = Address(display_name=row.to_name, addr_spec=wire_address(row.to_email))
     msg["Message-ID"] = message_id(row.key)
     msg["Date"] = format_datetime(row.queued_at.replace(tzinfo=UTC))
     msg["X-Copflow-Key"] = row.key

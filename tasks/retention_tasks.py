@@ -1,0 +1,25 @@
+"""Prefect task: erase contact details whose retention period has ended (one transaction)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.db import session_scope
+from tasks.lifecycle_tasks import current_flow_run_id
+from tasks.retention import erase_expired_contacts
+from tasks.settings import get_settings
+from tasks.stage_change import Outcome
+
+
+@task(name="erase expired contact details", cache_policy=NO_CACHE)
+def erase_expired(today: date) -> list[Outcome]:
+    days = get_settings().retention_days
+    with session_scope() as db:
+        erased = erase_expired_contacts(db, today=today, retention_days=days,
+                                        flow_run_id=current_flow_run_id())
+    return [Outcome(slug=slug, notes=[f"{slug}: contact details of {n} people erased, "
+                                      f"{days} days after the archive"])
+            for slug, n in sorted(erased.items())]

@@ -1,0 +1,32 @@
+"""Fixtures for the drills: a plain SMTP relay on loopback, and the drills' summary line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.drills.tally import DRILLS
+from tests.email.servers import Mailbox, free_port
+
+
+@pytest.fixture
+def smtp_relay() -> Iterator[tuple[Mailbox, dict[str, str]]]:
+    """A relay without TLS or login (an internal relay); settings for the driver to use it."""
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, {"email_transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": str(port),
+                    "smtp_security": "none", "smtp_timeout": "5", "email_from": "copflow@example.nhs.uk"}
+    controller.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if DRILLS.counts:
+        terminalreporter.write_line(f"drills: {DRILLS.line()}")
+
+
+# The email tests' real servers (STARTTLS relay with login; GOV.UK Notify stand-in).
+from tests.email.conftest import cert, notify_server, smtp_server  # noqa: E402,F401

@@ -1,0 +1,32 @@
+"""What the drills did, counted as they run, for the summary line at the end of the session."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def kill(self, what: str) -> None:
+        self.counts["kill points survived"] += 1
+
+    def race(self, processes: int) -> None:
+        self.counts["races run"] += 1
+        self.counts["racing processes"] += processes
+
+    def fault(self, n: int = 1) -> None:
+        self.counts["faults injected"] += n
+
+    def hostile(self, n: int = 1) -> None:
+        self.counts["hostile inputs tried"] += n
+
+    def permission(self, n: int = 1) -> None:
+        self.counts["permission cases"] += n
+
+    def line(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
+
+
+DRILLS = Tally()

@@ -9,11 +9,13 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tasks.paths import DEFAULT_HOME, sqlite_url
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COPFLOW_", extra="ignore")
 
-    home: Path = Path("./copflow-data")
+    home: Path = DEFAULT_HOME
     database_url: str | None = None
     archive_url: str | None = Field(default=None, description="fsspec URL; default HOME/archives")
     retention_days: int = 90
@@ -36,7 +38,7 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.home / 'copflow.db').resolve()}"
+        return self.database_url or sqlite_url(self.home)
 
     @property
     def outbox_dir(self) -> Path:

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-postgres venv clean
+.PHONY: demo test test-postgres bench venv clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,14 @@ test: $(STAMP)
 # The same suite against a throwaway PostgreSQL cluster on loopback (installed if absent).
 test-postgres: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false scripts/with-postgres.sh $(BIN)/python -m pytest
+
+# Flows against a bare baseline, memory, SQL statements and CLI latency (docs/performance.md).
+BENCH_N ?= 1000
+BENCH_LARGE ?= 10000
+BENCH_REPEAT ?= 3
+bench: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m bench.run --n $(BENCH_N) \
+		--large $(BENCH_LARGE) --repeat $(BENCH_REPEAT)
 
 clean:
 	rm -rf $(VENV) copflow-data

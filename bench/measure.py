@@ -4,7 +4,8 @@
 
 Loads everything first (Prefect too, for a flow), then times the run alone, counts the SQL
 statements copflow's engine sent, and prints one JSON line: seconds, peak RSS, statements and
-the run's own summary.
+the run's own summary. CPU seconds (this process, all threads) sit beside the wall time: on a
+shared machine they show how much of a slow run was waiting for the CPU.
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     with eng.connect():
         pass  # the first connection (and SQLite's pragmas) is set-up, for both modes alike
     with StatementCounter(eng) as counter:
+        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         summary = run(args.today)
         seconds = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
     print(json.dumps({
-        "workload": args.workload, "mode": args.mode, "seconds": round(seconds, 3),
+        "workload": args.workload, "mode": args.mode, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
         "peak_rss_mb": round(peak_kib / 1024, 1), "statements": counter.count, "summary": summary,
     }))
     return 0

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-postgres bench venv clean
+.PHONY: demo test test-postgres e2e bench venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ BENCH_REPEAT ?= 3
 bench: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m bench.run --n $(BENCH_N) \
 		--large $(BENCH_LARGE) --repeat $(BENCH_REPEAT)
+
+# Only the end-to-end tests: a real Prefect server on loopback, the deployments, a worker.
+# (`make test` runs them too; this is the quick way to run just them.)
+e2e: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -m e2e tests/e2e
 
 clean:
 	rm -rf $(VENV) copflow-data

@@ -49,10 +49,14 @@ def expand_multi_values(argv: list[str]) -> list[str]:
     out: list[str] = []
     current: str | None = None
     for arg in argv:
-        if arg.startswith("-"):
-            current = arg if arg in MULTI_VALUE_OPTIONS else None
+        if arg == "--":
+            current = None
             out.append(arg)
-        elif current is not None and out[-1] != current:
+        elif arg.startswith("-"):
+            option = arg.split("=", 1)[0]
+            current = option if option in MULTI_VALUE_OPTIONS else None
+            out.append(arg)
+        elif current is not None and out[-1] != current and "--" not in out:
             out.extend([current, arg])
         else:
             out.append(arg)

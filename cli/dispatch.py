@@ -1,11 +1,15 @@
-"""Run a lifecycle flow for a CLI command: in this process, or (later) through a deployment.
+"""Run a lifecycle flow for a CLI command: through its deployment, or in this process.
 
 Flow names and their entrypoints; each flow takes one pydantic parameter, `request`.
+With a Prefect server (PREFECT_API_URL) that has the flow deployed, the command triggers the
+deployment and reports the run's outcome; otherwise it runs the flow here, as before.
+Either way the flow applies the same rules about who may act.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,6 +30,23 @@ def load_flow(name: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
+def server_url() -> str | None:
+    """The Prefect API this process talks to, if one is configured (env or Prefect profile)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
 def run_flow(name: str, request: BaseModel) -> Any:
-    """Run the named flow in-process and return its result."""
+    """Run the named flow (through the server when it is deployed there) and return its result."""
+    if name not in FLOWS:
+        raise KeyError(name)
+    if server_url():
+        from cli.through_server import NotDeployed, run_through_server
+
+        try:
+            return run_through_server(name, request)
+        except NotDeployed as missing:
+            print(f"note: {missing} is not deployed on the Prefect server; running it here",
+                  file=sys.stderr)
     return load_flow(name)(request=request)

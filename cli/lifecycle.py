@@ -1,9 +1,204 @@
-"""Lifecycle commands: launch, rotate, close, continue, archive, health."""
+"""Lifecycle commands: launch, rotate, close, continue, archive, health, community work-done.
+
+Each command first asks the use case's own checks in a short read-only transaction, so a
+refusal is one line and exit 3 without starting Prefect; then it runs the flow, which checks
+again inside its transaction (a deployment or a concurrent change may have moved things on).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
+
 import typer
+
+from cli.common import Actor, AsJson, Today, emit_json, parse_day, say
+from models.errors import BadInput
+
+Slug = Annotated[str, typer.Argument(help="The CoP's slug.")]
+
+
+def _precheck(check: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Run a use case's checks and roll back: nothing is changed here."""
+    from tasks.db import engine, require_schema, _sessionmaker
+
+    require_schema()
+    with _sessionmaker(engine())() as db:
+        try:
+            check(db, *args, **kwargs)
+        finally:
+            db.rollback()
+
+
+def _run(name: str, request: Any) -> Any:
+    # Prefect's own console logging is for operations (it still reaches the Prefect API/UI);
+    # the person at the terminal gets our one-line summary or one-line error.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    from cli.dispatch import run_flow
+
+    return run_flow(name, request)
+
+
+def _report(result: Any, as_json: bool = False) -> None:
+    if _ran_elsewhere(result):
+        return
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    for community in result.communities:
+        for note in community.notes:
+            say(note)
+    if not result.communities:
+        say("nothing was due")
+    if result.sent or result.failed or result.deferred:
+        say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
+
+
+def _ran_elsewhere(result: Any) -> bool:
+    """A run on a worker whose result this machine cannot read: say which run, and that it ended."""
+    from cli.through_server import RemoteRun
+
+    if isinstance(result, RemoteRun):
+        say(str(result))
+        return True
+    return False
+
+
+def launch(slug: Slug, actor: Actor = None, today: Today = None) -> None:
+    """Launch a proposed CoP: invite members, tell sponsors (proposed -> launching)."""
+    from flows.requests import LaunchRequest
+    from tasks.launching import check_launch
+
+    day = parse_day(today)
+    _precheck(check_launch, slug, actor)
+    _report(_run("launch", LaunchRequest(slug=slug, actor=actor, today=day)))
+
+
+def rotate(
+    slug: Annotated[str | None, typer.Argument(help="The CoP's slug.")] = None,
+    all_due: Annotated[bool, typer.Option("--all", help="Every active CoP whose rotation is due.")] = False,
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Hand planning to the next lead by the rota rules (or every CoP due, with --all)."""
+    from flows.requests import RotateRequest
+    from tasks.rotation import check_rotate
+
+    day = parse_day(today)
+    if (slug is None) == (not all_due):
+        raise BadInput("name one CoP (SLUG) or use --all")
+    if slug is not None:
+        _precheck(check_rotate, slug, actor)
+    _report(_run("rotate", RotateRequest(slug=slug, actor=actor, today=day)))
+
+
+def close(
+    slug: Slug,
+    reason: Annotated[str, typer.Option("--reason", help="Why the CoP is closing.")],
+    successor: Annotated[str | None, typer.Option("--successor", help="Slug of a successor CoP.")] = None,
+    notice_days: Annotated[int, typer.Option("--notice-days", help="Days of notice to members.")] = 14,
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Close an active CoP with notice and thanks to its members (active -> closing)."""
+    from flows.requests import CloseRequest
+    from tasks.closing import check_close
+
+    day = parse_day(today)
+    reason = " ".join(reason.split())
+    _precheck(check_close, slug, actor, reason, successor, notice_days)
+    _report(_run("close", CloseRequest(slug=slug, actor=actor, reason=reason, successor=successor,
+                                       notice_days=notice_days, today=day)))
+
+
+def continue_(slug: Slug, actor: Actor = None, today: Today = None) -> None:
+    """Keep a closing CoP going: its members decided to continue (closing -> active)."""
+    from flows.requests import ContinueRequest
+    from tasks.closing import check_continue
+
+    day = parse_day(today)
+    _precheck(check_continue, slug, actor)
+    _report(_run("continue", ContinueRequest(slug=slug, actor=actor, today=day)))
+
+
+def archive(
+    slug: Annotated[str | None, typer.Argument(help="The CoP's slug.")] = None,
+    all_due: Annotated[bool, typer.Option("--all", help="Every closing CoP whose notice has ended.")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Archive before the notice period ends.")] = False,
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Final sponsor report, archive bundle, and read-only from then on (closing -> archived)."""
+    from flows.requests import ArchiveRequest
+    from tasks.archiving import check_archive
+
+    day = parse_day(today)
+    if (slug is None) == (not all_due):
+        raise BadInput("name one CoP (SLUG) or use --all")
+    if slug is not None:
+        _precheck(check_archive, slug, actor, now=now, today=day)
+    _report(_run("archive", ArchiveRequest(slug=slug, actor=actor, now=now, today=day)))
+
+
+def health(
+    slug: Annotated[str | None, typer.Argument(help="The CoP's slug.")] = None,
+    all_active: Annotated[bool, typer.Option("--all", help="Every active CoP.")] = False,
+    as_json: AsJson = False,
+    today: Today = None,
+) -> None:
+    """How each active CoP is doing; nudges the convenor and proposes a close when it is time."""
+    from flows.requests import HealthRequest
+    from tasks.health_check import check_health
+
+    day = parse_day(today)
+    if slug is not None and all_active:
+        raise BadInput("name one CoP (SLUG) or use --all, not both")
+    if slug is not None:
+        _precheck(check_health, slug)
+    result = _run("health", HealthRequest(slug=slug, today=day))
+    if _ran_elsewhere(result):
+        return
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    for c in result.communities:
+        f = c.detail.get("figures", {})
+        say(f"{c.slug}: {', '.join(c.detail.get('attention', []) + c.detail.get('natural_end', [])) or 'all well'}")
+        say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
+            f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
+            f"by kind {f.get('participation_by_kind')}")
+        say(f"  half the planning done by {f.get('people_doing_half_the_planning')} person(s); "
+            f"volunteers {f.get('volunteers')}; rotation due: {f.get('rotation_due')}")
+        for note in c.notes[:-1]:
+            say(f"  {note}")
+    if not result.communities:
+        say("no active CoPs")
+    if result.sent or result.failed or result.deferred:
+        say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
+
+
+def work_done(slug: Slug, actor: Actor = None, today: Today = None) -> None:
+    """Say the CoP's work is done: the next health check proposes a graceful close."""
+    from tasks.closing import mark_work_done
+    from tasks.db import require_schema, session_scope
+
+    day = parse_day(today)
+    require_schema()
+    with session_scope() as db:
+        mark_work_done(db, slug, actor=actor, today=day)
+    say(f"{slug}: marked as work done; the health check will propose a graceful close")
 
 
 def register(app: typer.Typer) -> None:
     """Add the lifecycle commands to the root app."""
+    from cli.records import community_app
+
+    app.command("launch")(launch)
+    app.command("rotate")(rotate)
+    app.command("close")(close)
+    app.command("continue")(continue_)
+    app.command("archive")(archive)
+    app.command("health")(health)
+    community_app.command("work-done")(work_done)

@@ -16,6 +16,9 @@ member_app = typer.Typer(help="Add members, record leaving and volunteering.", n
 session_app = typer.Typer(help="Record sessions held.", no_args_is_help=True)
 task_app = typer.Typer(help="Planning tasks, owned by the planning lead.", no_args_is_help=True)
 
+SlugArg = Annotated[str, typer.Argument(metavar="SLUG", help="The CoP's short name, e.g. aaot.")]
+EmailArg = Annotated[str, typer.Argument(metavar="EMAIL", help="The member's email address.")]
+
 
 def _checked(value: str, kind: str, option: str) -> str:
     """Validate one argument with the charter's own types (by name), for one clear error line."""
@@ -39,7 +42,7 @@ def _db():  # type: ignore[no-untyped-def]
 
 @community_app.command("create")
 def community_create(
-    charter: Annotated[Path, typer.Argument(help="The charter YAML file.")], today: Today = None
+    charter: Annotated[Path, typer.Argument(metavar="CHARTER.yaml", help="The charter YAML file.")], today: Today = None
 ) -> None:
     """Store a CoP from its charter, in stage proposed, and print its slug."""
     from tasks.charter_file import load_charter
@@ -66,12 +69,15 @@ def community_list(as_json: AsJson = False) -> None:
     if as_json:
         emit_json(rows)
         return
+    if not rows:
+        # A hint, not data: stdout stays empty for scripts.
+        typer.echo("no CoPs yet; create one with: copflow community create CHARTER.yaml", err=True)
     for row in rows:
         say(f"{row['slug']:<24} {row['stage']:<10} {row['name']}")
 
 
 @community_app.command("show")
-def community_show(slug: str, as_json: AsJson = False) -> None:
+def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
     """Stage, people and roles, planning lead and open tasks."""
     from tasks.views import show_community
 
@@ -94,7 +100,8 @@ def community_show(slug: str, as_json: AsJson = False) -> None:
     say("  people:")
     for m in view["members"]:
         roles = f" [{', '.join(m['roles'])}]" if m["roles"] else ""
-        say(f"    {m['name']} <{m['email']}> {m['kind'] or ''}{roles}")
+        kind = f" {m['kind']}" if m["kind"] else ""
+        say(f"    {m['name']} <{m['email']}>{kind}{roles}")
     for s in view["sponsors"]:
         org = f", {s['organisation']}" if s["organisation"] else ""
         say(f"    {s['name']} <{s['email']}> sponsor{org}")
@@ -112,7 +119,7 @@ def community_show(slug: str, as_json: AsJson = False) -> None:
 
 @member_app.command("add")
 def member_add(
-    slug: str,
+    slug: SlugArg,
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     email: Annotated[str, typer.Option("--email", help="Email address.")],
     kind: Annotated[MemberKind, typer.Option("--kind")] = MemberKind.practitioner,
@@ -133,7 +140,7 @@ def member_add(
 
 
 @member_app.command("leave")
-def member_leave(slug: str, email: str, actor: Actor = None, today: Today = None) -> None:
+def member_leave(slug: SlugArg, email: EmailArg, actor: Actor = None, today: Today = None) -> None:
     """Record that a member has left (they are thanked, never chased)."""
     from tasks.records import leave
 
@@ -145,8 +152,8 @@ def member_leave(slug: str, email: str, actor: Actor = None, today: Today = None
 
 @member_app.command("volunteer")
 def member_volunteer(
-    slug: str,
-    email: str,
+    slug: SlugArg,
+    email: EmailArg,
     opt_out: Annotated[bool, typer.Option("--opt-out", help="Opt out of leading planning.")] = False,
     actor: Actor = None,
     today: Today = None,
@@ -166,7 +173,7 @@ def _split(values: list[str] | None) -> list[str]:
 
 @session_app.command("record")
 def session_record(
-    slug: str,
+    slug: SlugArg,
     on: Annotated[str, typer.Option("--on", help="Date held (YYYY-MM-DD).")],
     attended: Annotated[list[str], typer.Option("--attended", help="Emails of those who came.")],
     format: Annotated[SessionFormat | None, typer.Option("--format")] = None,
@@ -186,9 +193,10 @@ def session_record(
     topics = [_checked(t, "OneLine", "--topic") for t in (topic or [])]
     methods = [_checked(m, "OneLine", "--method") for m in (method or [])]
     outputs = [_checked(o, "OneLine", "--output") for o in (output or [])]
+    checked_story = _checked(story, "LongText", "--story") if story is not None else None
     with _db() as db:
         session = record_session(db, slug, held_on=held_on, attended=emails, format=format,
-                                 topics=topics, methods=methods, outputs=outputs, story=story,
+                                 topics=topics, methods=methods, outputs=outputs, story=checked_story,
                                  actor=actor, today=day)
         count = len(session.attendance)
     say(f"session on {held_on} recorded for {slug}: {count} attended")
@@ -196,8 +204,8 @@ def session_record(
 
 @task_app.command("add")
 def task_add(
-    slug: str,
-    title: str,
+    slug: SlugArg,
+    title: Annotated[str, typer.Argument(metavar="TITLE", help="What needs doing.")],
     due: Annotated[str | None, typer.Option("--due", help="Due date (YYYY-MM-DD).")] = None,
     notes: Annotated[str | None, typer.Option("--notes")] = None,
     actor: Actor = None,
@@ -209,14 +217,20 @@ def task_add(
     day = parse_day(today)
     due_on = parse_day(due, "--due") if due else None
     checked_title = _checked(title, "OneLine", "TITLE")
+    checked_notes = _checked(notes, "LongText", "--notes") if notes is not None else None
     with _db() as db:
-        task = add_task(db, slug, title=checked_title, due=due_on, notes=notes, actor=actor, today=day)
+        task = add_task(db, slug, title=checked_title, due=due_on, notes=checked_notes, actor=actor, today=day)
         task_id, owner = task.id, task.owner.person.name
     say(f"task #{task_id} added to {slug}, owned by {owner}")
 
 
 @task_app.command("done")
-def task_done(slug: str, task_id: int, actor: Actor = None, today: Today = None) -> None:
+def task_done(
+    slug: SlugArg,
+    task_id: Annotated[int, typer.Argument(metavar="TASK_ID", help="The number shown by 'task add'.")],
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
     """Mark a planning task done."""
     from tasks.records import complete_task
 
@@ -226,7 +240,7 @@ def task_done(slug: str, task_id: int, actor: Actor = None, today: Today = None)
     say(f"task #{task_id} in {slug} is done")
 
 
-def audit(slug: str, as_json: AsJson = False) -> None:
+def audit(slug: SlugArg, as_json: AsJson = False) -> None:
     """The audit trail of a CoP: what changed, who, when, why, before and after."""
     from tasks.views import audit_trail
 
@@ -238,4 +252,16 @@ def audit(slug: str, as_json: AsJson = False) -> None:
     for e in entries:
         why = f": {e['why']}" if e["why"] else ""
         run = f" (flow run {e['flow_run_id']})" if e["flow_run_id"] else ""
-        say(f"{e['on']} {e['actor']} {e['action']}{why}{run}")
+        change = "".join(f" {label} {_brief(e[label])}" for label in ("before", "after") if e[label])
+        say(f"{e['on']} {e['actor']} {e['action']}{why}{run}{change}")
+
+
+def _brief(values: dict[str, object]) -> str:
+    """key=value pairs on one line; anything long (the whole charter) is left to --json."""
+    import json
+
+    parts = []
+    for key, value in values.items():
+        text = json.dumps(value, default=str, ensure_ascii=False)
+        parts.append(f"{key}={text if len(text) <= 80 else '(see --json)'}")
+    return "{" + ", ".join(parts) + "}"

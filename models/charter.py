@@ -14,6 +14,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    Strict,
     model_validator,
 )
 
@@ -41,7 +42,23 @@ OneLine = Annotated[
     AfterValidator(_no_control_chars),
 ]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+
+
+def _slug_rules(value: str) -> str:
+    if not re.fullmatch(SLUG_PATTERN, value):
+        raise ValueError(
+            "use 1 to 64 lower-case letters, digits and single hyphens, "
+            "starting and ending with a letter or digit (e.g. aaot)"
+        )
+    if "--" in value:
+        raise ValueError("use single hyphens between words (e.g. alcohol-outreach)")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug_rules)]
+# A YAML 'yes' or '1' is a mistake here, not a number or a flag.
+Count = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
 
 
 def normalise_email(value: str) -> str:
@@ -64,7 +81,7 @@ class Sponsor(Person):
 
 class Member(Person):
     kind: MemberKind = MemberKind.practitioner
-    planning_group: bool = False
+    planning_group: Flag = False
 
 
 def slug_from_name(name: str) -> str:
@@ -85,9 +102,9 @@ class Charter(BaseModel):
     practice: LongText | None = None
     cadence: Cadence | None = None
     sponsor_reports: ReportPeriod = ReportPeriod.quarterly
-    rotate_every_sessions: int = Field(default=3, ge=1, le=52)
+    rotate_every_sessions: Count = Field(default=3, ge=1, le=52)
     first_session: datetime | None = None
-    session_minutes: int = Field(default=90, ge=15, le=600)
+    session_minutes: Count = Field(default=90, ge=15, le=600)
     format: SessionFormat = SessionFormat.online
     location: OneLine | None = None
     convenor: Person | None = None

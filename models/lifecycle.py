@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
 
-from models.errors import Refused
+from models.errors import BadInput, Refused
 
 
 class Stage(str, Enum):
@@ -68,7 +68,7 @@ def require_transition(current: Stage, target: Stage, slug: str) -> None:
 def notice_end(today: date, notice_days: int | None) -> date:
     days = DEFAULT_NOTICE_DAYS if notice_days is None else notice_days
     if days < 0:
-        raise ValueError("notice days cannot be negative")
+        raise BadInput(f"--notice-days: {days} is negative; give 0 or more days of notice")
     return today + timedelta(days=days)
 
 

@@ -48,22 +48,22 @@ def _preference(c: Candidate) -> tuple[object, ...]:
 def next_lead(candidates: Sequence[Candidate], outgoing_id: int | None) -> Candidate | None:
     """Pick the next planning lead, or None when nobody is eligible.
 
-    The convenor leads only when no one else is eligible; the outgoing lead is not
-    picked again straight away while anyone else is eligible.
+    Order of resort: eligible members other than the outgoing lead (volunteers first,
+    then least served and longest ago); then the convenor, who leads only when no one
+    else is eligible; the outgoing lead again only when there is nobody else at all.
+    Sponsors and anyone who opted out are never picked.
     """
     pool = eligible(candidates)
-    non_convenor = [c for c in pool if not c.is_convenor]
-    if non_convenor:
-        pool = non_convenor
-    elif not pool:
-        convenors = [c for c in candidates if c.is_convenor and not c.opted_out and not c.is_sponsor]
-        pool = convenors
-    others = [c for c in pool if c.membership_id != outgoing_id]
-    if others:
-        pool = others
-    if not pool:
-        return None
-    return min(pool, key=_preference)
+    members = [c for c in pool if not c.is_convenor]
+    convenors = [
+        c for c in candidates if c.is_convenor and not c.opted_out and not c.is_sponsor
+    ]
+    for tier in (members, convenors):
+        fresh = [c for c in tier if c.membership_id != outgoing_id]
+        if fresh:
+            return min(fresh, key=_preference)
+    again = [c for c in (*members, *convenors) if c.membership_id == outgoing_id]
+    return again[0] if again else None
 
 
 def rotation_due(sessions_held: int, sessions_at_term_start: int, rotate_every: int) -> bool:

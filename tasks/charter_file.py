@@ -12,27 +12,64 @@ from models.errors import BadInput
 
 MAX_CHARTER_BYTES = 256 * 1024
 
+# Plain data only: a tag beyond these (!!binary, !!set, !!python/...) is refused.
+PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise BadInput(f"line {key_node.start_mark.line + 1}: YAML merge keys (<<) are not allowed")
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key, e.g. a list
+                raise BadInput(f"line {key_node.start_mark.line + 1}: a key must be plain text") from None
+            if duplicate:
+                raise BadInput(f"line {key_node.start_mark.line + 1}: '{key}' is given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """('members', 1, 'email') -> 'members[1].email', as a convenor reads their charter."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
 
 def describe_validation_error(source: str, error: ValidationError) -> str:
     first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "charter"
+    where = field_path(tuple(first["loc"]))
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
     more = error.error_count() - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{source}: {where}: {message}{tail}"
+    # Cross-field rules name their own field in the message.
+    return f"{source}: {where + ': ' if where else ''}{message}{tail}"
 
 
 def parse_charter(text: str, source: str = "charter") -> Charter:
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                raise BadInput(f"{source}: YAML anchors and aliases are not allowed in a charter")
+            # Aliases can expand a small file into a huge one; tags can build objects.
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise BadInput("YAML anchors and aliases are not allowed in a charter")
             if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if event.tag not in (None, "!") and not str(event.tag).startswith("tag:yaml.org,2002:"):
-                    raise BadInput(f"{source}: YAML tag {event.tag} is not allowed in a charter")
-        data = yaml.safe_load(text)
+                if event.tag not in (None, "!") and event.tag not in PLAIN_TAGS:
+                    raise BadInput(f"YAML tag {event.tag} is not allowed in a charter")
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except BadInput as exc:
+        raise BadInput(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -58,7 +95,7 @@ def load_charter(path: Path) -> Charter:
     if len(raw) > MAX_CHARTER_BYTES:
         raise BadInput(f"{path}: larger than {MAX_CHARTER_BYTES // 1024} KiB; is it a charter?")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark from Windows editors is fine
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
     return parse_charter(text, str(path))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.errors import BadInput
 from models.tables import Community, OutboxMessage
 from tasks.rendering import RenderedEmail
 
@@ -16,6 +18,19 @@ from tasks.rendering import RenderedEmail
 class Recipient:
     name: str
     email: str
+
+
+def check_headers(*, subject: str, name: str, address: str) -> None:
+    """Last line of defence before a header: one line each, and a valid address."""
+    from email_validator import EmailNotValidError, validate_email
+
+    for what, value in (("subject", subject), ("name", name), ("address", address)):
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise BadInput(f"email {what} must be one line without control characters: {value!r}")
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise BadInput(f"email address '{address}' is not valid: {exc}") from None
 
 
 def _insert_ignoring_duplicates(db: Session, values: dict[str, object]) -> bool:
@@ -42,8 +57,7 @@ def enqueue(
     calendar: str | None = None,
 ) -> bool:
     """Queue one email under an idempotency key; False when that key was already queued."""
-    if any(ch in email.subject for ch in "\r\n"):
-        raise ValueError("an email subject must be one line")
+    check_headers(subject=email.subject, name=to.name, address=to.email)
     return _insert_ignoring_duplicates(
         db,
         {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.charter import Charter, MemberKind, SessionFormat
@@ -38,12 +39,19 @@ from tasks.community_store import (
 SESSION_STAGES = {Stage.launching, Stage.active, Stage.closing}
 
 
-def _person(db: Session, name: str, email: str) -> Person:
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _person(db: Session, name: str, email: str, field: str) -> Person:
+    """The one person with this email; a second name for them is refused, not silently dropped."""
     person = person_by_email(db, email)
     if person is None:
         person = Person(name=name, email=email)
         db.add(person)
         db.flush()
+    elif not _same_name(person.name, name):
+        raise BadInput(f"{field}: {email} is already recorded as '{person.name}'; use that name")
     return person
 
 
@@ -54,10 +62,14 @@ def convenor_of(db: Session, community: Community) -> Membership | None:
 def resolve_actor(db: Session, community: Community, actor: str | None) -> str:
     """Who acts: --as when given; otherwise the convenor, as the contract's examples assume."""
     if actor is not None:
-        actor = actor.strip().lower()
-        if not actor:
-            raise BadInput("--as: an email address is required")
-        return actor
+        from pydantic import TypeAdapter, ValidationError
+
+        from models.charter import Email
+
+        try:
+            return TypeAdapter(Email).validate_python(actor)
+        except ValidationError:
+            raise BadInput(f"--as: '{actor}' is not an email address") from None
     convenor = convenor_of(db, community)
     if convenor is None or convenor.person.email is None:
         raise BadInput(f"--as: {community.slug} has no convenor; say who acts with --as EMAIL")
@@ -72,8 +84,6 @@ def require_decider(db: Session, community: Community, actor: str) -> Role:
 
 def create_community(db: Session, charter: Charter, today: date) -> Community:
     assert charter.slug is not None
-    from sqlalchemy import select
-
     if db.scalar(select(Community.id).where(Community.slug == charter.slug)) is not None:
         raise BadInput(f"slug: a CoP called '{charter.slug}' already exists")
     community = Community(
@@ -94,15 +104,15 @@ def create_community(db: Session, charter: Charter, today: date) -> Community:
     db.add(community)
     db.flush()
     if charter.convenor is not None:
-        person = _person(db, charter.convenor.name, charter.convenor.email)
+        person = _person(db, charter.convenor.name, charter.convenor.email, "convenor.name")
         db.add(Membership(community_id=community.id, person_id=person.id, is_convenor=True,
                           planning_group=True, joined_on=today))
-    for member in charter.members:
-        person = _person(db, member.name, member.email)
+    for i, member in enumerate(charter.members):
+        person = _person(db, member.name, member.email, f"members[{i}].name")
         db.add(Membership(community_id=community.id, person_id=person.id, kind=member.kind.value,
                           planning_group=member.planning_group, joined_on=today))
-    for sponsor in charter.sponsors:
-        person = _person(db, sponsor.name, sponsor.email)
+    for i, sponsor in enumerate(charter.sponsors):
+        person = _person(db, sponsor.name, sponsor.email, f"sponsors[{i}].name")
         db.add(Sponsorship(community_id=community.id, person_id=person.id,
                            organisation=sponsor.organisation, added_on=today))
     db.flush()
@@ -128,14 +138,15 @@ def add_member(
         raise BadInput(f"--email: {email} is already a member of {slug}")
     before = None
     if existing is not None:
-        before = {"left_on": str(existing.left_on)}
+        _person(db, name, email, "--name")  # the same person coming back, by the same name
+        before = {"member": email, "left_on": str(existing.left_on)}
         existing.left_on = None
         existing.kind = kind.value
         existing.planning_group = planning_group
         existing.joined_on = today
         membership = existing
     else:
-        person = _person(db, name, email)
+        person = _person(db, name, email, "--name")
         membership = Membership(community_id=community.id, person_id=person.id, kind=kind.value,
                                 planning_group=planning_group, joined_on=today)
         db.add(membership)
@@ -149,9 +160,12 @@ def leave(db: Session, slug: str, email: str, *, actor: str | None, today: date)
     community = get_community(db, slug)
     require_writable(Stage(community.stage), slug)
     membership = require_member(db, community, email)
-    who = email.strip().lower() if actor is None else resolve_actor(db, community, actor)
+    who = resolve_actor(db, community, actor)
     if who != membership.person.email:
         require_decider(db, community, who)
+    if membership.is_convenor:
+        # Every CoP keeps a convenor: they start it, record sessions and trigger its stages.
+        raise Refused(f"{membership.person.email} is the convenor of {slug}; the convenor cannot leave")
     membership.left_on = today
     term = current_term(db, community)
     after: dict[str, object] = {"member": membership.person.email, "left_on": str(today)}
@@ -171,7 +185,8 @@ def volunteer(
     if sponsorship_of(db, community, email) is not None:
         raise Refused(f"{email} is a sponsor of {slug}; sponsors never lead planning")
     membership = require_member(db, community, email)
-    who = membership.person.email if actor is None else resolve_actor(db, community, actor)
+    who = resolve_actor(db, community, actor)
+    # Members may volunteer or opt out for themselves; otherwise the convenor or planning group.
     if who != membership.person.email:
         require_decider(db, community, who)
     before = {"volunteered": membership.volunteered, "opted_out": membership.opted_out,
@@ -185,7 +200,8 @@ def volunteer(
              "planning_group": membership.planning_group}
     audit.record(db, community, actor=who,
                  action="member.opted-out" if opt_out else "member.volunteered",
-                 on_date=today, before={"member": email, **before}, after={"member": email, **after})
+                 on_date=today, before={"member": membership.person.email, **before},
+                 after={"member": membership.person.email, **after})
     return membership
 
 
@@ -211,8 +227,6 @@ def record_session(
         if membership is None or membership.left_on is not None:
             raise BadInput(f"--attended: {email} is not a current member of {slug}")
         attendees.append(membership)
-    from sqlalchemy import select
-
     if db.scalar(select(CopSession.id).where(CopSession.community_id == community.id,
                                              CopSession.held_on == held_on)) is not None:
         raise BadInput(f"--on: a session on {held_on} is already recorded for {slug}")
@@ -265,7 +279,7 @@ def complete_task(db: Session, slug: str, task_id: int, *, actor: str | None, to
     task = db.get(PlanningTask, task_id)
     if task is None or task.community_id != community.id:
         raise BadInput(f"TASK_ID: no task {task_id} in {slug}")
-    if task.owner.person.email != who:
+    if task.owner.person.email != who or task.owner.left_on is not None:
         require_decider(db, community, who)
     if task.status == "done":
         raise Refused(f"task {task_id} is already done")

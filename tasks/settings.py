@@ -28,13 +28,21 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # Or the name of a Prefect Secret block holding it (read by the delivery task).
+    smtp_password_block: str | None = None
     smtp_timeout: float = 30.0
     smtp_ca_file: str | None = None
     notify_api_key: SecretStr | None = None
+    notify_api_key_block: str | None = None
     notify_base_url: str = "https://api.notifications.service.gov.uk"
     notify_template_id: str | None = None
-    send_attempts: int = 5
-    send_backoff_seconds: float = 1.0
+    send_attempts: int = Field(default=5, ge=1)
+    send_backoff_seconds: float = Field(default=2.0, ge=0)
+    # Quick retries of transient failures inside one run; the rest wait for the next run.
+    send_retries_in_run: int = Field(default=2, ge=0)
+    send_wait_in_run_seconds: float = 30.0
+    # A row claimed this long ago by a run that never finished is taken up again.
+    send_claim_timeout_seconds: float = 600.0
 
     @property
     def db_url(self) -> str:

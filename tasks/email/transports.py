@@ -13,6 +13,10 @@ class TransientFailure(Exception):
     """Worth retrying later: connection refused, SMTP 4xx, HTTP 429 or 5xx."""
 
 
+class ConnectionFailure(TransientFailure):
+    """The transport itself is unreachable (or refuses our login): stop the batch, retry later."""
+
+
 class PermanentFailure(Exception):
     """Retrying will not help: SMTP 5xx, HTTP 400 or 403."""
 
@@ -20,8 +24,12 @@ class PermanentFailure(Exception):
 class Transport(Protocol):
     name: str
 
-    def send(self, key: str, message: EmailMessage) -> str:
-        """Deliver the message; return the transport's reference for it."""
+    def send(self, key: str, message: EmailMessage, *, maybe_sent: bool = False) -> str:
+        """Deliver the message; return the transport's reference for it.
+
+        maybe_sent: an earlier attempt may have got through; check first where the
+        transport can tell.
+        """
         ...
 
     def close(self) -> None: ...
@@ -39,7 +47,8 @@ class FileTransport:
     def path_for(self, key: str) -> Path:
         return self.folder / (re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".eml")
 
-    def send(self, key: str, message: EmailMessage) -> str:
+    def send(self, key: str, message: EmailMessage, *, maybe_sent: bool = False) -> str:
+        # The file name is the key: a message already written is not written again.
         path = self.path_for(key)
         if not path.exists():
             # Write then rename, so a crash never leaves half a message behind.

@@ -1,0 +1,16 @@
+"""Continue a closing CoP: closing -> active, because its members decided to."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows._compose import finish
+from flows.requests import ContinueRequest, FlowResult
+from tasks.closing import continue_community as continue_use_case
+from tasks.lifecycle_tasks import apply
+
+
+@flow(name="continue", flow_run_name="continue: {request.slug}")
+def continue_community(request: ContinueRequest) -> FlowResult:
+    outcome = apply("continue", request.slug, continue_use_case, actor=request.actor, today=request.day())
+    return finish("continue", request.slug, [outcome])

@@ -1,0 +1,18 @@
+"""Health (sustain): check every active CoP (or one), nudge, propose a close when it is time."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows._compose import finish, run_name
+from flows.requests import FlowResult, HealthRequest
+from tasks.health_check import active_slugs, check_community
+from tasks.lifecycle_tasks import apply, find
+
+
+@flow(name="health", flow_run_name=run_name("health"))
+def health(request: HealthRequest) -> FlowResult:
+    today = request.day()
+    slugs = [request.slug] if request.slug is not None else find("active", active_slugs)
+    outcomes = [apply("health", slug, check_community, today=today) for slug in slugs]
+    return finish("health", request.slug or "all", outcomes)

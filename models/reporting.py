@@ -1,0 +1,217 @@
+"""Sponsor reports: report periods and the figures of one period, from plain inputs.
+
+Periods are calendar months or quarters, starting with the one that contains the
+launch date. A period is due once it has ended (the day after its last day).
+The figures follow the value-creation framing: what happened, what it produced,
+what changed, the planning group's changes, and what is next.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from pydantic import BaseModel, Field
+
+from models.vocabulary import ReportPeriod
+
+TREND_SESSIONS = 12  # sessions shown in the attendance picture
+KIND_ORDER = ("practitioner", "expert-by-experience", "researcher", "convenor")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def label(self) -> str:
+        whole_months = self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
+        if not whole_months:
+            return f"{self.start.day} {self.start:%B %Y} to {self.end.day} {self.end:%B %Y}"
+        if self.start.month == self.end.month and self.start.year == self.end.year:
+            return self.start.strftime("%B %Y")
+        if self.start.year == self.end.year:
+            return f"{self.start:%B} to {self.end:%B %Y}"
+        return f"{self.start:%B %Y} to {self.end:%B %Y}"
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_containing(day: date, kind: ReportPeriod) -> Period:
+    if kind is ReportPeriod.monthly:
+        start = _month_start(day)
+        length = 1
+    else:
+        start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        length = 3
+    return Period(start, _add_months(start, length) - timedelta(days=1))
+
+
+def periods_from(first_day: date, kind: ReportPeriod) -> Iterator[Period]:
+    period = period_containing(first_day, kind)
+    while True:
+        yield period
+        period = period_containing(period.end + timedelta(days=1), kind)
+
+
+def next_due(first_day: date, kind: ReportPeriod, today: date) -> tuple[Period, date]:
+    """The first period not yet ended on today, and the day its report falls due."""
+    for period in periods_from(first_day, kind):
+        if period.end >= today:
+            return period, period.end + timedelta(days=1)
+    raise AssertionError("unreachable")
+
+
+def due_periods(
+    first_day: date, kind: ReportPeriod, today: date, reported: set[date] | frozenset[date] = frozenset()
+) -> list[Period]:
+    """Periods from the one containing first_day that have ended by today and are not reported."""
+    due: list[Period] = []
+    for period in periods_from(first_day, kind):
+        if period.end >= today:
+            break
+        if period.start not in reported:
+            due.append(period)
+    return due
+
+
+# Plain inputs: what the store knows, without the database.
+@dataclass(frozen=True)
+class SessionFacts:
+    held_on: date
+    attendee_kinds: tuple[str, ...]  # one entry per person attending; "convenor" for the convenor
+    attendee_ids: tuple[int, ...] = ()
+    format: str = "online"
+    topics: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    story: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanningChange:
+    on: date
+    what: str  # in the CoP's own words, e.g. "Sam Okafor took over as planning lead"
+
+
+# The figures: stored on the SponsorReport row and rendered for every sponsor alike.
+class Bar(BaseModel):
+    held_on: date
+    attended: int
+    in_period: bool
+
+
+class Story(BaseModel):
+    held_on: date
+    text: str
+
+
+class Change(BaseModel):
+    on: date
+    what: str
+
+
+class KindCount(BaseModel):
+    kind: str
+    people: int
+
+
+class ReportFigures(BaseModel):
+    period_start: date
+    period_end: date
+    period_label: str
+    final: bool = False
+    sessions: int
+    attendances: int
+    people: int  # different people who attended at least once
+    average_attendance: float | None
+    members_now: int
+    by_kind: list[KindCount] = Field(default_factory=list)
+    formats: dict[str, int] = Field(default_factory=dict)
+    methods: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    outputs: list[str] = Field(default_factory=list)
+    stories: list[Story] = Field(default_factory=list)
+    planning_changes: list[Change] = Field(default_factory=list)
+    planning_lead: str | None = None
+    next_up: list[str] = Field(default_factory=list)
+    trend: list[Bar] = Field(default_factory=list)
+    trend_max: int = 0
+    # The whole life so far, up to the period's end: the final report credits it all.
+    life_sessions: int = 0
+    life_attendances: int = 0
+    life_people: int = 0
+
+
+def _distinct(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def figures(
+    period: Period,
+    sessions: Sequence[SessionFacts],
+    *,
+    members_now: int,
+    changes: Sequence[PlanningChange] = (),
+    planning_lead: str | None = None,
+    next_up: Sequence[str] = (),
+    final: bool = False,
+) -> ReportFigures:
+    """The figures of one period. `sessions` may include earlier ones: they feed the trend."""
+    ordered = sorted((s for s in sessions if s.held_on <= period.end), key=lambda s: s.held_on)
+    inside = [s for s in ordered if s.held_on >= period.start]
+    attendances = sum(len(s.attendee_kinds) for s in inside)
+    # Count each person once, under their kind.
+    kind_of: dict[int | tuple[date, int], str] = {}
+    for s in inside:
+        ids: Sequence[int | tuple[date, int]] = s.attendee_ids or [
+            (s.held_on, i) for i in range(len(s.attendee_kinds))
+        ]
+        for pid, kind in zip(ids, s.attendee_kinds, strict=True):
+            kind_of[pid] = kind
+    kinds = Counter(kind_of.values())
+    by_kind = [KindCount(kind=k, people=kinds[k]) for k in KIND_ORDER if kinds.get(k)]
+    by_kind += [KindCount(kind=k, people=n) for k, n in sorted(kinds.items()) if k not in KIND_ORDER]
+    trend = ordered[-TREND_SESSIONS:]
+    return ReportFigures(
+        period_start=period.start,
+        period_end=period.end,
+        period_label=period.label,
+        final=final,
+        sessions=len(inside),
+        attendances=attendances,
+        people=len(kind_of),
+        average_attendance=round(attendances / len(inside), 1) if inside else None,
+        members_now=members_now,
+        by_kind=by_kind,
+        formats=dict(Counter(s.format for s in inside)),
+        methods=_distinct([m for s in inside for m in s.methods]),
+        topics=_distinct([t for s in inside for t in s.topics]),
+        outputs=_distinct([o for s in inside for o in s.outputs]),
+        stories=[Story(held_on=s.held_on, text=s.story) for s in inside if s.story],
+        planning_changes=[
+            Change(on=c.on, what=c.what)
+            for c in sorted(changes, key=lambda c: c.on)
+            if period.start <= c.on <= period.end
+        ],
+        planning_lead=planning_lead,
+        next_up=list(next_up),
+        trend=[
+            Bar(held_on=s.held_on, attended=len(s.attendee_kinds), in_period=s.held_on >= period.start)
+            for s in trend
+        ],
+        trend_max=max((len(s.attendee_kinds) for s in trend), default=0),
+        life_sessions=len(ordered),
+        life_attendances=sum(len(s.attendee_kinds) for s in ordered),
+        life_people=len({pid for s in ordered for pid in (s.attendee_ids or ())}),
+    )

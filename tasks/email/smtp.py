@@ -1,0 +1,121 @@
+"""SMTP transport: one connection per batch, STARTTLS or implicit TLS, optional login.
+
+Works with an NHSmail-style relay (STARTTLS on 587 with an account login). A
+message accepted by the server is sent; if the connection drops after DATA but
+before the reply, we cannot know, so the message is retried: that is the one
+at-least-once window, and the deterministic Message-ID lets mailboxes spot it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from tasks.email.transports import ConnectionFailure, PermanentFailure, TransientFailure
+from tasks.settings import Settings
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(text.split())}"
+
+
+def _classify(code: int, text: bytes | str, what: str) -> Exception:
+    # 4xx: try again later; 5xx: the server will not take it.
+    reason = f"{what}: {_reply(code, text)}"
+    return TransientFailure(reason) if 400 <= code < 500 else PermanentFailure(reason)
+
+
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._conn: smtplib.SMTP | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.settings.smtp_ca_file)
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        where = f"SMTP server {s.smtp_host}:{s.smtp_port}"
+        conn: smtplib.SMTP | None = None
+        try:
+            if s.smtp_security == "tls":
+                conn = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,
+                                        context=self._context())
+            else:
+                conn = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+            conn.ehlo()
+            if s.smtp_security == "starttls":
+                conn.starttls(context=self._context())
+                conn.ehlo()
+            if s.smtp_username:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                conn.login(s.smtp_username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            self._quietly_close(conn)
+            raise ConnectionFailure(f"{where} refused the login: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+        except smtplib.SMTPResponseException as exc:
+            self._quietly_close(conn)
+            raise ConnectionFailure(f"{where}: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+        except smtplib.SMTPNotSupportedError:
+            self._quietly_close(conn)
+            raise ConnectionFailure(f"{where} does not offer STARTTLS or login") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._quietly_close(conn)
+            raise ConnectionFailure(f"could not connect to {where}: {exc.__class__.__name__}: {exc}") from None
+        return conn
+
+    @staticmethod
+    def _quietly_close(conn: smtplib.SMTP | None) -> None:
+        if conn is None:
+            return
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+
+    def send(self, key: str, message: EmailMessage, *, maybe_sent: bool = False) -> str:
+        # SMTP offers no way to ask whether a message was taken; see the module note.
+        if self._conn is None:
+            self._conn = self._connect()
+        try:
+            refused = self._conn.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            self._reset()
+            raise _classify(code, text, "recipient refused") from None
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            self._reset()
+            raise _classify(exc.smtp_code, exc.smtp_error, "message refused") from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._quietly_close(self._conn)
+            self._conn = None
+            raise TransientFailure(f"connection lost while sending: {exc}") from None
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            raise _classify(exc.smtp_code, exc.smtp_error, "server said") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _classify(code, text, "recipient refused")
+        return str(message["Message-ID"])
+
+    def _reset(self) -> None:
+        # After a refusal, start the next message from a clean state on the same connection.
+        try:
+            assert self._conn is not None
+            self._conn.rset()
+        except Exception:  # noqa: BLE001 - a broken connection is replaced on the next send
+            self._quietly_close(self._conn)
+            self._conn = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except Exception:  # noqa: BLE001
+                self._quietly_close(self._conn)
+            self._conn = None

@@ -1,0 +1,112 @@
+"""Prefect tasks around the lifecycle use cases: one task per CoP, one per batch of email.
+
+Each use-case task runs ONE transaction (stage change, audit entries and outbox rows commit
+together). A task retry is harmless: the transaction either committed or did not, the
+use cases refuse or skip work already done, and outbox keys dedupe. Delivery happens after
+the commit, in its own task.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.artifacts import create_markdown_artifact
+from prefect.events import emit_event
+from prefect.runtime import flow_run
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.tables import Community, OutboxMessage
+from tasks.db import session_scope
+from tasks.email.delivery import deliver_pending
+from tasks.stage_change import Outcome
+
+STAGE_CHANGED = "copflow.community.stage-changed"
+PROPOSED_CLOSE = "copflow.community.close-proposed"
+
+
+def current_flow_run_id() -> str | None:
+    run_id = flow_run.id
+    return str(run_id) if run_id else None
+
+
+def in_transaction(use_case: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
+    with session_scope() as db:
+        return use_case(db, *args, flow_run_id=current_flow_run_id(), **kwargs)
+
+
+@task(name="apply to one CoP", task_run_name="{name}: {slug}", cache_policy=NO_CACHE)
+def apply(name: str, slug: str, use_case: Callable[..., Outcome], **kwargs: Any) -> Outcome:
+    """Run one lifecycle use case for one CoP in one transaction."""
+    return in_transaction(use_case, slug, **kwargs)
+
+
+@task(name="find communities", task_run_name="find: {what}", cache_policy=NO_CACHE)
+def find(what: str, query: Callable[..., list[str]], **kwargs: Any) -> list[str]:
+    with session_scope() as db:
+        return query(db, **kwargs)
+
+
+def _pending_for(db: Session, slug: str) -> list[int]:
+    community_id = db.scalar(select(Community.id).where(Community.slug == slug))
+    return list(db.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.community_id == community_id,
+        OutboxMessage.status.in_(("pending", "sending"))).order_by(OutboxMessage.id)))
+
+
+@task(name="deliver email", task_run_name="deliver: {slug}", cache_policy=NO_CACHE)
+def deliver(slug: str) -> dict[str, list[str]]:
+    """Deliver this CoP's pending outbox rows (this run's, and any a crashed run left)."""
+    with session_scope() as db:
+        ids = _pending_for(db, slug)
+    report = deliver_pending(ids)
+    return {"sent": report.sent, "failed": report.failed, "deferred": report.deferred}
+
+
+def announce(flow_name: str, outcome: Outcome) -> None:
+    """A Prefect event for each stage change, so operations can hang automations on it."""
+    if outcome.stage_changed:
+        emit_event(event=STAGE_CHANGED,
+                   resource={"prefect.resource.id": f"copflow.community.{outcome.slug}",
+                             "prefect.resource.name": outcome.slug},
+                   related=[{"prefect.resource.id": f"copflow.flow.{flow_name}",
+                             "prefect.resource.role": "flow"}],
+                   payload={"from": outcome.stage_before, "to": outcome.stage_after,
+                            "actor": outcome.actor})
+    if outcome.detail.get("close_proposed"):
+        emit_event(event=PROPOSED_CLOSE,
+                   resource={"prefect.resource.id": f"copflow.community.{outcome.slug}"},
+                   payload={"signals": outcome.detail.get("natural_end", [])})
+
+
+def artifact_key(flow_name: str, slug: str) -> str:
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", f"{flow_name}-{slug}".lower())).strip("-")
+
+
+def summarise(flow_name: str, slug: str, outcomes: list[Outcome],
+              delivered: dict[str, list[str]] | None = None) -> str:
+    """A markdown artifact saying what the flow did (no email addresses in it)."""
+    lines = [f"# {flow_name}: {slug}", ""]
+    for o in outcomes:
+        if o.stage_changed:
+            lines.append(f"- **{o.slug}**: {o.stage_before} → {o.stage_after}")
+        lines += [f"- {note}" for note in o.notes]
+        if o.queued:
+            lines.append(f"- {len(o.queued)} email(s) queued")
+    if not outcomes:
+        lines.append("- nothing was due")
+    if delivered is not None and any(delivered.values()):
+        lines.append(f"- delivered: {len(delivered['sent'])} sent, {len(delivered['failed'])} failed, "
+                     f"{len(delivered['deferred'])} to retry")
+    text = "\n".join(lines) + "\n"
+    create_markdown_artifact(key=artifact_key(flow_name, slug), markdown=_no_addresses(text),
+                             description=f"What the {flow_name} flow did")
+    return text
+
+
+def _no_addresses(text: str) -> str:
+    return re.sub(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", "[address]", text)

@@ -1,0 +1,124 @@
+"""The lifecycle flows under Prefect's test harness: a CoP's whole life, and retries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from flows.archive import archive
+from flows.close import close
+from flows.continue_ import continue_community
+from flows.health import health
+from flows.launch import launch
+from flows.requests import (
+    ArchiveRequest, CloseRequest, ContinueRequest, HealthRequest, LaunchRequest, RotateRequest,
+)
+from flows.rotate import rotate
+from models.errors import Refused
+from models.tables import AuditEntry
+from tasks.records import volunteer
+from tests.support.lifecycle import (
+    CONVENOR, DAY0, EVERYONE, SPONSOR, counts, create, hold_session, in_db, outbox, stage,
+)
+
+pytestmark = pytest.mark.flows
+
+
+def flow_runs(slug: str) -> dict[str, str]:
+    """Flow run id -> run name, for every flow run named in this CoP's audit trail."""
+    from prefect.client.orchestration import get_client
+
+    ids = in_db(lambda db: set(db.scalars(select(AuditEntry.flow_run_id)
+                                          .where(AuditEntry.flow_run_id.is_not(None)))))
+    with get_client(sync_client=True) as client:
+        return {i: client.read_flow_run(i).name for i in ids}
+
+
+def artifact(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                                      sort=ArtifactSort.CREATED_DESC, limit=1)
+    return str(found[0].data) if found else ""
+
+
+def test_the_whole_life_of_a_cop(home: Path, emitted: Any) -> None:
+    slug = create()
+    result = launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0))
+    assert stage(slug) == "launching" and result.sent == 5
+    assert len(list((home / "outbox").glob("invite_*.eml"))) == 4
+
+    day = DAY0
+    for _ in range(3):  # the first session makes it active; after 3, rotation is due
+        day += timedelta(days=28)
+        hold_session(slug, day, EVERYONE)
+    assert stage(slug) == "active"
+    in_db(volunteer, slug, "lee@example.org", opt_out=False, actor=None, today=day)
+    scheduled = rotate(request=RotateRequest(today=day))
+    assert [c.detail["incoming"] for c in scheduled.communities] == ["Lee Hart"]
+    assert len(outbox("handover-pack")) == 2
+
+    checked = health(request=HealthRequest(today=day + timedelta(days=1)))
+    assert [c.slug for c in checked.communities] == [slug]
+
+    day += timedelta(days=5)
+    close(request=CloseRequest(slug=slug, actor=CONVENOR, reason="priorities moved on", today=day))
+    assert stage(slug) == "closing"
+    continue_community(request=ContinueRequest(slug=slug, actor="sam@example.nhs.uk", today=day))
+    assert stage(slug) == "active"
+    day += timedelta(days=2)
+    close(request=CloseRequest(slug=slug, actor=CONVENOR, reason="the work is done", notice_days=7,
+                               today=day))
+    assert len(outbox("closing-notice")) == 8  # both closes gave notice and thanks
+
+    assert archive(request=ArchiveRequest(today=day + timedelta(days=6))).communities == []
+    done = archive(request=ArchiveRequest(today=day + timedelta(days=7)))  # the schedule, notice over
+    assert [c.stage_after for c in done.communities] == ["archived"]
+    assert (home / "archives" / slug / "SHA256SUMS").exists()
+    assert [m.to_email for m in outbox("final-sponsor-report")] == [SPONSOR]
+    assert all(m.status == "sent" for m in outbox())
+
+    names = sorted(flow_runs(slug).values())
+    assert names == ["archive: all", "close: aaot", "close: aaot", "continue: aaot",
+                     "launch: aaot", "rotate: all"]
+    changes = [(e.payload["from"], e.payload["to"]) for e in emitted.read()
+               if e.event == "copflow.community.stage-changed"
+               and e.resource.id == f"copflow.community.{slug}"]
+    assert changes == [("proposed", "launching"), ("active", "closing"), ("closing", "active"),
+                       ("active", "closing"), ("closing", "archived")]
+    assert "launching" in artifact("launch-aaot") and "archived" in artifact("archive-all")
+    assert "@" not in artifact("launch-aaot")
+
+
+def test_a_second_run_with_the_same_inputs_queues_and_records_nothing_more(home: Path, prefect_harness: None) -> None:
+    slug = create()
+    request = LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0)
+    launch(request=request)
+    after_first = counts()
+    with pytest.raises(Refused, match="already launching"):
+        launch(request=request)
+    assert counts() == after_first
+
+    day = DAY0 + timedelta(days=30)
+    hold_session(slug, day, EVERYONE)
+    for make in (lambda: rotate(request=RotateRequest(slug=slug, actor=CONVENOR, today=day)),
+                 lambda: health(request=HealthRequest(slug=slug, today=day))):
+        make()
+        once = counts()
+        make()
+        assert counts() == once
+
+
+def test_a_flow_refuses_a_sponsor_and_changes_nothing(home: Path, prefect_harness: None) -> None:
+    slug = create()
+    before = counts()
+    with pytest.raises(Refused, match="sponsors receive reports and never decide"):
+        launch(request=LaunchRequest(slug=slug, actor=SPONSOR, today=DAY0))
+    assert counts() == before and stage(slug) == "proposed"

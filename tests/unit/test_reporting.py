@@ -1,0 +1,74 @@
+"""Report periods and the figures of a period: pure rules, no database."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from models.reporting import (
+    Period,
+    PlanningChange,
+    SessionFacts,
+    due_periods,
+    figures,
+    next_due,
+    period_containing,
+)
+from models.vocabulary import ReportPeriod
+
+Q, M = ReportPeriod.quarterly, ReportPeriod.monthly
+
+
+def test_quarters_and_months_are_calendar_periods() -> None:
+    assert period_containing(date(2027, 2, 14), Q) == Period(date(2027, 1, 1), date(2027, 3, 31))
+    assert period_containing(date(2027, 12, 31), Q) == Period(date(2027, 10, 1), date(2027, 12, 31))
+    assert period_containing(date(2028, 2, 14), M) == Period(date(2028, 2, 1), date(2028, 2, 29))
+    assert Period(date(2027, 1, 1), date(2027, 3, 31)).label == "January to March 2027"
+    assert Period(date(2027, 12, 1), date(2027, 12, 31)).label == "December 2027"
+    assert Period(date(2027, 4, 1), date(2027, 5, 20)).label == "1 April 2027 to 20 May 2027"
+
+
+def test_a_period_is_due_the_day_after_it_ends_and_not_before() -> None:
+    launched = date(2027, 2, 14)
+    assert due_periods(launched, Q, date(2027, 3, 31)) == []
+    assert due_periods(launched, Q, date(2027, 4, 1)) == [Period(date(2027, 1, 1), date(2027, 3, 31))]
+    assert next_due(launched, Q, date(2027, 4, 1)) == (Period(date(2027, 4, 1), date(2027, 6, 30)),
+                                                       date(2027, 7, 1))
+
+
+def test_reported_periods_are_not_due_again_and_missed_ones_catch_up() -> None:
+    launched = date(2027, 1, 10)
+    due = due_periods(launched, M, date(2027, 5, 2), reported={date(2027, 1, 1), date(2027, 3, 1)})
+    assert [p.start for p in due] == [date(2027, 2, 1), date(2027, 4, 1)]
+
+
+def _session(day: date, ids: tuple[int, ...], kinds: tuple[str, ...], **kw: object) -> SessionFacts:
+    return SessionFacts(held_on=day, attendee_ids=ids, attendee_kinds=kinds, **kw)  # type: ignore[arg-type]
+
+
+def test_figures_count_people_once_by_kind_and_keep_earlier_sessions_for_the_trend() -> None:
+    q2 = Period(date(2027, 4, 1), date(2027, 6, 30))
+    sessions = [
+        _session(date(2027, 3, 10), (1, 2), ("convenor", "practitioner"), topics=("old",)),
+        _session(date(2027, 4, 8), (1, 2, 3), ("convenor", "practitioner", "researcher"),
+                 topics=("Home detox", "Case A"), methods=("Case review",), story="We changed triage"),
+        _session(date(2027, 5, 13), (2, 3, 4), ("practitioner", "researcher", "expert-by-experience"),
+                 topics=("Case A",), outputs=("Checklist",), format="hybrid"),
+        _session(date(2027, 7, 8), (1,), ("convenor",)),  # after the period: not counted
+    ]
+    f = figures(q2, sessions, members_now=6, changes=[PlanningChange(date(2027, 5, 1), "Sam took on the planning lead"),
+                                                      PlanningChange(date(2027, 1, 1), "earlier")])
+    assert (f.sessions, f.attendances, f.people, f.average_attendance) == (2, 6, 4, 3.0)
+    assert [(k.kind, k.people) for k in f.by_kind] == [
+        ("practitioner", 1), ("expert-by-experience", 1), ("researcher", 1), ("convenor", 1)]
+    assert f.topics == ["Home detox", "Case A"] and f.outputs == ["Checklist"]
+    assert f.methods == ["Case review"] and [s.text for s in f.stories] == ["We changed triage"]
+    assert [c.what for c in f.planning_changes] == ["Sam took on the planning lead"]
+    assert [(b.held_on.month, b.attended, b.in_period) for b in f.trend] == [
+        (3, 2, False), (4, 3, True), (5, 3, True)]
+    assert f.trend_max == 3 and f.formats == {"online": 1, "hybrid": 1}
+    assert (f.life_sessions, f.life_attendances, f.life_people) == (3, 8, 4)
+
+
+def test_an_empty_period_has_no_average() -> None:
+    f = figures(Period(date(2027, 1, 1), date(2027, 3, 31)), [], members_now=4)
+    assert f.sessions == 0 and f.average_attendance is None and f.trend == []

@@ -7,6 +7,7 @@ while the first holds that lock must see the first one's result, not a stale cop
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,6 @@ def _create_sample() -> None:
     from tasks.charter_file import load_charter
     from tasks.db import session_scope
     from tasks.records import create_community
-    from datetime import date
 
     with session_scope() as db:
         create_community(db, load_charter(SAMPLE_CHARTER), date(2027, 1, 1))
@@ -83,5 +83,48 @@ def test_a_stale_copy_cannot_overwrite_a_newer_change(home: Path) -> None:
         with session_scope() as db:
             mine = db.merge(stale, load=False)
             mine.stage = "active"
+    with session_scope() as db:
+        assert get_community(db, "aaot").stage == "launching"
+
+
+def test_two_launches_at_once_one_goes_ahead_and_the_other_is_refused_cleanly(home: Path) -> None:
+    """The second waits for the first's lock, then sees 'launching' and refuses in plain words."""
+    from models.errors import Refused
+    from tasks.community_store import get_community
+    from tasks.db import session_scope
+    from tasks.launching import launch
+
+    _create_sample()
+    convenor = "dana@example.nhs.uk"
+    first_launched = threading.Event()
+    outcomes: list[object] = []
+
+    def first() -> None:
+        try:
+            with session_scope() as db:
+                launch(db, "aaot", actor=convenor, today=date(2027, 1, 2), flow_run_id=None)
+                first_launched.set()
+                threading.Event().wait(0.5)  # still holding the CoP's row
+            outcomes.append("launched")
+        except BaseException as exc:  # noqa: BLE001
+            first_launched.set()
+            outcomes.append(exc)
+
+    def second() -> None:
+        first_launched.wait(10)
+        try:
+            with session_scope() as db:
+                launch(db, "aaot", actor=convenor, today=date(2027, 1, 2), flow_run_id=None)
+            outcomes.append("launched")
+        except BaseException as exc:  # noqa: BLE001
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes[0] == "launched"
+    assert isinstance(outcomes[1], Refused) and "already launching" in str(outcomes[1])
     with session_scope() as db:
         assert get_community(db, "aaot").stage == "launching"

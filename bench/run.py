@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.generate import BENCH_TODAY, generate
+from bench.generate import BENCH_TODAY
 from bench.prefect_server import PrefectServer
 from bench.smtp_sink import SmtpSink
 

@@ -6,13 +6,13 @@ from prefect import flow
 
 from flows._compose import finish, run_name
 from flows.requests import FlowResult, HealthRequest
-from tasks.health_check import active_slugs, check_community
-from tasks.lifecycle_tasks import apply, find
+from tasks.health_check import active_slugs, check_page
+from tasks.lifecycle_tasks import apply_each, find
 
 
 @flow(name="health", flow_run_name=run_name("health"))
 def health(request: HealthRequest) -> FlowResult:
     today = request.day()
     slugs = [request.slug] if request.slug is not None else find("active", active_slugs)
-    outcomes = [apply("health", slug, check_community, today=today) for slug in slugs]
+    outcomes = apply_each("health", slugs, check_page, whole_page=True, today=today)
     return finish("health", request.slug or "all", outcomes)

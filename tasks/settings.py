@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     send_wait_in_run_seconds: float = 30.0
     # A row claimed this long ago by a run that never finished is taken up again.
     send_claim_timeout_seconds: float = 600.0
+    # Parallel connections to the email service when a run has many emails to send.
+    send_threads: int = Field(default=4, ge=1, le=32)
 
     @property
     def db_url(self) -> str:

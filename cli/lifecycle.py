@@ -169,17 +169,20 @@ def health(
         emit_json(result.model_dump(mode="json"))
         return
     for c in result.communities:
-        f = c.detail.get("figures", {})
         say(f"{c.slug}: {', '.join(c.detail.get('attention', []) + c.detail.get('natural_end', [])) or 'all well'}")
-        say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
-            f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
-            f"by kind {f.get('participation_by_kind')}")
-        say(f"  half the planning done by {f.get('people_doing_half_the_planning')} person(s); "
-            f"volunteers {f.get('volunteers')}; rotation due: {f.get('rotation_due')}")
+        if "figures" in c.detail:  # a run over every CoP leaves them in the records (--stored)
+            f = c.detail["figures"]
+            say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
+                f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
+                f"by kind {f.get('participation_by_kind')}")
+            say(f"  half the planning done by {f.get('people_doing_half_the_planning')} person(s); "
+                f"volunteers {f.get('volunteers')}; rotation due: {f.get('rotation_due')}")
         for note in c.notes[:-1]:
             say(f"  {note}")
     if not result.communities:
         say("no active CoPs")
+    elif all("figures" not in c.detail for c in result.communities):
+        say("each CoP's figures: copflow health SLUG --stored")
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
 

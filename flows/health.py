@@ -14,5 +14,7 @@ from tasks.lifecycle_tasks import apply_each, find
 def health(request: HealthRequest) -> FlowResult:
     today = request.day()
     slugs = [request.slug] if request.slug is not None else find("active", active_slugs)
-    outcomes = apply_each("health", slugs, check_page, whole_page=True, today=today)
+    # A run over every CoP keeps their signals; the figures stay in each CoP's health record.
+    outcomes = apply_each("health", slugs, check_page, whole_page=True, today=today,
+                          figures=request.slug is not None)
     return finish("health", request.slug or "all", outcomes)

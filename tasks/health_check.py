@@ -187,12 +187,20 @@ def read_page(db: Session, slugs: Sequence[str], today: date) -> Page:
     return Page(communities, gather_page(db, active, today), groups, records)
 
 
-def check_page(db: Session, slugs: Sequence[str], *, today: date,
-               flow_run_id: str | None) -> list[Outcome]:
-    """Check a page of CoPs in one transaction, reading what they need together."""
+def check_page(db: Session, slugs: Sequence[str], *, today: date, flow_run_id: str | None,
+               figures: bool = True) -> list[Outcome]:
+    """Check a page of CoPs in one transaction, reading what they need together.
+
+    figures=False leaves each CoP's figures out of its outcome (they are in its stored health
+    record): a run over every CoP then holds a few signals per CoP, not all their figures.
+    """
     page = read_page(db, slugs, today)
-    return [check_community(db, slug, today=today, flow_run_id=flow_run_id, page=page)
-            for slug in slugs]
+    outcomes = [check_community(db, slug, today=today, flow_run_id=flow_run_id, page=page)
+                for slug in slugs]
+    if not figures:
+        for outcome in outcomes:
+            outcome.detail.pop("figures", None)
+    return outcomes
 
 
 def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | None,

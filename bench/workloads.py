@@ -97,5 +97,6 @@ def cli_commands(repeat: int) -> list[tuple[str, str, list[str], int]]:
         ("read", "community show", ["community", "show", slug], repeat),
         ("read", "community show --json", ["community", "show", slug, "--json"], repeat),
         ("read", "audit", ["audit", slug], repeat),
-        ("mutating", "health SLUG (runs the flow)", ["health", slug, "--today", "2027-04-02"], 3),
+        ("read", "health SLUG --stored --json", ["health", slug, "--stored", "--json"], repeat),
+        ("mutating", "health SLUG (runs the flow here)", ["health", slug, "--today", "2027-04-02"], 3),
     ]

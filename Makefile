@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test e2e drills venv clean
+.PHONY: demo test test-postgres e2e drills bench venv clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,18 @@ test: $(STAMP)
 # faults, hostile input, who may act, data protection. COPFLOW_DRILL_SEED picks the kill points.
 drills: $(STAMP)
 	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest tests/drills
+
+# The same suite against a throwaway PostgreSQL cluster on loopback (installed if absent).
+test-postgres: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false scripts/with-postgres.sh $(BIN)/python -m pytest
+
+# Flows against a bare baseline, memory, SQL statements and CLI latency (docs/performance.md).
+BENCH_N ?= 1000
+BENCH_LARGE ?= 10000
+BENCH_REPEAT ?= 3
+bench: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m bench.run --n $(BENCH_N) \
+		--large $(BENCH_LARGE) --repeat $(BENCH_REPEAT)
 
 # Only the end-to-end tests: a real Prefect server on loopback, the deployments, a worker.
 # (`make test` runs them too; this is the quick way to run just them.)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import typer
+from cli.startup import pause_garbage_collection
+
+pause_garbage_collection()
+
+import typer  # noqa: E402 - after the collector is paused
 from typer._click import exceptions as usage  # typer vendors its own click
 
 from cli import demo, lifecycle, operations, records, reporting

@@ -146,15 +146,20 @@ def health(
     slug: Annotated[str | None, typer.Argument(help="The CoP's slug.")] = None,
     all_active: Annotated[bool, typer.Option("--all", help="Every active CoP.")] = False,
     as_json: AsJson = False,
+    stored: Annotated[bool, typer.Option(
+        "--stored", help="Show the latest stored check instead; run nothing, change nothing.")] = False,
     today: Today = None,
 ) -> None:
     """How each active CoP is doing; nudges the convenor and proposes a close when it is time."""
-    from flows.requests import HealthRequest
-    from tasks.health_check import check_health
-
     day = parse_day(today)
     if slug is not None and all_active:
         raise BadInput("name one CoP (SLUG) or use --all, not both")
+    if stored:
+        _stored_health(slug, as_json)
+        return
+    from flows.requests import HealthRequest
+    from tasks.health_check import check_health
+
     if slug is not None:
         _precheck(check_health, slug)
     result = _run("health", HealthRequest(slug=slug, today=day))
@@ -164,19 +169,45 @@ def health(
         emit_json(result.model_dump(mode="json"))
         return
     for c in result.communities:
-        f = c.detail.get("figures", {})
         say(f"{c.slug}: {', '.join(c.detail.get('attention', []) + c.detail.get('natural_end', [])) or 'all well'}")
+        if "figures" in c.detail:  # a run over every CoP leaves them in the records (--stored)
+            f = c.detail["figures"]
+            say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
+                f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
+                f"by kind {f.get('participation_by_kind')}")
+            say(f"  half the planning done by {f.get('people_doing_half_the_planning')} person(s); "
+                f"volunteers {f.get('volunteers')}; rotation due: {f.get('rotation_due')}")
+        for note in c.notes[:-1]:
+            say(f"  {note}")
+    if not result.communities:
+        say("no active CoPs")
+    elif all("figures" not in c.detail for c in result.communities):
+        say("each CoP's figures: copflow health SLUG --stored")
+    if result.sent or result.failed or result.deferred:
+        say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
+
+
+def _stored_health(slug: str | None, as_json: bool) -> None:
+    """Read the latest health records: no flow, no Prefect, so it answers at once."""
+    from tasks.db import require_schema, session_scope
+    from tasks.views import stored_health
+
+    require_schema()
+    with session_scope() as db:
+        checks = stored_health(db, slug)
+    if as_json:
+        emit_json(checks)
+        return
+    for c in checks:
+        f = c["figures"]
+        say(f"{c['slug']}: {', '.join(c['signals']) or 'all well'} (checked on {c['checked_on']})")
         say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
             f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
             f"by kind {f.get('participation_by_kind')}")
         say(f"  half the planning done by {f.get('people_doing_half_the_planning')} person(s); "
             f"volunteers {f.get('volunteers')}; rotation due: {f.get('rotation_due')}")
-        for note in c.notes[:-1]:
-            say(f"  {note}")
-    if not result.communities:
-        say("no active CoPs")
-    if result.sent or result.failed or result.deferred:
-        say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
+    if not checks:
+        say(f"no health check stored for {slug} yet" if slug else "no health checks stored yet")
 
 
 def work_done(slug: Slug, actor: Actor = None, today: Today = None) -> None:

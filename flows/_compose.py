@@ -16,11 +16,9 @@ def finish(flow_name: str, label: str, outcomes: list[Outcome]) -> FlowResult:
     for outcome in outcomes:
         announce(flow_name, outcome)
     delivered: dict[str, list[str]] = {"sent": [], "failed": [], "deferred": []}
-    for outcome in outcomes:
-        if outcome.queued:
-            report = deliver(outcome.slug)
-            for k in delivered:
-                delivered[k] += report[k]
+    with_email = [o.slug for o in outcomes if o.queued]
+    if with_email:
+        delivered = deliver(with_email, label if len(with_email) > 1 else with_email[0])
     result.sent, result.failed, result.deferred = (len(delivered[k]) for k in ("sent", "failed", "deferred"))
     result.communities = [CommunityResult(slug=o.slug, stage_before=o.stage_before,
                                           stage_after=o.stage_after, queued=len(o.queued),

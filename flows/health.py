@@ -6,13 +6,15 @@ from prefect import flow
 
 from flows._compose import finish, run_name
 from flows.requests import FlowResult, HealthRequest
-from tasks.health_check import active_slugs, check_community
-from tasks.lifecycle_tasks import apply, find
+from tasks.health_check import active_slugs, check_page
+from tasks.lifecycle_tasks import apply_each, find
 
 
 @flow(name="health", flow_run_name=run_name("health"))
 def health(request: HealthRequest) -> FlowResult:
     today = request.day()
     slugs = [request.slug] if request.slug is not None else find("active", active_slugs)
-    outcomes = [apply("health", slug, check_community, today=today) for slug in slugs]
+    # A run over every CoP keeps their signals; the figures stay in each CoP's health record.
+    outcomes = apply_each("health", slugs, check_page, whole_page=True, today=today,
+                          figures=request.slug is not None)
     return finish("health", request.slug or "all", outcomes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -12,6 +14,7 @@ from prefect.runtime import flow_run
 
 from flows.requests import CommunityReports, ReportRequest, ReportSummary
 from tasks.email_tasks import deliver_emails
+from tasks.paging import pages
 
 
 @task(name="list-communities", cache_policy=NO_CACHE)
@@ -28,36 +31,32 @@ def communities_in_scope(slug: str | None) -> list[str]:
         return list(db.scalars(select(Community.slug).order_by(Community.slug)))
 
 
-@task(name="queue-sponsor-reports", task_run_name="reports for {slug}", cache_policy=NO_CACHE)
-def queue_reports(slug: str, today: date, run_id: str | None) -> CommunityReports:
-    """Build what is due for one CoP, queue it to its sponsors, and leave a copy for operations."""
-    from tasks.community_store import get_community
-    from tasks.db import session_scope
-    from tasks.sponsor_reports import (
-        REPORTING_STAGES,
-        next_report,
-        queue_due_reports,
-        report_markdown,
-        reports_built_by,
+def _save_copy(slug: str, period_start: date, markdown: str) -> None:
+    create_markdown_artifact(
+        key=f"sponsor-report-{slug}-{period_start.isoformat()}",
+        markdown=markdown,
+        description=f"Sponsor report for {slug}, period starting {period_start}",
     )
 
-    with session_scope() as db:
-        community = get_community(db, slug)
-        keys = queue_due_reports(db, community, today=today, flow_run_id=run_id)
-        built = reports_built_by(db, community, run_id) if run_id else []
-        result = CommunityReports(slug=slug, stage=community.stage, queued=len(keys),
-                                  periods=[f"{r.figures['period_label']}" for r in built])
-        if community.stage in REPORTING_STAGES:
-            period, due_on = next_report(community, today)
-            result.next_period, result.next_due_on = period.label, due_on
-        artifacts = [(r.period_start, report_markdown(community, r)) for r in built]
-    for period_start, markdown in artifacts:
-        create_markdown_artifact(
-            key=f"sponsor-report-{slug}-{period_start.isoformat()}",
-            markdown=markdown,
-            description=f"Sponsor report for {slug}, period starting {period_start}",
-        )
-    return result
+
+@task(name="queue-sponsor-reports", task_run_name="reports for {slugs[0]} and {more} more",
+      cache_policy=NO_CACHE)
+def queue_reports(slugs: list[str], today: date, run_id: str | None, more: int = 0) -> list[CommunityReports]:
+    """Build what is due for a page of CoPs, queue it to their sponsors, and leave a copy for operations."""
+    from tasks.sponsor_reports import queue_each
+
+    results = []
+    # The operations copies go to the Prefect API from a few threads while the next CoPs'
+    # reports are built (each in this task run's context, so they are linked to it).
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="copflow-artifacts") as pool:
+        saving = []
+        for result, copies in queue_each(slugs, today=today, flow_run_id=run_id):
+            results.append(CommunityReports(**result))
+            saving += [pool.submit(contextvars.copy_context().run, _save_copy, result["slug"], start, text)
+                       for start, text in copies]
+        for done in saving:
+            done.result()
+    return results
 
 
 def _run_name() -> str:
@@ -70,7 +69,9 @@ def _run_name() -> str:
 def sponsor_report(request: ReportRequest) -> ReportSummary:
     today = request.today or date.today()
     run_id = str(flow_run.id) if flow_run.id else None
-    results = [queue_reports(slug, today, run_id) for slug in communities_in_scope(request.slug)]
+    results: list[CommunityReports] = []
+    for page in pages(communities_in_scope(request.slug)):
+        results += queue_reports(page, today, run_id, more=len(page) - 1)
     # Deliver everything due: this run's reports and anything an earlier run left to retry.
     delivery: dict[str, Any] = deliver_emails(None, label="sponsor reports and retries")
     return ReportSummary(

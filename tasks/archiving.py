@@ -179,7 +179,7 @@ def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> st
 def archive(db: Session, slug: str, *, actor: str | None, now: bool, today: date,
             flow_run_id: str | None, scheduled: bool = False) -> Outcome:
     if scheduled:
-        community = db.scalars(select(Community).where(Community.slug == slug)).one()
+        community = db.scalars(select(Community).where(Community.slug == slug).with_for_update()).one()
         who = SCHEDULE
         if community.stage != Stage.closing.value or not (
                 community.notice_ends_on and today >= community.notice_ends_on):

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.errors import BadInput
-from tasks.settings import get_settings
+from tasks.paths import database_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,7 +46,8 @@ def engine_for(url: str) -> Engine:
 
 
 def engine() -> Engine:
-    return engine_for(get_settings().db_url)
+    # Only the URL is needed here: no pydantic-settings on the read-only commands' path.
+    return engine_for(database_url())
 
 
 @lru_cache(maxsize=4)

@@ -9,20 +9,32 @@ Keys (so a daily run never repeats itself):
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from models.errors import Refused
+from models.errors import BadInput, Refused
 from models.health import NATURAL_END, HealthInputs, SessionSeen, assess
 from models.lifecycle import Stage
-from models.rota import eligible
-from models.tables import Attendance, Community, CopSession, HealthRecord, Membership, PlanningTask
-from tasks.community_store import current_members, current_term, get_community, rota_candidates
+from models.rota import Candidate, eligible, rotation_due
+from models.tables import (
+    Attendance,
+    Community,
+    CopSession,
+    HealthRecord,
+    Membership,
+    Person,
+    PlanningTask,
+    RoleTerm,
+    Sponsorship,
+)
+from tasks.community_store import get_community
 from tasks import audit
-from tasks.rotation import is_due, planning_group
 from tasks.stage_change import SCHEDULE, Outcome, queue_email
 
 
@@ -39,40 +51,100 @@ def check_health(db: Session, slug: str) -> Community:
 
 
 def gather(db: Session, community: Community, today: date) -> HealthInputs:
-    members = current_members(db, community)
-    everyone = list(db.scalars(select(Membership).options(selectinload(Membership.person))
-                               .where(Membership.community_id == community.id)))
-    sessions = list(db.scalars(
-        select(CopSession).options(selectinload(CopSession.attendance)
-                                   .selectinload(Attendance.membership))
-        .where(CopSession.community_id == community.id, CopSession.held_on <= today)
-        .order_by(CopSession.held_on)))
-    done = db.scalars(select(PlanningTask).options(selectinload(PlanningTask.owner)
-                                                   .selectinload(Membership.person))
-                      .where(PlanningTask.community_id == community.id,
-                             PlanningTask.status == "done"))
-    work = Counter(t.owner.person.name for t in done)
-    term = current_term(db, community)
-    lead_id = term.membership_id if term else None
-    candidates = rota_candidates(db, community)
-    pg_ever = [m for m in everyone if m.planning_group and not m.is_convenor]
-    return HealthInputs(
-        today=today,
-        cadence=community.cadence,
-        launched_on=community.launched_on,
-        sessions=[SessionSeen(
-            held_on=s.held_on, attended=len(s.attendance), members_then=len(members),
-            kinds=[("convenor" if a.membership.is_convenor else a.membership.kind or "member")
-                   for a in s.attendance]) for s in sessions],
-        planning_work=dict(work),
-        volunteers=sum(1 for c in candidates if c.volunteered and not c.opted_out),
-        eligible_next=sum(1 for c in eligible(candidates) if c.membership_id != lead_id),
-        rotation_due=is_due(db, community),
-        convenor_left=all(m.left_on is not None for m in everyone if m.is_convenor),
-        planning_group_total=len(pg_ever),
-        planning_group_left=sum(1 for m in pg_ever if m.left_on is not None),
-        work_done=community.work_done,
-    )
+    return gather_page(db, [community], today)[community.id]
+
+
+def gather_page(db: Session, communities: Sequence[Community], today: date) -> dict[int, HealthInputs]:
+    """Each CoP's health inputs, read for a whole page of CoPs in a fixed number of queries."""
+    ids = [c.id for c in communities]
+    by_cop: dict[int, list[Any]] = defaultdict(list)
+    for m in db.execute(
+        select(Membership.id, Membership.community_id, Membership.person_id, Membership.is_convenor,
+               Membership.kind, Membership.planning_group, Membership.volunteered,
+               Membership.opted_out, Membership.joined_on, Membership.left_on, Person.name)
+        .join(Person, Membership.person_id == Person.id)
+        .where(Membership.community_id.in_(ids)).order_by(Membership.id)
+    ):
+        by_cop[m.community_id].append(m)
+    sessions: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for cid, sid, held_on in db.execute(
+        select(CopSession.community_id, CopSession.id, CopSession.held_on)
+        .where(CopSession.community_id.in_(ids), CopSession.held_on <= today)
+        .order_by(CopSession.held_on, CopSession.id)
+    ):
+        sessions[cid].append((sid, held_on))
+    kinds: dict[int, list[str]] = defaultdict(list)
+    for sid, is_convenor, kind in db.execute(
+        select(Attendance.session_id, Membership.is_convenor, Membership.kind)
+        .join(Membership, Attendance.membership_id == Membership.id)
+        .join(CopSession, Attendance.session_id == CopSession.id)
+        .where(CopSession.community_id.in_(ids), CopSession.held_on <= today)
+    ):
+        kinds[sid].append("convenor" if is_convenor else kind or "member")
+    held: dict[int, int] = dict(db.execute(  # type: ignore[arg-type]
+        select(CopSession.community_id, func.count()).where(CopSession.community_id.in_(ids))
+        .group_by(CopSession.community_id)).all())
+    work: dict[int, Counter[str]] = defaultdict(Counter)
+    for cid, name in db.execute(
+        select(PlanningTask.community_id, Person.name)
+        .join(Membership, PlanningTask.owner_id == Membership.id)
+        .join(Person, Membership.person_id == Person.id)
+        .where(PlanningTask.community_id.in_(ids), PlanningTask.status == "done")
+    ):
+        work[cid][name] += 1
+    current: dict[int, tuple[int, int]] = {}
+    served: dict[int, tuple[int, date | None]] = {}
+    for cid, mid, count, last in db.execute(
+        select(RoleTerm.community_id, RoleTerm.membership_id, func.count(),
+               func.max(func.coalesce(RoleTerm.ended_on, RoleTerm.started_on)))
+        .where(RoleTerm.community_id.in_(ids))
+        .group_by(RoleTerm.community_id, RoleTerm.membership_id)
+    ):
+        served[mid] = (count, last)
+    for cid, mid, at_start in db.execute(
+        select(RoleTerm.community_id, RoleTerm.membership_id, RoleTerm.sessions_at_start)
+        .where(RoleTerm.community_id.in_(ids), RoleTerm.ended_on.is_(None))
+    ):
+        current[cid] = (mid, at_start)
+    sponsors: dict[int, set[int]] = defaultdict(set)
+    for cid, pid in db.execute(
+        select(Sponsorship.community_id, Sponsorship.person_id).where(Sponsorship.community_id.in_(ids))
+    ):
+        sponsors[cid].add(pid)
+
+    inputs: dict[int, HealthInputs] = {}
+    for community in communities:
+        everyone = by_cop[community.id]
+        members = [m for m in everyone if m.left_on is None]
+        candidates = [
+            Candidate(membership_id=m.id, name=m.name, planning_group=m.planning_group,
+                      volunteered=m.volunteered, opted_out=m.opted_out, is_convenor=m.is_convenor,
+                      is_sponsor=m.person_id in sponsors[community.id],
+                      terms_served=served.get(m.id, (0, None))[0],
+                      last_served_until=served.get(m.id, (0, None))[1], joined_on=m.joined_on)
+            for m in members
+        ]
+        term = current.get(community.id)
+        lead_id = term[0] if term else None
+        rotation = term is None or rotation_due(held.get(community.id, 0), term[1],
+                                                community.rotate_every_sessions)
+        pg_ever = [m for m in everyone if m.planning_group and not m.is_convenor]
+        inputs[community.id] = HealthInputs(
+            today=today,
+            cadence=community.cadence,
+            launched_on=community.launched_on,
+            sessions=[SessionSeen(held_on=held_on, attended=len(kinds[sid]), members_then=len(members),
+                                  kinds=kinds[sid]) for sid, held_on in sessions[community.id]],
+            planning_work=dict(work[community.id]),
+            volunteers=sum(1 for c in candidates if c.volunteered and not c.opted_out),
+            eligible_next=sum(1 for c in eligible(candidates) if c.membership_id != lead_id),
+            rotation_due=rotation,
+            convenor_left=all(m.left_on is not None for m in everyone if m.is_convenor),
+            planning_group_total=len(pg_ever),
+            planning_group_left=sum(1 for m in pg_ever if m.left_on is not None),
+            work_done=community.work_done,
+        )
+    return inputs
 
 
 def _natural_end_since(db: Session, community: Community, signals: list[str], today: date) -> date:
@@ -88,22 +160,71 @@ def _natural_end_since(db: Session, community: Community, signals: list[str], to
     return since
 
 
-def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | None) -> Outcome:
-    community = check_health(db, slug)
-    health = assess(gather(db, community, today))
+@dataclass
+class Page:
+    """What a page of CoPs' checks read together, so each check adds no queries of its own."""
+
+    communities: dict[str, Community]
+    inputs: dict[int, HealthInputs]
+    groups: dict[int, list[Membership]]  # the convenor and planning group, current members
+    records: dict[int, HealthRecord]  # today's records already stored (a rerun replaces them)
+
+
+def read_page(db: Session, slugs: Sequence[str], today: date) -> Page:
+    communities = {c.slug: c for c in db.scalars(select(Community).where(Community.slug.in_(list(slugs))))}
+    active = [c for c in communities.values() if c.stage == Stage.active.value]
+    ids = [c.id for c in active]
+    groups: dict[int, list[Membership]] = defaultdict(list)
+    for m in db.scalars(
+        select(Membership).options(selectinload(Membership.person))
+        .where(Membership.community_id.in_(ids), Membership.left_on.is_(None),
+               Membership.is_convenor | Membership.planning_group)
+        .order_by(Membership.id)
+    ):
+        groups[m.community_id].append(m)
+    records = {r.community_id: r for r in db.scalars(
+        select(HealthRecord).where(HealthRecord.community_id.in_(ids), HealthRecord.on_date == today))}
+    return Page(communities, gather_page(db, active, today), groups, records)
+
+
+def check_page(db: Session, slugs: Sequence[str], *, today: date, flow_run_id: str | None,
+               figures: bool = True) -> list[Outcome]:
+    """Check a page of CoPs in one transaction, reading what they need together.
+
+    figures=False leaves each CoP's figures out of its outcome (they are in its stored health
+    record): a run over every CoP then holds a few signals per CoP, not all their figures.
+    """
+    page = read_page(db, slugs, today)
+    outcomes = [check_community(db, slug, today=today, flow_run_id=flow_run_id, page=page)
+                for slug in slugs]
+    if not figures:
+        for outcome in outcomes:
+            outcome.detail.pop("figures", None)
+    return outcomes
+
+
+def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | None,
+                    page: Page | None = None) -> Outcome:
+    if page is None:
+        page = read_page(db, [slug], today)
+    community = page.communities.get(slug)
+    if community is None:
+        raise BadInput(f"no CoP with slug '{slug}'")
+    if community.stage != Stage.active.value:
+        raise Refused(f"{slug} is {community.stage}; health checks cover active CoPs")
+    health = assess(page.inputs[community.id])
     outcome = Outcome(slug=slug, actor=SCHEDULE, detail=health.as_dict())
     natural = sorted(health.natural_end)
     since = _natural_end_since(db, community, natural, today) if natural else today
 
-    record = db.scalars(select(HealthRecord).where(HealthRecord.community_id == community.id,
-                                                   HealthRecord.on_date == today)).one_or_none()
+    record = page.records.get(community.id)
     if record is None:
         record = HealthRecord(community_id=community.id, on_date=today)
         db.add(record)
     record.figures, record.signals, record.flow_run_id = health.figures, health.signals, flow_run_id
 
-    convenor = next((m for m in current_members(db, community) if m.is_convenor), None)
-    group = planning_group(db, community)
+    group = page.groups[community.id]  # as planning_group(db, community) gives them
+    convenor = next((m for m in group if m.is_convenor), None)
     nudge_to = convenor or (group[0] if group else None)
     if health.attention and nudge_to is not None:
         year, week, _ = today.isocalendar()

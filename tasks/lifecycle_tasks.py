@@ -1,6 +1,7 @@
-"""Prefect tasks around the lifecycle use cases: one task per CoP, one per batch of email.
+"""Prefect tasks around the lifecycle use cases: one task per CoP or per page of CoPs, one per
+batch of email.
 
-Each use-case task runs ONE transaction (stage change, audit entries and outbox rows commit
+Each use case runs in ONE transaction (stage change, audit entries and outbox rows commit
 together). A task retry is harmless: the transaction either committed or did not, the
 use cases refuse or skip work already done, and outbox keys dedupe. Delivery happens after
 the commit, in its own task.
@@ -17,12 +18,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
 from prefect.events import emit_event
 from prefect.runtime import flow_run
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from models.tables import Community, OutboxMessage
 from tasks.db import session_scope
 from tasks.email.delivery import deliver_pending
+from tasks.paging import each_in_own_transaction, page_in_one_transaction, pages, pending_for
 from tasks.stage_change import Outcome
 
 STAGE_CHANGED = "copflow.community.stage-changed"
@@ -45,24 +44,37 @@ def apply(name: str, slug: str, use_case: Callable[..., Outcome], **kwargs: Any)
     return in_transaction(use_case, slug, **kwargs)
 
 
+@task(name="apply to a page of CoPs", task_run_name="{name}: {slugs[0]} and {more} more",
+      cache_policy=NO_CACHE)
+def apply_page(name: str, slugs: list[str], use_case: Callable[..., Any], more: int = 0,
+               whole_page: bool = False, **kwargs: Any) -> list[Outcome]:
+    """Run one lifecycle use case over a page of CoPs: each CoP in its own transaction, or
+    (whole_page) a use case that takes the page at once, in one transaction."""
+    run = page_in_one_transaction if whole_page else each_in_own_transaction
+    return run(use_case, slugs, flow_run_id=current_flow_run_id(), **kwargs)
+
+
+def apply_each(name: str, slugs: list[str], use_case: Callable[..., Any], *,
+               whole_page: bool = False, **kwargs: Any) -> list[Outcome]:
+    """Run the use case for every CoP, one task per page of them."""
+    outcomes: list[Outcome] = []
+    for page in pages(slugs):
+        outcomes += apply_page(name, page, use_case, more=len(page) - 1, whole_page=whole_page,
+                               **kwargs)
+    return outcomes
+
+
 @task(name="find communities", task_run_name="find: {what}", cache_policy=NO_CACHE)
 def find(what: str, query: Callable[..., list[str]], **kwargs: Any) -> list[str]:
     with session_scope() as db:
         return query(db, **kwargs)
 
 
-def _pending_for(db: Session, slug: str) -> list[int]:
-    community_id = db.scalar(select(Community.id).where(Community.slug == slug))
-    return list(db.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.community_id == community_id,
-        OutboxMessage.status.in_(("pending", "sending"))).order_by(OutboxMessage.id)))
-
-
-@task(name="deliver email", task_run_name="deliver: {slug}", cache_policy=NO_CACHE)
-def deliver(slug: str) -> dict[str, list[str]]:
-    """Deliver this CoP's pending outbox rows (this run's, and any a crashed run left)."""
+@task(name="deliver email", task_run_name="deliver: {label}", cache_policy=NO_CACHE)
+def deliver(slugs: list[str], label: str) -> dict[str, list[str]]:
+    """Deliver these CoPs' pending outbox rows (this run's, and any a crashed run left)."""
     with session_scope() as db:
-        ids = _pending_for(db, slug)
+        ids = pending_for(db, slugs)
     report = deliver_pending(ids)
     return {"sent": report.sent, "failed": report.failed, "deferred": report.deferred}
 

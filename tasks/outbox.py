@@ -39,8 +39,10 @@ def _insert_ignoring_duplicates(db: Session, values: dict[str, object]) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    return bool(db.execute(stmt).rowcount)
+    stmt = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxMessage.id))
+    # RETURNING, not rowcount: with psycopg a skipped row's rowcount can read -1 (i.e. "true").
+    return db.execute(stmt).first() is not None
 
 
 def enqueue(

@@ -210,7 +210,7 @@ def record_session(
     topics: Sequence[str], methods: Sequence[str] = (), outputs: Sequence[str] = (),
     story: str | None = None, actor: str | None, today: date,
 ) -> CopSession:
-    community = get_community(db, slug)
+    community = get_community(db, slug, for_update=True)  # the first session makes it active
     stage = Stage(community.stage)
     require_writable(stage, slug)
     who = resolve_actor(db, community, actor)

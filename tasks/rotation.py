@@ -59,7 +59,7 @@ def planning_group(db: Session, community: Community) -> list[Membership]:
 def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_id: str | None,
            scheduled: bool = False) -> Outcome:
     if scheduled:
-        community, who = get_community(db, slug), SCHEDULE
+        community, who = get_community(db, slug, for_update=True), SCHEDULE
         if community.stage != Stage.active.value or not is_due(db, community):
             return Outcome(slug=slug, actor=who, notes=[f"{slug}: rotation not due"])
     else:

@@ -9,11 +9,13 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tasks.paths import DEFAULT_HOME, sqlite_url
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COPFLOW_", extra="ignore")
 
-    home: Path = Path("./copflow-data")
+    home: Path = DEFAULT_HOME
     database_url: str | None = None
     archive_url: str | None = Field(default=None, description="fsspec URL; default HOME/archives")
     retention_days: int = Field(default=90, ge=0)  # days after archive before contact details go
@@ -41,10 +43,12 @@ class Settings(BaseSettings):
     send_wait_in_run_seconds: float = 30.0
     # A row claimed this long ago by a run that never finished is taken up again.
     send_claim_timeout_seconds: float = 600.0
+    # Parallel connections to the email service when a run has many emails to send.
+    send_threads: int = Field(default=4, ge=1, le=32)
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.home / 'copflow.db').resolve()}"
+        return self.database_url or sqlite_url(self.home)
 
     @property
     def outbox_dir(self) -> Path:

@@ -9,7 +9,7 @@ the same stored figures, so a resumed run cannot send two versions of one report
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -250,3 +250,24 @@ def report_markdown(community: Community, row: SponsorReport) -> str:
     """The operations copy of a report (a Prefect artifact): figures only, no addresses."""
     report = ReportFigures.model_validate(row.figures)
     return render("reports/sponsor-report.md", community=community, r=report, kind_labels=KIND_LABELS)
+
+
+def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None
+               ) -> Iterator[tuple[dict[str, Any], list[tuple[date, str]]]]:
+    """For each CoP, in its own transaction: queue what is due; yield what was done and the
+    operations copies (markdown) of the reports this run built."""
+    from tasks.community_store import get_community
+    from tasks.db import session_scope
+
+    for slug in slugs:
+        with session_scope() as db:
+            community = get_community(db, slug)
+            keys = queue_due_reports(db, community, today=today, flow_run_id=flow_run_id)
+            built = reports_built_by(db, community, flow_run_id) if flow_run_id else []
+            result: dict[str, Any] = {"slug": slug, "stage": community.stage, "queued": len(keys),
+                                      "periods": [f"{r.figures['period_label']}" for r in built]}
+            if community.stage in REPORTING_STAGES:
+                period, due_on = next_report(community, today)
+                result["next_period"], result["next_due_on"] = period.label, due_on
+            copies = [(r.period_start, report_markdown(community, r)) for r in built]
+        yield result, copies

@@ -41,8 +41,13 @@ class Outcome:
 
 
 def acting_decider(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
-    """The CoP and who acts, once the rules of section 2 allow them to decide."""
-    community = get_community(db, slug)
+    """The CoP and who acts, once the rules of section 2 allow them to decide.
+
+    The CoP's row stays locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already holds the write lock), so a concurrent change waits and then sees
+    this one's result instead of racing it.
+    """
+    community = get_community(db, slug, for_update=True)
     require_writable(Stage(community.stage), slug)
     who = resolve_actor(db, community, actor)
     require_decider(db, community, who)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.tables import AuditEntry, Community
+from models.tables import AuditEntry, Community, HealthRecord
 from tasks.community_store import (
     current_members,
     current_term,
@@ -104,4 +104,23 @@ def audit_trail(db: Session, slug: str) -> list[dict[str, Any]]:
             "flow_run_id": e.flow_run_id,
         }
         for e in entries
+    ]
+
+
+def stored_health(db: Session, slug: str | None) -> list[dict[str, Any]]:
+    """The latest stored health check of one CoP, or of every active CoP (reads only)."""
+    latest = (select(HealthRecord.community_id, func.max(HealthRecord.on_date).label("on_date"))
+              .group_by(HealthRecord.community_id).subquery())
+    query = (select(Community.slug, HealthRecord)
+             .join(latest, latest.c.community_id == Community.id)
+             .join(HealthRecord, (HealthRecord.community_id == Community.id)
+                   & (HealthRecord.on_date == latest.c.on_date)))
+    if slug is not None:
+        query = query.where(Community.id == get_community(db, slug).id)
+    else:
+        query = query.where(Community.stage == "active")
+    return [
+        {"slug": cop, "checked_on": str(r.on_date), "figures": r.figures, "signals": r.signals,
+         "flow_run_id": r.flow_run_id}
+        for cop, r in db.execute(query.order_by(Community.slug))
     ]

@@ -15,7 +15,9 @@ sees it, and marked sent or failed in another. So:
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,31 +99,51 @@ def due_ids(settings: Settings | None = None) -> list[int]:
         ))
 
 
-def _claim(row_id: int, settings: Settings) -> tuple[OutboxMessage | None, str]:
-    """Take the row for this run. Returns (row, "") or (None, why not: done/busy/later)."""
+CLAIM_BATCH = 100  # rows claimed in one commit
+ROWS_PER_CONNECTION = 25  # fewer rows than this per extra connection: not worth opening one
+
+
+def _claim_batch(ids: list[int], settings: Settings) -> tuple[list[OutboxMessage], dict[int, str]]:
+    """Take the rows of this batch that are free, in one commit.
+
+    Returns (claimed rows, {id: why not} for the rest: done/busy/later). The rows are read
+    under a lock, so two runs never both claim one: SQLite's BEGIN IMMEDIATE holds the write
+    lock for the whole transaction; on PostgreSQL the rows are locked FOR UPDATE, and rows
+    another run holds locked right now are skipped (busy) rather than waited for.
+    """
     now = _now()
+    stale = now - timedelta(seconds=settings.send_claim_timeout_seconds)
+    why_not: dict[int, str] = {}
     with session_scope() as db:
-        row = db.get(OutboxMessage, row_id)
-        if row is None or row.status in ("sent", "failed"):
-            return None, "done"
-        if row.status == "sending":
-            stale = now - timedelta(seconds=settings.send_claim_timeout_seconds)
-            if row.claimed_at is not None and row.claimed_at >= stale:
-                return None, "busy"
-        elif row.next_attempt_at is not None and row.next_attempt_at > now:
-            return None, "later"
-        # Compare-and-set on what we read, so two runs never both claim it.
-        claimed = db.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == row.status,
-                   OutboxMessage.attempts == row.attempts)
-            .values(status="sending", claimed_at=now, attempts=row.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not claimed:
-            return None, "busy"
-        db.expunge(row)
-    return row, ""
+        query = select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        if db.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = {row.id: row for row in db.scalars(query)}
+        claimed: list[OutboxMessage] = []
+        for row_id in ids:
+            row = rows.get(row_id)
+            if row is None:
+                # Gone, or locked by another run this moment.
+                exists = db.scalar(select(OutboxMessage.id).where(OutboxMessage.id == row_id))
+                why_not[row_id] = "busy" if exists is not None else "done"
+            elif row.status in ("sent", "failed"):
+                why_not[row_id] = "done"
+            elif row.status == "sending" and row.claimed_at is not None and row.claimed_at >= stale:
+                why_not[row_id] = "busy"
+            elif row.status == "pending" and row.next_attempt_at is not None and row.next_attempt_at > now:
+                why_not[row_id] = "later"
+            else:
+                claimed.append(row)
+        if claimed:
+            db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([row.id for row in claimed]))
+                .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+        for row in rows.values():
+            db.expunge(row)  # row.attempts stays what it was before this claim
+    return claimed, why_not
 
 
 def _finish(row_id: int, **values: Any) -> None:
@@ -141,51 +163,104 @@ def _transient(row: OutboxMessage, reason: str, settings: Settings) -> bool:
     return True
 
 
-def _one_pass(ids: list[int], transport: Transport, settings: Settings,
+class _Senders:
+    """Transports for this run: one per worker thread (an SMTP connection each), reused."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._local = threading.local()
+        self._all: list[Transport] = []
+        self._lock = threading.Lock()
+        self.first = transport_from_settings(settings)  # fails early when misconfigured
+        self._spare: list[Transport] = [self.first]
+
+    def get(self) -> Transport:
+        transport = getattr(self._local, "transport", None)
+        if transport is None:
+            with self._lock:
+                transport = self._spare.pop() if self._spare else transport_from_settings(self.settings)
+                self._all.append(transport)
+            self._local.transport = transport
+        return transport
+
+    def close(self) -> None:
+        for transport in self._all or [self.first]:
+            transport.close()
+
+
+def _send_one(row: OutboxMessage, senders: _Senders, settings: Settings,
+              stop: threading.Event) -> tuple[str, str | None]:
+    """Send one claimed row and record the outcome in its own commit.
+
+    Returns (what happened, error): sent / failed / waiting / gave-up / released / stopped.
+    """
+    if stop.is_set():
+        # The transport went away: hand the claim back untouched, for the next pass or run.
+        _finish(row.id, status=row.status, claimed_at=row.claimed_at, attempts=row.attempts)
+        return "released", None
+    crash_point("outbox.claimed")
+    transport = senders.get()
+    maybe_sent = row.attempts > 0
+    try:
+        message = build_message(row, settings)
+    except ValueError as exc:  # e.g. an address no transport can carry: this row only
+        _finish(row.id, status="failed", last_error=f"not sent: {exc}")
+        log.warning("email %s cannot be built: %s", row.key, exc)
+        return "failed", str(exc)
+    try:
+        ref = transport.send(row.key, message, maybe_sent=maybe_sent)
+    except PermanentFailure as exc:
+        _finish(row.id, status="failed", last_error=str(exc))
+        log.warning("email %s failed: %s", row.key, exc)
+        return "failed", str(exc)
+    except TransientFailure as exc:
+        still = _transient(row, str(exc), settings)
+        log.warning("email %s not sent yet: %s", row.key, exc)
+        if isinstance(exc, ConnectionFailure):
+            # No point trying the rest now; they wait for the next pass or run.
+            stop.set()
+            return ("stopped" if still else "gave-up"), str(exc)
+        return ("waiting" if still else "gave-up"), str(exc)
+    crash_point("outbox.sent")
+    _finish(row.id, status="sent", sent_at=_now(), transport=transport.name,
+            transport_ref=ref[:300], last_error=None, next_attempt_at=None)
+    crash_point("outbox.marked")
+    return "sent", None
+
+
+def _one_pass(ids: list[int], senders: _Senders, settings: Settings,
               report: DeliveryReport) -> list[int]:
-    """Try each row once; return the ids still pending."""
+    """Try each row once, claiming a batch at a time; return the ids still pending."""
     waiting: list[int] = []
-    for index, row_id in enumerate(ids):
-        row, why_not = _claim(row_id, settings)
-        if row is None:
-            if why_not == "busy":
-                report.busy.append(str(row_id))  # the outbox id: another run holds it
-            elif why_not == "later":
-                waiting.append(row_id)
-            continue
-        crash_point("outbox.claimed")
-        maybe_sent = row.attempts > 0
-        try:
-            message = build_message(row, settings)
-        except ValueError as exc:  # e.g. an address no transport can carry: this row only
-            _finish(row.id, status="failed", last_error=f"not sent: {exc}")
-            report.failed.append(row.key)
-            log.warning("email %s cannot be built: %s", row.key, exc)
-            continue
-        try:
-            ref = transport.send(row.key, message, maybe_sent=maybe_sent)
-        except PermanentFailure as exc:
-            _finish(row.id, status="failed", last_error=str(exc))
-            report.failed.append(row.key)
-            log.warning("email %s failed: %s", row.key, exc)
-            continue
-        except TransientFailure as exc:
-            if _transient(row, str(exc), settings):
-                waiting.append(row_id)
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=max(1, settings.send_threads),
+                            thread_name_prefix="copflow-send") as pool:
+        for start in range(0, len(ids), CLAIM_BATCH):
+            chunk = ids[start:start + CLAIM_BATCH]
+            if stop.is_set():
+                waiting.extend(chunk)
+                continue
+            claimed, why_not = _claim_batch(chunk, settings)
+            for row_id in chunk:
+                if why_not.get(row_id) == "busy":
+                    report.busy.append(str(row_id))  # the outbox id: another run holds it
+                elif why_not.get(row_id) == "later":
+                    waiting.append(row_id)
+            # Small batches go down one connection, in order; big ones spread over several.
+            workers = min(settings.send_threads, 1 + len(claimed) // ROWS_PER_CONNECTION)
+            if workers <= 1:
+                outcomes = [_send_one(row, senders, settings, stop) for row in claimed]
             else:
-                report.failed.append(row.key)
-            log.warning("email %s not sent yet: %s", row.key, exc)
-            if isinstance(exc, ConnectionFailure):
-                # No point trying the rest now; they wait for the next pass or run.
-                report.stopped = str(exc)
-                waiting.extend(ids[index + 1 :])
-                break
-            continue
-        crash_point("outbox.sent")
-        _finish(row.id, status="sent", sent_at=_now(), transport=transport.name,
-                transport_ref=ref[:300], last_error=None, next_attempt_at=None)
-        report.sent.append(row.key)
-        crash_point("outbox.marked")
+                outcomes = list(pool.map(lambda r: _send_one(r, senders, settings, stop), claimed))
+            for row, (what, error) in zip(claimed, outcomes, strict=True):
+                if what == "sent":
+                    report.sent.append(row.key)
+                elif what in ("failed", "gave-up"):
+                    report.failed.append(row.key)
+                elif what in ("waiting", "released", "stopped"):
+                    waiting.append(row.id)
+                if what == "stopped":
+                    report.stopped = error
     return waiting
 
 
@@ -203,7 +278,7 @@ def deliver_pending(ids: list[int] | None = None, settings: Settings | None = No
     if not todo:
         return report
     try:
-        transport = transport_from_settings(with_secret_blocks(settings))
+        senders = _Senders(with_secret_blocks(settings))
     except (ValueError, OSError) as exc:
         report.stopped = f"email transport '{settings.email_transport}' is not ready: {exc}"
         report.deferred = [str(i) for i in todo]
@@ -211,7 +286,7 @@ def deliver_pending(ids: list[int] | None = None, settings: Settings | None = No
     try:
         for retry in range(settings.send_retries_in_run + 1):
             report.stopped = None
-            todo = _one_pass(todo, transport, settings, report)
+            todo = _one_pass(todo, senders, settings, report)
             if not todo or retry == settings.send_retries_in_run:
                 break
             wake = _earliest_retry(todo)
@@ -220,7 +295,7 @@ def deliver_pending(ids: list[int] | None = None, settings: Settings | None = No
                 break
             time.sleep(max(pause, 0.0))
     finally:
-        transport.close()
+        senders.close()
     with session_scope() as db:
         report.deferred = list(db.scalars(
             select(OutboxMessage.key).where(OutboxMessage.id.in_(todo),

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.flows
 def test_launch_from_the_command_line_prints_a_summary_and_nothing_else(home: Path, cli) -> None:  # type: ignore[no-untyped-def]
     slug = create()
     own_prefect = {"PREFECT_HOME": str(home / "prefect")}  # the command starts its own local API
+    (home / "prefect").mkdir(parents=True, exist_ok=True)  # on PostgreSQL no database file made home
     done = cli("launch", slug, "--as", CONVENOR, "--today", "2027-01-04", env=own_prefect)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # Prefect's console logs stay out of the person's terminal

@@ -1,0 +1,102 @@
+"""What the benchmark runs: each flow, and its bare baseline.
+
+A baseline does the same work as its flow — the same queries, rendering and SMTP sends, by
+calling the very functions the flow's tasks call — in a plain Python loop, without Prefect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+Run = Callable[[date], dict[str, Any]]
+
+
+def health_flow() -> Run:
+    from flows.health import health
+    from flows.requests import HealthRequest
+
+    def run(today: date) -> dict[str, Any]:
+        result = health(request=HealthRequest(today=today))
+        return {"communities": len(result.communities), "sent": result.sent, "failed": result.failed}
+
+    return run
+
+
+def health_bare() -> Run:
+    from tasks.db import session_scope
+    from tasks.email.delivery import deliver_pending
+    from tasks.health_check import active_slugs, check_page
+    from tasks.paging import page_in_one_transaction, pages, pending_for
+
+    def run(today: date) -> dict[str, Any]:
+        with session_scope() as db:
+            slugs = active_slugs(db)
+        outcomes = []
+        for page in pages(slugs):
+            outcomes += page_in_one_transaction(check_page, page, flow_run_id="bare", today=today,
+                                                figures=False)
+        with_email = [o.slug for o in outcomes if o.queued]
+        with session_scope() as db:
+            ids = pending_for(db, with_email)
+        report = deliver_pending(ids)
+        return {"communities": len(outcomes), "sent": len(report.sent), "failed": len(report.failed)}
+
+    return run
+
+
+def report_flow() -> Run:
+    from flows.sponsor_report import ReportRequest, sponsor_report
+
+    def run(today: date) -> dict[str, Any]:
+        result = sponsor_report(request=ReportRequest(today=today))
+        return {"communities": len(result.communities), "sent": result.sent, "failed": result.failed}
+
+    return run
+
+
+def report_bare() -> Run:
+    from sqlalchemy import select
+
+    from models.tables import Community
+    from tasks.db import session_scope
+    from tasks.email.delivery import deliver_pending
+    from tasks.paging import pages
+    from tasks.settings import get_settings
+    from tasks.sponsor_reports import queue_each
+
+    def run(today: date) -> dict[str, Any]:
+        with session_scope() as db:
+            slugs = list(db.scalars(select(Community.slug).order_by(Community.slug)))
+        queued = 0
+        for page in pages(slugs):
+            queued += sum(result["queued"] for result, _ in queue_each(page, today=today, flow_run_id="bare"))
+        report = deliver_pending(None, get_settings())
+        return {"communities": len(slugs), "queued": queued, "sent": len(report.sent),
+                "failed": len(report.failed)}
+
+    return run
+
+
+LOADERS: dict[tuple[str, str], Callable[[], Run]] = {
+    ("health", "flow"): health_flow, ("health", "bare"): health_bare,
+    ("report", "flow"): report_flow, ("report", "bare"): report_bare,
+}
+
+
+def load(workload: str, mode: str) -> Run:
+    """Import everything the run needs (not timed) and return it."""
+    return LOADERS[(workload, mode)]()
+
+
+def cli_commands(repeat: int) -> list[tuple[str, str, list[str], int]]:
+    """(kind, name, argv, runs): read-only commands on stored records, and one flow command."""
+    slug = "cop-00001"
+    return [
+        ("read", "community show", ["community", "show", slug], repeat),
+        ("read", "community show --json", ["community", "show", slug, "--json"], repeat),
+        ("read", "audit", ["audit", slug], repeat),
+        ("read", "health SLUG --stored --json", ["health", slug, "--stored", "--json"], repeat),
+        ("mutating", "health SLUG (runs the flow here)", ["health", slug, "--today", "2027-04-02"], 3),
+    ]

@@ -1,0 +1,29 @@
+"""An outbox key queues one email, once, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from models.tables import OutboxMessage
+
+
+def test_the_same_key_twice_queues_one_email_and_says_so(home: Path) -> None:
+    from tasks.db import session_scope
+    from tasks.outbox import Recipient, enqueue
+    from tasks.rendering import RenderedEmail
+
+    email = RenderedEmail(subject="Your sponsor report", text="Figures", html="<p>Figures</p>")
+    answers = []
+    for _ in range(2):
+        with session_scope() as db:
+            answers.append(enqueue(db, key="report:aaot:2027-01-01:priya@example.nhs.uk",
+                                   community=None, template="sponsor-report",
+                                   to=Recipient("Priya Raman", "priya@example.nhs.uk"), email=email,
+                                   today=date(2027, 4, 1)))
+    with session_scope() as db:
+        rows = db.scalar(select(func.count()).select_from(OutboxMessage))
+    assert answers == [True, False]
+    assert rows == 1

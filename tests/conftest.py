@@ -39,6 +39,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from tasks.settings import get_settings
 
     home = tmp_path / "copflow-home"
+    home.mkdir()  # on PostgreSQL no database file would create it
     monkeypatch.setenv("COPFLOW_HOME", str(home))
     url = _fresh_database_url(home)
     if url:

@@ -143,7 +143,19 @@ class Year:
                     "health": HealthRequest, "archive": ArchiveRequest}
         runs = [{"flow": name, "result": self.flow(name, requests[name](today=step.day))}
                 for name in step.run]
+        for run in runs:
+            if run["flow"] == "health":
+                self._with_stored_figures(run["result"])
         return {"runs": runs, "sent": sum(r["result"].sent for r in runs)}
+
+    def _with_stored_figures(self, result: Any) -> None:
+        """A scheduled health run keeps only signals; its figures are in each CoP's health record."""
+        from tasks.views import stored_health
+
+        with session_scope() as db:
+            figures = {h["slug"]: h["figures"] for h in stored_health(db, None)}
+        for community in result.communities:
+            community.detail.setdefault("figures", figures.get(community.slug, {}))
 
     def _close(self, step: Step) -> dict[str, Any]:
         from flows.requests import CloseRequest

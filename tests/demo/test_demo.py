@@ -65,7 +65,8 @@ def test_the_demo_runs_twice_and_leaves_what_it_says(home: Path, cli) -> None:  
         assert bundle["successor"]["slug"] == "peer-support"
         assert "@" not in (archive / "community.json").read_text()  # no contact details kept
 
-        at_demo = {"COPFLOW_HOME": str(demo)}
+        # The demo keeps to its own SQLite file even where a database is configured (as in CI on PostgreSQL).
+        at_demo = {"COPFLOW_HOME": str(demo), "COPFLOW_DATABASE_URL": ""}
         assert f"COPFLOW_HOME={demo}" in out and "audit aaot" in out
         trail = json.loads(cli("audit", "aaot", "--json", env=at_demo).stdout)
         actions = [e["action"] for e in trail]

@@ -6,6 +6,7 @@ the emails in the outbox, and a sponsor report sent once however often it is tri
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from email import message_from_bytes, policy
@@ -36,6 +37,13 @@ class Site:
     def __init__(self, server: Server, root: Path) -> None:
         self.server, self.root, self.home = server, root, root / "copflow-home"
         self.env = {"COPFLOW_HOME": str(self.home)}
+        # In the PostgreSQL pass (make test-postgres) the site keeps its records there.
+        self.database_url = f"sqlite:///{self.home / 'copflow.db'}"
+        if os.environ.get("COPFLOW_TEST_POSTGRES_URL"):
+            from tests.support.postgres import fresh_database
+
+            self.database_url = fresh_database(os.environ["COPFLOW_TEST_POSTGRES_URL"])
+            self.env["COPFLOW_DATABASE_URL"] = self.database_url
 
     def copflow(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.server.run(COPFLOW, *args, env=self.env, cwd=self.root, timeout=180)
@@ -53,7 +61,7 @@ class Site:
         return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted((self.home / "outbox").glob("*.eml"))]
 
     def outbox_rows(self) -> list[OutboxMessage]:
-        engine = create_engine(f"sqlite:///{self.home / 'copflow.db'}")
+        engine = create_engine(self.database_url)
         try:
             with Session(engine) as db:
                 return list(db.scalars(select(OutboxMessage)))

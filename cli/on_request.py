@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-from cli.through_server import DEPLOYMENT
-
 log = logging.getLogger("copflow.serve")
 
 CLAIMED_BY = "claimed by copflow serve: runs here at once"
@@ -27,12 +25,11 @@ CLAIMED_BY = "claimed by copflow serve: runs here at once"
 class OnRequestRunner:
     """Polls the server for new on-request runs and runs each in this process."""
 
-    def __init__(self, flows: dict[str, Any], poll_seconds: float = 0.2, threads: int = 4) -> None:
-        self.flows = flows  # flow name -> flow object, for the on-request deployments
+    def __init__(self, flows: dict[UUID, Any], poll_seconds: float = 0.2, threads: int = 4) -> None:
+        self.flows = flows  # deployment id -> its flow, for the on-request deployments
         self.poll_seconds = poll_seconds
         self.threads = threads
         self.stopping = threading.Event()
-        self._deployments: dict[UUID, Any] = {}
         self._running: set[UUID] = set()
         self._lock = threading.Lock()
 
@@ -55,32 +52,17 @@ class OnRequestRunner:
                     log.warning("could not look for on-request runs; trying again", exc_info=True)
 
     def waiting(self, client: Any) -> list[tuple[Any, Any]]:
-        """Scheduled runs of the on-request deployments that are due now, oldest first."""
+        """Scheduled runs of the on-request deployments that are due now, oldest first.
+
+        Asking is also what tells the server these deployments are being served (ready)."""
         from prefect.types._datetime import now
 
-        if len(self._deployments) < len(self.flows):
-            self._find_deployments(client)
-        if not self._deployments:
-            return []
         runs = client.get_scheduled_flow_runs_for_deployments(
-            deployment_ids=list(self._deployments), scheduled_before=now("UTC"))
+            deployment_ids=list(self.flows), scheduled_before=now("UTC"))
         runs = sorted(runs, key=lambda r: (r.next_scheduled_start_time is None, r.next_scheduled_start_time))
         with self._lock:
-            return [(r, self._deployments[r.deployment_id]) for r in runs
-                    if r.deployment_id in self._deployments and r.id not in self._running]
-
-    def _find_deployments(self, client: Any) -> None:
-        from prefect.exceptions import ObjectNotFound
-
-        known = set(self._deployments.values())
-        for name, flow in self.flows.items():
-            if flow in known:
-                continue
-            try:
-                deployment = client.read_deployment_by_name(f"{name}/{DEPLOYMENT}")
-            except ObjectNotFound:
-                continue  # serve has not registered it yet
-            self._deployments[deployment.id] = flow
+            return [(r, self.flows[r.deployment_id]) for r in runs
+                    if r.deployment_id in self.flows and r.id not in self._running]
 
     def claim(self, client: Any, flow_run: Any) -> bool:
         """Scheduled to Pending, as Prefect's runner does; False when someone else has it."""

@@ -126,10 +126,14 @@ def serve(path: Path = PREFECT_FILE, limit: int | None = None) -> None:
     from cli.on_request import OnRequestRunner
     from cli.through_server import DEPLOYMENT
 
-    deployments = runner_deployments(specs)
-    at_once = OnRequestRunner({load_flow(s).name: load_flow(s) for s in specs if s.name == DEPLOYMENT})
+    deployments = list(zip(specs, runner_deployments(specs)))
+    # The on-request runs are this process's alone (cli/on_request.py); Prefect's own loop never
+    # sees them, since two claimants can both take a run that finishes in under a second.
+    at_once = OnRequestRunner({d.apply(): load_flow(spec) for spec, d in deployments if spec.name == DEPLOYMENT})
+    print("Answered at once, in this process: "
+          + ", ".join(sorted(f"{f.name}/{DEPLOYMENT}" for f in at_once.flows.values())), flush=True)
     at_once.start()
     try:
-        prefect_serve(*deployments, limit=limit)
+        prefect_serve(*[d for spec, d in deployments if spec.name != DEPLOYMENT], limit=limit)
     finally:
         at_once.stopping.set()

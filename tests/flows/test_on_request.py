@@ -1,0 +1,62 @@
+"""`copflow serve`'s quick path for on-request runs, against the harness's real Prefect API:
+a run is claimed once, run in this process with the parameters it was created with, and a run
+something else has already taken is left alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli.on_request import CLAIMED_BY, OnRequestRunner, run_in_this_process
+from flows.launch import launch
+from tests.support.lifecycle import CONVENOR, DAY0, create, stage
+
+pytestmark = pytest.mark.flows
+
+
+def _on_request_launch() -> OnRequestRunner:
+    deployment = launch.to_deployment(name="on-request")
+    return OnRequestRunner({deployment.apply(): launch})
+
+
+def _request_launch(runner: OnRequestRunner, slug: str):  # type: ignore[no-untyped-def]
+    from prefect.deployments import run_deployment
+
+    [deployment_id] = runner.flows
+    return run_deployment(deployment_id, timeout=0, as_subflow=False, parameters={
+        "request": {"slug": slug, "actor": CONVENOR, "today": DAY0.isoformat()}})
+
+
+def test_a_waiting_run_is_claimed_once_and_runs_here(prefect_harness: None, home: Path) -> None:
+    from prefect.client.orchestration import get_client
+
+    slug = create()
+    runner = _on_request_launch()
+    requested = _request_launch(runner, slug)
+    with get_client(sync_client=True) as client:
+        [(flow_run, flow)] = [w for w in runner.waiting(client) if w[0].id == requested.id]
+        assert flow is launch
+        assert runner.claim(client, flow_run)
+        assert not runner.claim(client, flow_run)  # a second claimant (another serve) is refused
+        assert [w for w in runner.waiting(client) if w[0].id == requested.id] == []
+        state = run_in_this_process(flow, flow_run.id)
+        assert state.is_completed(), state
+        assert stage(slug) == "launching"
+        history = client.read_flow_run_states(flow_run.id)
+    assert [s.type.value for s in history] == ["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"]
+    assert history[1].message == CLAIMED_BY
+
+
+def test_a_run_already_taken_elsewhere_is_left_alone(prefect_harness: None, home: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.states import Pending
+
+    slug = create()
+    runner = _on_request_launch()
+    requested = _request_launch(runner, slug)
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(requested.id, Pending(message="taken by a worker"))
+        assert [w for w in runner.waiting(client) if w[0].id == requested.id] == []
+        assert not runner.claim(client, client.read_flow_run(requested.id))
+    assert stage(slug) == "proposed"

@@ -39,6 +39,7 @@ def _loaded_by(*args: str) -> list[str]:
     ("community", "list"),
     ("audit", "aaot"),
     ("health", "aaot", "--stored", "--json"),
+    ("outbox",),
 ])
 def test_read_only_commands_load_no_heavy_modules(cli, args: tuple[str, ...]) -> None:
     from tests.conftest import SAMPLE_CHARTER

@@ -17,17 +17,22 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/copflow demo
 
+# Tests run in one process per core (pytest-xdist), a module's tests together (they share
+# its fixtures, such as the end-to-end tests' Prefect server). TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= auto
+PYTEST := env PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+
 test: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest
+	$(PYTEST)
 
 # The resilience drills alone (make test runs them too): crash and resume, races, transport
 # faults, hostile input, who may act, data protection. COPFLOW_DRILL_SEED picks the kill points.
 drills: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest tests/drills
+	$(PYTEST) tests/drills
 
 # The same suite against a throwaway PostgreSQL cluster on loopback (installed if absent).
 test-postgres: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false scripts/with-postgres.sh $(BIN)/python -m pytest
+	scripts/with-postgres.sh $(PYTEST)
 
 # Flows against a bare baseline, memory, SQL statements and CLI latency (docs/performance.md).
 BENCH_N ?= 1000

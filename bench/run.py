@@ -17,10 +17,13 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,19 +114,46 @@ class Bench:
         copflow = str(Path(sys.executable).parent / "copflow")
         figures: dict[str, Any] = {}
         for kind, name, args, times in cli_commands(repeat):
-            walls = []
-            for _ in range(times):
-                started = time.perf_counter()
-                done = subprocess.run([copflow, *args], env=env, cwd=self.home,
-                                      capture_output=True, text=True, timeout=120)
-                walls.append(time.perf_counter() - started)
-                if done.returncode != 0:
-                    raise RuntimeError(f"copflow {' '.join(args)} failed: {done.stderr.strip()}")
+            with (serving(copflow, env, self.home) if kind == "mutating" else nullcontext()):
+                if kind == "mutating":  # serve loads the flow's modules on its first run, once
+                    subprocess.run([copflow, *args], env=env, cwd=self.home, capture_output=True, timeout=120)
+                walls = []
+                for _ in range(times):
+                    started = time.perf_counter()
+                    done = subprocess.run([copflow, *args], env=env, cwd=self.home,
+                                          capture_output=True, text=True, timeout=120)
+                    walls.append(time.perf_counter() - started)
+                    if done.returncode != 0 or "not deployed" in done.stderr:
+                        raise RuntimeError(f"copflow {' '.join(args)} failed: {done.stderr.strip()}")
             figures[name] = {"kind": kind, "median_s": round(statistics.median(walls), 3),
                              "min_s": round(min(walls), 3), "max_s": round(max(walls), 3),
                              "runs": times}
             log(f"cli {name:<28} median {statistics.median(walls):.3f} s  min {min(walls):.3f} s")
         return figures
+
+
+@contextmanager
+def serving(copflow: str, env: dict[str, str], home: Path) -> Iterator[None]:
+    """`copflow serve` on the benchmark's server, as operations run it (start-up not timed)."""
+    log_path = home / "serve.log"
+    with log_path.open("wb") as out:
+        process = subprocess.Popen([copflow, "serve"], env=env, cwd=home, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        # serve prints its table of deployments once every one is registered
+        while "health/daily" not in log_path.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"copflow serve did not start; see {log_path}")
+            time.sleep(0.5)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _runs(runs: list[dict[str, Any]], n: int, workload: str, mode: str) -> list[dict[str, Any]]:

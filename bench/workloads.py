@@ -98,5 +98,5 @@ def cli_commands(repeat: int) -> list[tuple[str, str, list[str], int]]:
         ("read", "community show --json", ["community", "show", slug, "--json"], repeat),
         ("read", "audit", ["audit", slug], repeat),
         ("read", "health SLUG --stored --json", ["health", slug, "--stored", "--json"], repeat),
-        ("mutating", "health SLUG (runs the flow here)", ["health", slug, "--today", "2027-04-02"], 3),
+        ("mutating", "health SLUG (through copflow serve)", ["health", slug, "--today", "2027-04-02"], max(repeat, 5)),
     ]

@@ -151,6 +151,7 @@ def play(console: Console, steps: list[Step]) -> Year:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cli.demo_steps import Year
+    from cli.dispatch import patient_local_api
     from tasks.db import upgrade
     from tasks.rendering import render
 
@@ -165,8 +166,9 @@ def play(console: Console, steps: list[Step]) -> Year:
         # No API URL (not even a profile's): Prefect's ephemeral local API. Heartbeats tell a
         # server that a worker's run is still alive; these runs live and end in this process,
         # and stopping each run's heartbeat thread costs up to a second a run.
-        stack.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None},
-                                               restore_defaults={PREFECT_API_URL}))
+        stack.enter_context(temporary_settings(
+            updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()},
+            restore_defaults={PREFECT_API_URL}))
         # One API client (and connection) for every run, not a new one per run.
         stack.enter_context(SyncClientContext.get_or_create())
         upgrade()

@@ -49,4 +49,27 @@ def run_flow(name: str, request: BaseModel) -> Any:
         except NotDeployed as missing:
             print(f"note: {missing} is not deployed on the Prefect server; running it here",
                   file=sys.stderr)
-    return load_flow(name)(request=request)
+    return run_here(name, request)
+
+
+def run_here(name: str, request: BaseModel) -> Any:
+    """Run the flow in this process (its run still recorded by the API, a server's or the local one).
+
+    Without heartbeats: they tell a server that a worker's long run is still alive, while this
+    run lives and ends with the command the person is watching, and stopping the heartbeat
+    thread at the end of a run costs up to a second.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    flow = load_flow(name)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
+        return flow(request=request)
+
+
+def patient_local_api() -> dict[Any, Any]:
+    """Give Prefect's local API (started by the first run when there is no server) up to 90 s to
+    start, not 20: on a small, busy machine it can take longer, and a user should not see a
+    timeout for it."""
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as startup
+
+    return {startup: max(startup.value(), 90)}

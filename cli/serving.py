@@ -123,4 +123,13 @@ def serve(path: Path = PREFECT_FILE, limit: int | None = None) -> None:
             os.environ.setdefault(key, value)  # what a worker would give each run
     from prefect import serve as prefect_serve
 
-    prefect_serve(*runner_deployments(specs), limit=limit)
+    from cli.on_request import OnRequestRunner
+    from cli.through_server import DEPLOYMENT
+
+    deployments = runner_deployments(specs)
+    at_once = OnRequestRunner({load_flow(s).name: load_flow(s) for s in specs if s.name == DEPLOYMENT})
+    at_once.start()
+    try:
+        prefect_serve(*deployments, limit=limit)
+    finally:
+        at_once.stopping.set()

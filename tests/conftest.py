@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,7 +72,28 @@ def cli(home: Path) -> CliRunner:
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    # No heartbeats: these runs end within the test, and stopping a run's heartbeat thread
+    # costs up to a second (as for the command line's own runs, cli/dispatch.py).
+    with prefect_test_harness(server_startup_timeout=120), \
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
+
+
+# The drills' summary line. Tests may run in several processes (pytest-xdist): each test's
+# counts travel on its report, and this process (the one that prints) adds them up.
+_DRILL_TOTALS: Counter[str] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:
+        if name == "drills":
+            _DRILL_TOTALS.update(value)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _DRILL_TOTALS:
+        terminalreporter.write_line(
+            "drills: " + ", ".join(f"{k}: {v}" for k, v in sorted(_DRILL_TOTALS.items())))

@@ -23,9 +23,15 @@ def smtp_relay() -> Iterator[tuple[Mailbox, dict[str, str]]]:
     controller.stop()
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if DRILLS.counts:
-        terminalreporter.write_line(f"drills: {DRILLS.line()}")
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    """Carry what each drill did on its report; tests/conftest.py prints the total."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "teardown":
+        done = DRILLS.take()
+        if done:
+            report.user_properties.append(("drills", done))
 
 
 # The email tests' real servers (STARTTLS relay with login; GOV.UK Notify stand-in).

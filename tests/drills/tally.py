@@ -1,4 +1,4 @@
-"""What the drills did, counted as they run, for the summary line at the end of the session."""
+"""What the drills did, counted as each test runs, for the summary line at the end of the session."""
 
 from __future__ import annotations
 
@@ -25,8 +25,10 @@ class Tally:
     def permission(self, n: int = 1) -> None:
         self.counts["permission cases"] += n
 
-    def line(self) -> str:
-        return ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
+    def take(self) -> dict[str, int]:
+        """What was counted since the last take (and start counting afresh)."""
+        done, self.counts = dict(self.counts), Counter()
+        return done
 
 
 DRILLS = Tally()

@@ -6,7 +6,9 @@ the emails in the outbox, and a sponsor report sent once however often it is tri
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 from email import message_from_bytes, policy
 from email.message import Message
 from email.utils import getaddresses
@@ -18,6 +20,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from models.tables import OutboxMessage
+from cli.on_request import CLAIMED_BY
 from tests.e2e.conftest import COPFLOW, POOL, PREFECT, Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -34,6 +37,13 @@ class Site:
     def __init__(self, server: Server, root: Path) -> None:
         self.server, self.root, self.home = server, root, root / "copflow-home"
         self.env = {"COPFLOW_HOME": str(self.home)}
+        # In the PostgreSQL pass (make test-postgres) the site keeps its records there.
+        self.database_url = f"sqlite:///{self.home / 'copflow.db'}"
+        if os.environ.get("COPFLOW_TEST_POSTGRES_URL"):
+            from tests.support.postgres import fresh_database
+
+            self.database_url = fresh_database(os.environ["COPFLOW_TEST_POSTGRES_URL"])
+            self.env["COPFLOW_DATABASE_URL"] = self.database_url
 
     def copflow(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.server.run(COPFLOW, *args, env=self.env, cwd=self.root, timeout=180)
@@ -51,7 +61,7 @@ class Site:
         return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted((self.home / "outbox").glob("*.eml"))]
 
     def outbox_rows(self) -> list[OutboxMessage]:
-        engine = create_engine(f"sqlite:///{self.home / 'copflow.db'}")
+        engine = create_engine(self.database_url)
         try:
             with Session(engine) as db:
                 return list(db.scalars(select(OutboxMessage)))
@@ -156,9 +166,21 @@ def test_copflow_serve_runs_the_same_deployments_without_a_worker(deployed: Serv
     site = Site(deployed, tmp_path)
     site.ok("init")
     site.ok("community", "create", str(SAMPLE))
+    earlier = {r["id"] for r in flow_runs(deployed, "launch", "on-request")}
     with deployed.background("serve", COPFLOW, "serve", env=site.env, cwd=tmp_path) as serving:
-        site.ok("launch", "aaot", "--as", CONVENOR, "--today", "2027-01-04")
+        # serve lists what it serves, schedules included, once it has registered them all
+        deadline = time.monotonic() + 120
+        while "health/daily" not in deployed.log_tail("serve", 200) and serving.poll() is None:
+            assert time.monotonic() < deadline, deployed.log_tail("serve")
+            time.sleep(0.5)
+        said = site.ok("launch", "aaot", "--as", CONVENOR, "--today", "2027-01-04")
         assert serving.poll() is None, deployed.log_tail("serve")
+    assert "aaot" in said and "launching" in said  # the run's own summary came back
     assert site.stage("aaot") == "launching"
     assert any(MEMBERS & to(m) for m in site.emails())
-    assert "health/daily" in deployed.log_tail("serve", 200)
+    # The convenor's run was taken at once by serve itself, not left for its next poll and a
+    # new process; operations see who took it in the run's state history.
+    [launch] = [r for r in flow_runs(deployed, "launch", "on-request") if r["id"] not in earlier]
+    assert launch["state"]["type"] == "COMPLETED"
+    states = httpx.get(f"{deployed.api_url}/flow_run_states/", params={"flow_run_id": launch["id"]}, timeout=10)
+    assert any(s["type"] == "PENDING" and s["message"] == CLAIMED_BY for s in states.json()), states.text

@@ -131,5 +131,5 @@ def generate(engine: Engine, n: int, *, seed: int = 2027) -> dict[str, int]:
             for table in order:
                 if batch[table]:
                     conn.execute(insert(table.__table__), batch[table])
-                    counts[table.__tablename__] = counts.get(table.__tablename__, 0) + len(batch[table])
+                    counts[table.__table__.name] = counts.get(table.__table__.name, 0) + len(batch[table])
     return counts

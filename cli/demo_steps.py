@@ -150,9 +150,10 @@ class Year:
 
     def _with_stored_figures(self, result: Any) -> None:
         """A scheduled health run keeps only signals; its figures are in each CoP's health record."""
+        from tasks.db import read_scope
         from tasks.views import stored_health
 
-        with session_scope() as db:
+        with read_scope() as db:
             figures = {h["slug"]: h["figures"] for h in stored_health(db, None)}
         for community in result.communities:
             community.detail.setdefault("figures", figures.get(community.slug, {}))

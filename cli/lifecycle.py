@@ -189,11 +189,11 @@ def health(
 
 def _stored_health(slug: str | None, as_json: bool) -> None:
     """Read the latest health records: no flow, no Prefect, so it answers at once."""
-    from tasks.db import require_schema, session_scope
+    from tasks.db import read_scope, require_schema
     from tasks.views import stored_health
 
     require_schema()
-    with session_scope() as db:
+    with read_scope() as db:
         checks = stored_health(db, slug)
     if as_json:
         emit_json(checks)

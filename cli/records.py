@@ -40,6 +40,14 @@ def _db():  # type: ignore[no-untyped-def]
     return session_scope()
 
 
+def _read():  # type: ignore[no-untyped-def]
+    """A Core connection for the read-only commands (tasks/views.py): no ORM to load."""
+    from tasks.db import read_scope, require_schema
+
+    require_schema()
+    return read_scope()
+
+
 @community_app.command("create")
 def community_create(
     charter: Annotated[Path, typer.Argument(metavar="CHARTER.yaml", help="The charter YAML file.")], today: Today = None
@@ -64,7 +72,7 @@ def community_list(as_json: AsJson = False) -> None:
     """Every CoP with its stage."""
     from tasks.views import list_communities
 
-    with _db() as db:
+    with _read() as db:
         rows = list_communities(db)
     if as_json:
         emit_json(rows)
@@ -81,7 +89,7 @@ def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
     """Stage, people and roles, planning lead and open tasks."""
     from tasks.views import show_community
 
-    with _db() as db:
+    with _read() as db:
         view = show_community(db, slug)
     if as_json:
         emit_json(view)
@@ -249,7 +257,7 @@ def audit(slug: SlugArg, as_json: AsJson = False) -> None:
     """The audit trail of a CoP: what changed, who, when, why, before and after."""
     from tasks.views import audit_trail
 
-    with _db() as db:
+    with _read() as db:
         entries = audit_trail(db, slug)
     if as_json:
         emit_json(entries)

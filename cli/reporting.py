@@ -75,16 +75,16 @@ def outbox(
     """What was queued, sent, or failed, and why. Reads only; sends nothing."""
     from sqlalchemy import func, select
 
-    from models.tables import OutboxMessage
-    from tasks.db import require_schema, session_scope
+    from models.schema import outbox_message as message
+    from tasks.db import read_scope, require_schema
 
     require_schema()
-    with session_scope() as db:
-        stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+    with read_scope() as db:  # Core, not the ORM: a read-only command loads less
+        stmt = select(message).order_by(message.c.id)
         if failed:
-            stmt = stmt.where(OutboxMessage.status == "failed")
-        rows = [_row(m) for m in db.scalars(stmt)]
-        counts = dict(db.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+            stmt = stmt.where(message.c.status == "failed")
+        rows = [_row(m) for m in db.execute(stmt)]
+        counts = dict(db.execute(select(message.c.status, func.count()).group_by(message.c.status)).all())
     if as_json:
         emit_json(rows)
         return

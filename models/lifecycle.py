@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
 
-from models.errors import BadInput, Refused
+from models.errors import BadInput, CopflowError, Refused
 
 
 class Stage(str, Enum):
@@ -52,6 +52,16 @@ def require_may_decide(role: Role, actor: str, slug: str) -> None:
             Role.stranger: "they are not part of this CoP",
         }.get(role, "only the convenor and planning group may do this")
         raise Refused(f"{actor} may not act on {slug}: {why}")
+
+
+def require_found(slug: str, stage: str | None) -> None:
+    """A CoP looked up by slug exists (stage None: it does not) and is in a known stage."""
+    if stage is None:
+        raise BadInput(f"no CoP with slug '{slug}'")
+    if stage not in {s.value for s in Stage}:
+        # Not the user's mistake: say so plainly rather than fail somewhere deeper.
+        raise CopflowError(f"{slug} has an unknown stage '{stage}' in the database; "
+                           "nothing was changed (restore it from the audit trail)")
 
 
 def require_writable(stage: Stage, slug: str) -> None:

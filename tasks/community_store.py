@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from models.errors import BadInput, CopflowError
-from models.lifecycle import Role, Stage
+from models.errors import BadInput
+from models.lifecycle import Role, Stage, require_found
 from models.lifecycle import missing_for_launch as launch_gaps
 from models.rota import Candidate
 from models.tables import (
@@ -25,12 +25,8 @@ def get_community(db: Session, slug: str, *, for_update: bool = False) -> Commun
     if for_update:
         stmt = stmt.with_for_update()
     community = db.scalars(stmt).one_or_none()
-    if community is None:
-        raise BadInput(f"no CoP with slug '{slug}'")
-    if community.stage not in {s.value for s in Stage}:
-        # Not the user's mistake: say so plainly rather than fail somewhere deeper.
-        raise CopflowError(f"{slug} has an unknown stage '{community.stage}' in the database; "
-                           "nothing was changed (restore it from the audit trail)")
+    require_found(slug, None if community is None else community.stage)
+    assert community is not None
     return community
 
 

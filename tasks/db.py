@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
 from models.errors import BadInput
 from tasks.paths import database_url
+
+if TYPE_CHECKING:  # the ORM loads only when a session is opened: read-only commands use Core
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -52,6 +55,8 @@ def engine() -> Engine:
 
 @lru_cache(maxsize=4)
 def _sessionmaker(eng: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(eng, expire_on_commit=False)
 
 
@@ -61,6 +66,13 @@ def session_scope() -> Iterator[Session]:
     with _sessionmaker(engine())() as session:
         with session.begin():
             yield session
+
+
+@contextmanager
+def read_scope() -> Iterator[Connection]:
+    """A Core connection in one transaction, for reads: no ORM to load or configure."""
+    with engine().begin() as connection:
+        yield connection
 
 
 def upgrade() -> None:

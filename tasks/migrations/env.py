@@ -2,10 +2,9 @@
 
 from alembic import context
 
-from models.tables import Base
+from models.schema import metadata as target_metadata
 
 config = context.config
-target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:

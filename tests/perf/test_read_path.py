@@ -1,4 +1,5 @@
-"""The read-only commands stay fast: they load neither Prefect nor the settings machinery.
+"""The read-only commands stay fast: they load neither Prefect nor the settings machinery,
+nor the ORM (they read with SQLAlchemy Core) nor pydantic (typer 0.29 would: see constraints).
 
 A user notices a half-second pause on `community show`; most of it is module loading, so the
 guard here is on what gets loaded (times are measured by `make bench`, never asserted).
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("prefect", "pydantic_settings", "alembic", "jinja2", "rich", "email_validator", "httpx")
+HEAVY = ("prefect", "pydantic_settings", "alembic", "jinja2", "rich", "email_validator", "httpx",
+         "sqlalchemy.orm", "models.tables", "pydantic")
 
 PROBE = """
 import json, sys
@@ -37,6 +39,7 @@ def _loaded_by(*args: str) -> list[str]:
     ("community", "list"),
     ("audit", "aaot"),
     ("health", "aaot", "--stored", "--json"),
+    ("outbox",),
 ])
 def test_read_only_commands_load_no_heavy_modules(cli, args: tuple[str, ...]) -> None:
     from tests.conftest import SAMPLE_CHARTER

@@ -64,14 +64,18 @@ def report_bare() -> Run:
     from tasks.email.delivery import deliver_pending
     from tasks.paging import pages
     from tasks.settings import get_settings
-    from tasks.sponsor_reports import queue_each
+    from tasks.sponsor_reports import page_markdown, queue_each
 
     def run(today: date) -> dict[str, Any]:
         with session_scope() as db:
             slugs = list(db.scalars(select(Community.slug).order_by(Community.slug)))
         queued = 0
         for page in pages(slugs):
-            queued += sum(result["queued"] for result, _ in queue_each(page, today=today, flow_run_id="bare"))
+            lines = []
+            for result, built, _ in queue_each(page, today=today, flow_run_id="bare"):
+                queued += result["queued"]
+                lines += built
+            page_markdown(page, lines)  # the flow's page copy, rendered but not sent to an API
         report = deliver_pending(None, get_settings())
         return {"communities": len(slugs), "queued": queued, "sent": len(report.sent),
                 "failed": len(report.failed)}

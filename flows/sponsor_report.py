@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -31,31 +29,30 @@ def communities_in_scope(slug: str | None) -> list[str]:
         return list(db.scalars(select(Community.slug).order_by(Community.slug)))
 
 
-def _save_copy(slug: str, period_start: date, markdown: str) -> None:
-    create_markdown_artifact(
-        key=f"sponsor-report-{slug}-{period_start.isoformat()}",
-        markdown=markdown,
-        description=f"Sponsor report for {slug}, period starting {period_start}",
-    )
-
-
 @task(name="queue-sponsor-reports", task_run_name="reports for {slugs[0]} and {more} more",
       cache_policy=NO_CACHE)
-def queue_reports(slugs: list[str], today: date, run_id: str | None, more: int = 0) -> list[CommunityReports]:
-    """Build what is due for a page of CoPs, queue it to their sponsors, and leave a copy for operations."""
-    from tasks.sponsor_reports import queue_each
+def queue_reports(slugs: list[str], today: date, run_id: str | None, more: int = 0,
+                  one_cop: bool = False) -> list[CommunityReports]:
+    """Build what is due for a page of CoPs, queue it to their sponsors, and leave a copy for operations.
 
-    results = []
-    # The operations copies go to the Prefect API from a few threads while the next CoPs'
-    # reports are built (each in this task run's context, so they are linked to it).
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="copflow-artifacts") as pool:
-        saving = []
-        for result, copies in queue_each(slugs, today=today, flow_run_id=run_id):
-            results.append(CommunityReports(**result))
-            saving += [pool.submit(contextvars.copy_context().run, _save_copy, result["slug"], start, text)
-                       for start, text in copies]
-        for done in saving:
-            done.result()
+    A run over every CoP leaves one unkeyed artifact for the page (a table, one line per report):
+    a handful of API calls per run, not one per report. A run for one CoP leaves each report's
+    full copy under its own key, where looking that CoP up by key is useful.
+    """
+    from tasks.sponsor_reports import ReportLine, page_markdown, queue_each, report_description
+
+    results: list[CommunityReports] = []
+    lines: list[ReportLine] = []  # this page's only: memory stays flat however many CoPs there are
+    for result, built, copies in queue_each(slugs, today=today, flow_run_id=run_id, full_copies=one_cop):
+        results.append(CommunityReports(**result))
+        lines += built
+        for start, text in copies:
+            create_markdown_artifact(key=f"sponsor-report-{result['slug']}-{start.isoformat()}",
+                                     markdown=text, description=report_description(result["slug"], start))
+    if not one_cop:
+        # Unkeyed: a page's CoPs shift as CoPs come and go, so a key's history would mix them.
+        markdown, description = page_markdown(slugs, lines)
+        create_markdown_artifact(markdown=markdown, description=description)
     return results
 
 
@@ -71,7 +68,7 @@ def sponsor_report(request: ReportRequest) -> ReportSummary:
     run_id = str(flow_run.id) if flow_run.id else None
     results: list[CommunityReports] = []
     for page in pages(communities_in_scope(request.slug)):
-        results += queue_reports(page, today, run_id, more=len(page) - 1)
+        results += queue_reports(page, today, run_id, more=len(page) - 1, one_cop=request.slug is not None)
     # Deliver everything due: this run's reports and anything an earlier run left to retry.
     delivery: dict[str, Any] = deliver_emails(None, label="sponsor reports and retries")
     return ReportSummary(

@@ -10,6 +10,7 @@ the same stored figures, so a resumed run cannot send two versions of one report
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -252,10 +253,50 @@ def report_markdown(community: Community, row: SponsorReport) -> str:
     return render("reports/sponsor-report.md", community=community, r=report, kind_labels=KIND_LABELS)
 
 
-def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None
-               ) -> Iterator[tuple[dict[str, Any], list[tuple[date, str]]]]:
-    """For each CoP, in its own transaction: queue what is due; yield what was done and the
-    operations copies (markdown) of the reports this run built."""
+def report_description(slug: str, period_start: date) -> str:
+    return render("reports/sponsor-report.description.txt", slug=slug, period_start=period_start).strip()
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One report built by a run, as a line of its page's table: headline figures, no names or addresses."""
+
+    slug: str
+    period_label: str
+    final: bool
+    queued: int
+    sessions: int
+    attendances: int
+    people: int
+    average_attendance: float | None
+    members_now: int
+    stories: int
+
+
+def report_line(slug: str, row: SponsorReport, keys: list[str]) -> ReportLine:
+    f = row.figures
+    prefix = final_key(slug, "") if row.final else period_key(slug, row.period_start, "")
+    return ReportLine(
+        slug=slug, period_label=f["period_label"], final=row.final,
+        queued=sum(1 for k in keys if k.startswith(prefix)),
+        sessions=f["sessions"], attendances=f["attendances"], people=f["people"],
+        average_attendance=f.get("average_attendance"), members_now=f["members_now"],
+        stories=len(f.get("stories") or ()),
+    )
+
+
+def page_markdown(slugs: list[str], lines: list[ReportLine]) -> tuple[str, str]:
+    """The operations copy of a page of CoPs' reports (one Prefect artifact): (markdown, description)."""
+    context = {"first": slugs[0] if slugs else "", "last": slugs[-1] if slugs else "",
+               "communities": len(slugs), "lines": lines}
+    return (render("reports/sponsor-report-page.md", **context),
+            render("reports/sponsor-report-page.description.txt", **context).strip())
+
+
+def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None, full_copies: bool = False
+               ) -> Iterator[tuple[dict[str, Any], list[ReportLine], list[tuple[date, str]]]]:
+    """For each CoP, in its own transaction: queue what is due; yield what was done, a line for
+    each report this run built, and (full_copies) each such report's own operations copy."""
     from tasks.community_store import get_community
     from tasks.db import session_scope
 
@@ -269,5 +310,6 @@ def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None
             if community.stage in REPORTING_STAGES:
                 period, due_on = next_report(community, today)
                 result["next_period"], result["next_due_on"] = period.label, due_on
-            copies = [(r.period_start, report_markdown(community, r)) for r in built]
-        yield result, copies
+            lines = [report_line(slug, r, keys) for r in built]
+            copies = [(r.period_start, report_markdown(community, r)) for r in built] if full_copies else []
+        yield result, lines, copies

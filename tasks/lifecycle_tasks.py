@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import task
@@ -44,14 +45,22 @@ def apply(name: str, slug: str, use_case: Callable[..., Outcome], **kwargs: Any)
     return in_transaction(use_case, slug, **kwargs)
 
 
+@dataclass(frozen=True)
+class PageOutcomes:
+    """A page's outcomes as one value: Prefect links each item a task returns to the task's
+    state for the rest of the run, so a bare list would cost an entry per CoP."""
+
+    outcomes: list[Outcome]
+
+
 @task(name="apply to a page of CoPs", task_run_name="{name}: {slugs[0]} and {more} more",
       cache_policy=NO_CACHE)
 def apply_page(name: str, slugs: list[str], use_case: Callable[..., Any], more: int = 0,
-               whole_page: bool = False, **kwargs: Any) -> list[Outcome]:
+               whole_page: bool = False, **kwargs: Any) -> PageOutcomes:
     """Run one lifecycle use case over a page of CoPs: each CoP in its own transaction, or
     (whole_page) a use case that takes the page at once, in one transaction."""
     run = page_in_one_transaction if whole_page else each_in_own_transaction
-    return run(use_case, slugs, flow_run_id=current_flow_run_id(), **kwargs)
+    return PageOutcomes(run(use_case, slugs, flow_run_id=current_flow_run_id(), **kwargs))
 
 
 def apply_each(name: str, slugs: list[str], use_case: Callable[..., Any], *,
@@ -60,7 +69,7 @@ def apply_each(name: str, slugs: list[str], use_case: Callable[..., Any], *,
     outcomes: list[Outcome] = []
     for page in pages(slugs):
         outcomes += apply_page(name, page, use_case, more=len(page) - 1, whole_page=whole_page,
-                               **kwargs)
+                               **kwargs).outcomes
     return outcomes
 
 

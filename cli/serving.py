@@ -136,4 +136,4 @@ def serve(path: Path = PREFECT_FILE, limit: int | None = None) -> None:
     try:
         prefect_serve(*[d for spec, d in deployments if spec.name != DEPLOYMENT], limit=limit)
     finally:
-        at_once.stopping.set()
+        at_once.stop()  # the runs it has claimed finish before serve exits

@@ -60,3 +60,42 @@ def test_a_run_already_taken_elsewhere_is_left_alone(prefect_harness: None, home
         assert [w for w in runner.waiting(client) if w[0].id == requested.id] == []
         assert not runner.claim(client, client.read_flow_run(requested.id))
     assert stage(slug) == "proposed"
+
+
+def test_the_loop_runs_a_request_and_stops_after_it(prefect_harness: None, home: Path) -> None:
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    slug = create()
+    runner = _on_request_launch()
+    runner.poll_seconds = 0.05
+    runner.start()
+    try:
+        requested = _request_launch(runner, slug)
+        deadline = time.monotonic() + 60
+        with get_client(sync_client=True) as client:
+            while not (state := client.read_flow_run(requested.id).state).is_final():
+                assert time.monotonic() < deadline, state
+                time.sleep(0.1)
+    finally:
+        runner.stop()
+    assert state.is_completed(), state
+    assert stage(slug) == "launching"
+    assert not runner._thread.is_alive()
+
+
+def test_a_claimed_run_that_cannot_start_is_marked_crashed(prefect_harness: None, home: Path) -> None:
+    from prefect.client.orchestration import get_client
+
+    from cli.on_request import crash_if_never_started
+
+    slug = create()
+    runner = _on_request_launch()
+    requested = _request_launch(runner, slug)
+    with get_client(sync_client=True) as client:
+        assert runner.claim(client, client.read_flow_run(requested.id))
+        crash_if_never_started(requested.id, ConnectionError("server went away"))
+        state = client.read_flow_run(requested.id).state
+    assert state.is_crashed() and "could not start it" in state.message
+    assert stage(slug) == "proposed"

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from models.tables import (
+from models.db.tables import (
     Attendance,
     AuditEntry,
     Community,

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.counting import StatementCounter
     from bench.workloads import load
-    from tasks.db import engine
+    from tasks.storage.db import engine
 
     run = load(args.workload, args.mode)
     eng = engine()

@@ -59,7 +59,7 @@ class Data:
             leftover.unlink()
         started = time.perf_counter()
         env = {**os.environ, "COPFLOW_DATABASE_URL": f"sqlite:///{partial}"}
-        code = ("import sys; from tasks.db import upgrade, engine; from bench.generate import generate;"
+        code = ("import sys; from tasks.storage.db import upgrade, engine; from bench.generate import generate;"
                 "upgrade(); e = engine(); print(generate(e, int(sys.argv[1]))); e.dispose()")
         subprocess.run([sys.executable, "-c", code, str(n)], env=env, cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)

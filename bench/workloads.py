@@ -25,10 +25,10 @@ def health_flow() -> Run:
 
 
 def health_bare() -> Run:
-    from tasks.db import session_scope
+    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
-    from tasks.health_check import active_slugs, check_page
-    from tasks.paging import page_in_one_transaction, pages, pending_for
+    from tasks.usecases.health import active_slugs, check_page
+    from tasks.storage.paging import page_in_one_transaction, pages, pending_for
 
     def run(today: date) -> dict[str, Any]:
         with session_scope() as db:
@@ -59,12 +59,12 @@ def report_flow() -> Run:
 def report_bare() -> Run:
     from sqlalchemy import select
 
-    from models.tables import Community
-    from tasks.db import session_scope
+    from models.db.tables import Community
+    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
-    from tasks.paging import pages
-    from tasks.settings import get_settings
-    from tasks.sponsor_reports import page_markdown, queue_each
+    from tasks.storage.paging import pages
+    from tasks.storage.settings import get_settings
+    from tasks.usecases.sponsor_reports import page_markdown, queue_each
 
     def run(today: date) -> dict[str, Any]:
         with session_scope() as db:

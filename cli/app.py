@@ -11,7 +11,8 @@ pause_garbage_collection()
 import typer  # noqa: E402 - after the collector is paused
 from typer._click import exceptions as usage  # typer vendors its own click
 
-from cli import demo, lifecycle, operations, records, reporting
+from cli import lifecycle, operations, records, reporting
+from demo.play import demo as play_demo
 from models.errors import CopflowError
 
 app = typer.Typer(
@@ -29,14 +30,14 @@ app.command("audit")(records.audit)
 lifecycle.register(app)
 reporting.register(app)
 operations.register(app)
-app.command("demo")(demo.demo)
+app.command("demo")(play_demo)
 
 
 @app.command("init")
 def init() -> None:
     """Create or upgrade the database."""
-    from tasks.db import upgrade
-    from tasks.settings import get_settings
+    from tasks.storage.db import upgrade
+    from tasks.storage.settings import get_settings
 
     upgrade()
     typer.echo(f"database ready: {get_settings().db_url.split('@')[-1]}")

@@ -21,7 +21,7 @@ Slug = Annotated[str, typer.Argument(help="The CoP's slug.")]
 
 def _precheck(check: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Run a use case's checks and roll back: nothing is changed here."""
-    from tasks.db import engine, require_schema, _sessionmaker
+    from tasks.storage.db import _sessionmaker, engine, require_schema
 
     require_schema()
     with _sessionmaker(engine())() as db:
@@ -36,7 +36,7 @@ def _run(name: str, request: Any) -> Any:
     # the person at the terminal gets our one-line summary or one-line error.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
-    from cli.dispatch import run_flow
+    from flows.runtime.dispatch import run_flow
 
     return run_flow(name, request)
 
@@ -58,7 +58,7 @@ def _report(result: Any, as_json: bool = False) -> None:
 
 def _ran_elsewhere(result: Any) -> bool:
     """A run on a worker whose result this machine cannot read: say which run, and that it ended."""
-    from cli.through_server import RemoteRun
+    from flows.runtime.through_server import RemoteRun
 
     if isinstance(result, RemoteRun):
         say(str(result))
@@ -69,7 +69,7 @@ def _ran_elsewhere(result: Any) -> bool:
 def launch(slug: Slug, actor: Actor = None, today: Today = None) -> None:
     """Launch a proposed CoP: invite members, tell sponsors (proposed -> launching)."""
     from flows.requests import LaunchRequest
-    from tasks.launching import check_launch
+    from tasks.usecases.launch import check_launch
 
     day = parse_day(today)
     _precheck(check_launch, slug, actor)
@@ -84,7 +84,7 @@ def rotate(
 ) -> None:
     """Hand planning to the next lead by the rota rules (or every CoP due, with --all)."""
     from flows.requests import RotateRequest
-    from tasks.rotation import check_rotate
+    from tasks.usecases.rotate import check_rotate
 
     day = parse_day(today)
     if (slug is None) == (not all_due):
@@ -104,7 +104,7 @@ def close(
 ) -> None:
     """Close an active CoP with notice and thanks to its members (active -> closing)."""
     from flows.requests import CloseRequest
-    from tasks.closing import check_close
+    from tasks.usecases.close import check_close
 
     day = parse_day(today)
     reason = " ".join(reason.split())
@@ -116,7 +116,7 @@ def close(
 def continue_(slug: Slug, actor: Actor = None, today: Today = None) -> None:
     """Keep a closing CoP going: its members decided to continue (closing -> active)."""
     from flows.requests import ContinueRequest
-    from tasks.closing import check_continue
+    from tasks.usecases.close import check_continue
 
     day = parse_day(today)
     _precheck(check_continue, slug, actor)
@@ -132,7 +132,7 @@ def archive(
 ) -> None:
     """Final sponsor report, archive bundle, and read-only from then on (closing -> archived)."""
     from flows.requests import ArchiveRequest
-    from tasks.archiving import check_archive
+    from tasks.usecases.archive import check_archive
 
     day = parse_day(today)
     if (slug is None) == (not all_due):
@@ -158,7 +158,7 @@ def health(
         _stored_health(slug, as_json)
         return
     from flows.requests import HealthRequest
-    from tasks.health_check import check_health
+    from tasks.usecases.health import check_health
 
     if slug is not None:
         _precheck(check_health, slug)
@@ -189,8 +189,8 @@ def health(
 
 def _stored_health(slug: str | None, as_json: bool) -> None:
     """Read the latest health records: no flow, no Prefect, so it answers at once."""
-    from tasks.db import read_scope, require_schema
-    from tasks.views import stored_health
+    from tasks.storage.db import read_scope, require_schema
+    from tasks.storage.views import stored_health
 
     require_schema()
     with read_scope() as db:
@@ -212,8 +212,8 @@ def _stored_health(slug: str | None, as_json: bool) -> None:
 
 def work_done(slug: Slug, actor: Actor = None, today: Today = None) -> None:
     """Say the CoP's work is done: the next health check proposes a graceful close."""
-    from tasks.closing import mark_work_done
-    from tasks.db import require_schema, session_scope
+    from tasks.storage.db import require_schema, session_scope
+    from tasks.usecases.close import mark_work_done
 
     day = parse_day(today)
     require_schema()

@@ -22,7 +22,7 @@ def serve(
     Runs until interrupted (Ctrl-C). With PREFECT_API_URL set, the deployments and their
     runs appear on that server; convenors' commands against it are run here too.
     """
-    from cli import serving
+    from flows.runtime import serving
 
     serving.serve(prefect_file or serving.PREFECT_FILE, limit=limit)
 

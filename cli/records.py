@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from cli.common import Actor, AsJson, Today, emit_json, parse_day, say
-from models.vocabulary import MemberKind, SessionFormat
 from models.errors import BadInput
+from models.vocabulary import MemberKind, SessionFormat
 
 community_app = typer.Typer(help="Create, list and show communities.", no_args_is_help=True)
 member_app = typer.Typer(help="Add members, record leaving and volunteering.", no_args_is_help=True)
@@ -34,15 +34,15 @@ def _checked(value: str, kind: str, option: str) -> str:
 
 
 def _db():  # type: ignore[no-untyped-def]
-    from tasks.db import require_schema, session_scope
+    from tasks.storage.db import require_schema, session_scope
 
     require_schema()
     return session_scope()
 
 
 def _read():  # type: ignore[no-untyped-def]
-    """A Core connection for the read-only commands (tasks/views.py): no ORM to load."""
-    from tasks.db import read_scope, require_schema
+    """A Core connection for the read-only commands (tasks/storage/views.py): no ORM to load."""
+    from tasks.storage.db import read_scope, require_schema
 
     require_schema()
     return read_scope()
@@ -54,7 +54,7 @@ def community_create(
 ) -> None:
     """Store a CoP from its charter, in stage proposed, and print its slug."""
     from tasks.charter_file import load_charter
-    from tasks.records import create_community
+    from tasks.usecases.communities import create_community
 
     day = parse_day(today)
     parsed = load_charter(charter)
@@ -70,7 +70,7 @@ def community_create(
 @community_app.command("list")
 def community_list(as_json: AsJson = False) -> None:
     """Every CoP with its stage."""
-    from tasks.views import list_communities
+    from tasks.storage.views import list_communities
 
     with _read() as db:
         rows = list_communities(db)
@@ -87,7 +87,7 @@ def community_list(as_json: AsJson = False) -> None:
 @community_app.command("show")
 def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
     """Stage, people and roles, planning lead and open tasks."""
-    from tasks.views import show_community
+    from tasks.storage.views import show_community
 
     with _read() as db:
         view = show_community(db, slug)
@@ -141,7 +141,7 @@ def member_add(
     today: Today = None,
 ) -> None:
     """Add a member to a CoP."""
-    from tasks.records import add_member
+    from tasks.usecases.membership import add_member
 
     day = parse_day(today)
     checked_name = _checked(name, "PersonName", "--name")
@@ -155,7 +155,7 @@ def member_add(
 @member_app.command("leave")
 def member_leave(slug: SlugArg, email: EmailArg, actor: Actor = None, today: Today = None) -> None:
     """Record that a member has left (they are thanked, never chased)."""
-    from tasks.records import leave
+    from tasks.usecases.membership import leave
 
     day = parse_day(today)
     with _db() as db:
@@ -172,7 +172,7 @@ def member_volunteer(
     today: Today = None,
 ) -> None:
     """Volunteer to lead planning (joins the planning group), or opt out of leading."""
-    from tasks.records import volunteer
+    from tasks.usecases.membership import volunteer
 
     day = parse_day(today)
     with _db() as db:
@@ -198,7 +198,7 @@ def session_record(
     today: Today = None,
 ) -> None:
     """Record a session held and who attended. The first one makes a launching CoP active."""
-    from tasks.records import record_session
+    from tasks.usecases.sessions import record_session
 
     day = parse_day(today)
     held_on = parse_day(on, "--on")
@@ -225,7 +225,7 @@ def task_add(
     today: Today = None,
 ) -> None:
     """Add a planning task, owned by the current planning lead."""
-    from tasks.records import add_task
+    from tasks.usecases.planning_tasks import add_task
 
     day = parse_day(today)
     due_on = parse_day(due, "--due") if due else None
@@ -245,7 +245,7 @@ def task_done(
     today: Today = None,
 ) -> None:
     """Mark a planning task done."""
-    from tasks.records import complete_task
+    from tasks.usecases.planning_tasks import complete_task
 
     day = parse_day(today)
     with _db() as db:
@@ -255,7 +255,7 @@ def task_done(
 
 def audit(slug: SlugArg, as_json: AsJson = False) -> None:
     """The audit trail of a CoP: what changed, who, when, why, before and after."""
-    from tasks.views import audit_trail
+    from tasks.storage.views import audit_trail
 
     with _read() as db:
         entries = audit_trail(db, slug)

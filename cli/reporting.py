@@ -20,20 +20,20 @@ def report(
     if (slug is None) == (not all_):
         raise BadInput("name one CoP or use --all" if slug is None else "give a CoP or --all, not both")
     day = parse_day(today)
-    from tasks.db import require_schema
+    from tasks.storage.db import require_schema
 
     require_schema()
     if slug is not None:
-        from tasks.community_store import get_community
-        from tasks.db import session_scope
+        from tasks.storage.db import session_scope
+        from tasks.storage.queries import get_community
 
         with session_scope() as db:
             get_community(db, slug)  # an unknown CoP is bad input, before any flow starts
-    from cli.dispatch import run_flow
+    from flows.runtime.dispatch import run_flow
     from flows.sponsor_report import ReportRequest
 
     summary = run_flow("sponsor-report", ReportRequest(slug=slug, today=day))
-    from cli.through_server import RemoteRun
+    from flows.runtime.through_server import RemoteRun
 
     if isinstance(summary, RemoteRun):  # ran on a worker whose result this machine cannot read
         say(str(summary))
@@ -75,8 +75,8 @@ def outbox(
     """What was queued, sent, or failed, and why. Reads only; sends nothing."""
     from sqlalchemy import func, select
 
-    from models.schema import outbox_message as message
-    from tasks.db import read_scope, require_schema
+    from models.db.schema import outbox_message as message
+    from tasks.storage.db import read_scope, require_schema
 
     require_schema()
     with read_scope() as db:  # Core, not the ORM: a read-only command loads less

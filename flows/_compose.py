@@ -8,7 +8,7 @@ from prefect.runtime import flow_run
 
 from flows.requests import CommunityResult, FlowResult
 from tasks.lifecycle_tasks import announce, deliver, summarise
-from tasks.stage_change import Outcome
+from tasks.usecases.common import Outcome
 
 
 def finish(flow_name: str, label: str, outcomes: list[Outcome]) -> FlowResult:

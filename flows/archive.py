@@ -1,7 +1,7 @@
 """Archive a CoP: final sponsor report, the archive bundle, closing -> archived.
 
 The scheduled run (no slug) also erases contact details after the retention period
-(tasks/retention.py)."""
+(tasks/usecases/retention.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from prefect import flow
 
 from flows._compose import finish, run_name
 from flows.requests import ArchiveRequest, FlowResult
-from tasks.archiving import archive as archive_use_case
-from tasks.archiving import due_for_archive
 from tasks.lifecycle_tasks import apply, find
 from tasks.retention_tasks import erase_expired
+from tasks.usecases.archive import archive as archive_use_case
+from tasks.usecases.archive import due_for_archive
 
 
 @flow(name="archive", flow_run_name=run_name("archive"))

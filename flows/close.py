@@ -6,8 +6,8 @@ from prefect import flow
 
 from flows._compose import finish
 from flows.requests import CloseRequest, FlowResult
-from tasks.closing import close as close_use_case
 from tasks.lifecycle_tasks import apply
+from tasks.usecases.close import close as close_use_case
 
 
 @flow(name="close", flow_run_name="close: {request.slug}")

@@ -6,8 +6,8 @@ from prefect import flow
 
 from flows._compose import finish
 from flows.requests import ContinueRequest, FlowResult
-from tasks.closing import continue_community as continue_use_case
 from tasks.lifecycle_tasks import apply
+from tasks.usecases.close import continue_community as continue_use_case
 
 
 @flow(name="continue", flow_run_name="continue: {request.slug}")

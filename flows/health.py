@@ -6,8 +6,8 @@ from prefect import flow
 
 from flows._compose import finish, run_name
 from flows.requests import FlowResult, HealthRequest
-from tasks.health_check import active_slugs, check_page
 from tasks.lifecycle_tasks import apply_each, find
+from tasks.usecases.health import active_slugs, check_page
 
 
 @flow(name="health", flow_run_name=run_name("health"))

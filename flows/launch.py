@@ -6,8 +6,8 @@ from prefect import flow
 
 from flows._compose import finish
 from flows.requests import FlowResult, LaunchRequest
-from tasks.launching import launch as launch_use_case
 from tasks.lifecycle_tasks import apply
+from tasks.usecases.launch import launch as launch_use_case
 
 
 @flow(name="launch", flow_run_name="launch: {request.slug}")

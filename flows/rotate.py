@@ -7,7 +7,8 @@ from prefect import flow
 from flows._compose import finish, run_name
 from flows.requests import FlowResult, RotateRequest
 from tasks.lifecycle_tasks import apply, find
-from tasks.rotation import due_for_rotation, rotate as rotate_use_case
+from tasks.usecases.rotate import due_for_rotation
+from tasks.usecases.rotate import rotate as rotate_use_case
 
 
 @flow(name="rotate", flow_run_name=run_name("rotate"))

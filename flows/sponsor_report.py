@@ -12,16 +12,16 @@ from prefect.runtime import flow_run
 
 from flows.requests import CommunityReports, ReportRequest, ReportSummary
 from tasks.email_tasks import deliver_emails
-from tasks.paging import pages
+from tasks.storage.paging import pages
 
 
 @task(name="list-communities", cache_policy=NO_CACHE)
 def communities_in_scope(slug: str | None) -> list[str]:
     from sqlalchemy import select
 
-    from models.tables import Community
-    from tasks.community_store import get_community
-    from tasks.db import session_scope
+    from models.db.tables import Community
+    from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
 
     with session_scope() as db:
         if slug is not None:
@@ -39,7 +39,12 @@ def queue_reports(slugs: list[str], today: date, run_id: str | None, more: int =
     a handful of API calls per run, not one per report. A run for one CoP leaves each report's
     full copy under its own key, where looking that CoP up by key is useful.
     """
-    from tasks.sponsor_reports import ReportLine, page_markdown, queue_each, report_description
+    from tasks.usecases.sponsor_reports import (
+        ReportLine,
+        page_markdown,
+        queue_each,
+        report_description,
+    )
 
     results: list[CommunityReports] = []
     lines: list[ReportLine] = []  # this page's only: memory stays flat however many CoPs there are

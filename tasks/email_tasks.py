@@ -8,7 +8,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.email.delivery import deliver_pending
-from tasks.settings import get_settings
+from tasks.storage.settings import get_settings
 
 
 @task(name="deliver-emails", task_run_name="deliver {label}", cache_policy=NO_CACHE)

@@ -15,15 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
-from tasks.db import session_scope
 from tasks.email.delivery import deliver_pending
-from tasks.paging import each_in_own_transaction, page_in_one_transaction, pages, pending_for
-from tasks.stage_change import Outcome
+from tasks.storage.db import session_scope
+from tasks.storage.paging import (
+    each_in_own_transaction,
+    page_in_one_transaction,
+    pages,
+    pending_for,
+)
+from tasks.usecases.common import Outcome
 
 STAGE_CHANGED = "copflow.community.stage-changed"
 PROPOSED_CLOSE = "copflow.community.close-proposed"

@@ -7,11 +7,11 @@ from datetime import date
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.db import session_scope
 from tasks.lifecycle_tasks import current_flow_run_id
-from tasks.retention import erase_expired_contacts
-from tasks.settings import get_settings
-from tasks.stage_change import Outcome
+from tasks.storage.db import session_scope
+from tasks.storage.settings import get_settings
+from tasks.usecases.common import Outcome
+from tasks.usecases.retention import erase_expired_contacts
 
 
 @task(name="erase expired contact details", cache_policy=NO_CACHE)

@@ -37,8 +37,8 @@ def _fresh_database_url(home: Path) -> str | None:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from tasks.db import upgrade
-    from tasks.settings import get_settings
+    from tasks.storage.db import upgrade
+    from tasks.storage.settings import get_settings
 
     home = tmp_path / "copflow-home"
     home.mkdir()  # on PostgreSQL no database file would create it
@@ -76,7 +76,7 @@ def prefect_harness() -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
     # No heartbeats: these runs end within the test, and stopping a run's heartbeat thread
-    # costs up to a second (as for the command line's own runs, cli/dispatch.py).
+    # costs up to a second (as for the command line's own runs, flows/runtime/dispatch.py).
     with prefect_test_harness(server_startup_timeout=120), \
             temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield

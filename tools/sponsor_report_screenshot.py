@@ -31,11 +31,14 @@ def sample_report_html(home: Path) -> tuple[str, str]:
     from sqlalchemy import select
 
     from models.charter import Charter
-    from models.tables import Community, OutboxMessage, RoleTerm
+    from models.db.tables import Community, OutboxMessage, RoleTerm
     from tasks.charter_file import load_charter
-    from tasks.db import session_scope, upgrade
-    from tasks.records import add_task, create_community, record_session, volunteer
-    from tasks.sponsor_reports import queue_due_reports, queue_final_report
+    from tasks.storage.db import session_scope, upgrade
+    from tasks.usecases.planning_tasks import add_task
+    from tasks.usecases.communities import create_community
+    from tasks.usecases.sessions import record_session
+    from tasks.usecases.membership import volunteer
+    from tasks.usecases.sponsor_reports import queue_due_reports, queue_final_report
 
     upgrade()
     charter: Charter = load_charter(REPO / "examples" / "aaot-charter.yaml")
@@ -68,7 +71,7 @@ def sample_report_html(home: Path) -> tuple[str, str]:
         community = create_community(db, charter, date(2027, 1, 4))
         community.stage, community.launched_on = "active", date(2027, 1, 10)
         db.flush()
-        from tasks.community_store import membership_of
+        from tasks.storage.queries import membership_of
 
         db.add(RoleTerm(community_id=community.id, membership_id=membership_of(db, community, sam).id,
                         started_on=date(2027, 1, 10), ended_on=date(2027, 4, 9), sessions_at_start=0))

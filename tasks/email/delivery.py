@@ -24,9 +24,8 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from models.tables import OutboxMessage
+from models.db.tables import OutboxMessage
 from tasks.crashpoints import crash_point
-from tasks.db import session_scope
 from tasks.email.message import build_message
 from tasks.email.transports import (
     ConnectionFailure,
@@ -35,7 +34,8 @@ from tasks.email.transports import (
     TransientFailure,
     Transport,
 )
-from tasks.settings import Settings, get_settings
+from tasks.storage.db import session_scope
+from tasks.storage.settings import Settings, get_settings
 
 log = logging.getLogger("copflow.email")
 

@@ -8,8 +8,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from models.tables import OutboxMessage
-from tasks.settings import Settings
+from models.db.tables import OutboxMessage
+from tasks.storage.settings import Settings
 
 
 def message_id(key: str) -> str:

@@ -15,7 +15,7 @@ import httpx
 import jwt
 
 from tasks.email.transports import ConnectionFailure, PermanentFailure, TransientFailure
-from tasks.settings import Settings
+from tasks.storage.settings import Settings
 
 UUID_LENGTH = 36
 

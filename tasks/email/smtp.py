@@ -13,7 +13,7 @@ import ssl
 from email.message import EmailMessage
 
 from tasks.email.transports import ConnectionFailure, PermanentFailure, TransientFailure
-from tasks.settings import Settings
+from tasks.storage.settings import Settings
 
 
 def _reply(code: int, text: bytes | str) -> str:

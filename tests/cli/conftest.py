@@ -21,8 +21,8 @@ def aaot(cli: CliRunner) -> str:
 @pytest.fixture
 def row_counts(home: object) -> Callable[[], dict[str, int]]:
     """Rows in every table, to show that a refused command stored nothing."""
-    from models.tables import Base
-    from tasks.db import session_scope
+    from models.db.tables import Base
+    from tasks.storage.db import session_scope
 
     def count() -> dict[str, int]:
         with session_scope() as db:
@@ -35,8 +35,8 @@ def row_counts(home: object) -> Callable[[], dict[str, int]]:
 @pytest.fixture
 def set_stage(home: object) -> Callable[[str, str], None]:
     """Put a CoP in a stage directly in the database, for flows this suite does not run."""
-    from models.tables import Community
-    from tasks.db import session_scope
+    from models.db.tables import Community
+    from tasks.storage.db import session_scope
 
     def put(slug: str, stage: str) -> None:
         with session_scope() as db:

@@ -11,7 +11,7 @@ import sys
 SCRIPT = """
 from pydantic import BaseModel
 from cli.app import main
-from cli.dispatch import run_flow
+from flows.runtime.dispatch import run_flow
 import cli.app, sys
 
 class Request(BaseModel):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.demo_scenario import EXAMPLES, load_scenario
+from demo.scenario import EXAMPLES, load_scenario
 from tasks.charter_file import load_charter
 
 pytestmark = pytest.mark.flows

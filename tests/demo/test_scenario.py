@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.demo_scenario import load_scenario
+from demo.scenario import load_scenario
 from models.errors import BadInput
 
 CREATE = "  - {day: 2027-01-04, do: create, charter: demo-charter.yaml}\n"

@@ -27,11 +27,11 @@ from models.errors import CopflowError
 def report(today: date) -> None:
     from sqlalchemy import select
 
-    from models.tables import Community
-    from tasks.community_store import get_community
-    from tasks.db import session_scope
+    from models.db.tables import Community
+    from tasks.storage.queries import get_community
+    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
-    from tasks.sponsor_reports import queue_due_reports
+    from tasks.usecases.sponsor_reports import queue_due_reports
 
     with session_scope() as db:
         slugs = list(db.scalars(select(Community.slug).order_by(Community.slug)))
@@ -42,11 +42,11 @@ def report(today: date) -> None:
 
 
 def archive(slug: str, today: date) -> None:
-    from tasks.archiving import archive as archive_use_case
+    from tasks.usecases.archive import archive as archive_use_case
     from tasks.crashpoints import crash_point
-    from tasks.db import session_scope
+    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
-    from tasks.outbox import pending_ids
+    from tasks.email.outbox import pending_ids
 
     try:
         with session_scope() as db:
@@ -62,14 +62,14 @@ def archive(slug: str, today: date) -> None:
 # --- the command line, with each flow's steps run in this process --------------------------
 
 def _direct_run(name: str, request: Any) -> Any:
-    """Stand-in for cli.dispatch.run_flow: the flow's use case in one transaction, then delivery."""
+    """Stand-in for flows.runtime.dispatch.run_flow: the flow's use case in one transaction, then delivery."""
     from flows.requests import CommunityResult, FlowResult
-    from tasks.closing import close, continue_community
-    from tasks.community_store import get_community
-    from tasks.db import session_scope
+    from tasks.usecases.close import close, continue_community
+    from tasks.storage.queries import get_community
+    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
-    from tasks.outbox import pending_ids
-    from tasks.rotation import rotate
+    from tasks.email.outbox import pending_ids
+    from tasks.usecases.rotate import rotate
 
     fields = request.model_dump(exclude={"today"})
     use_case = {"close": close, "continue": continue_community, "rotate": rotate}[name]
@@ -87,11 +87,11 @@ def _direct_run(name: str, request: Any) -> Any:
 
 
 def run_cli(go_file: str, args: list[str]) -> int:
-    import cli.dispatch
+    import flows.runtime.dispatch
     from cli.app import main
-    import tasks.closing, tasks.rotation, tasks.email.delivery  # noqa: E401,F401 - load before the start
+    import tasks.usecases.close, tasks.usecases.rotate, tasks.email.delivery  # noqa: E401,F401 - load before the start
 
-    cli.dispatch.run_flow = _direct_run
+    flows.runtime.dispatch.run_flow = _direct_run
     with open(f"{go_file}.ready.{os.getpid()}", "w"):
         pass
     deadline = time.monotonic() + 120
@@ -111,12 +111,12 @@ def fork_race(spec_file: str) -> int:
     """
     import json
 
-    import cli.dispatch
+    import flows.runtime.dispatch
     from cli.app import main as copflow_main
-    import tasks.closing, tasks.rotation, tasks.email.delivery  # noqa: E401,F401 - load before forking
+    import tasks.usecases.close, tasks.usecases.rotate, tasks.email.delivery  # noqa: E401,F401 - load before forking
 
     spec = json.loads(open(spec_file).read())
-    cli.dispatch.run_flow = _direct_run
+    flows.runtime.dispatch.run_flow = _direct_run
     go, children = spec["go"], []
     for i, args in enumerate(spec["commands"]):
         out, err = f"{spec_file}.{i}.out", f"{spec_file}.{i}.err"

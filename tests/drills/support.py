@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models.charter import Charter
-from models.tables import AuditEntry, Community, OutboxMessage, SponsorReport
+from models.db.tables import AuditEntry, Community, OutboxMessage, SponsorReport
 from tests.conftest import REPO
 
 SEED = int(os.environ.get("COPFLOW_DRILL_SEED", "20261126"))
@@ -57,9 +57,10 @@ def charter(slug: str = "aaot", **changes: Any) -> Charter:
 
 def active_cop(slug: str = "aaot", sessions: int = 3, **changes: Any) -> str:
     """Created, launched and active, with a session a month (through the real use cases)."""
-    from tasks.db import session_scope
-    from tasks.launching import launch
-    from tasks.records import create_community, record_session
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
+    from tasks.usecases.communities import create_community
+    from tasks.usecases.sessions import record_session
 
     written = charter(slug, **changes)
     people = [written.convenor.email] + [m.email for m in written.members]  # type: ignore[union-attr]
@@ -76,8 +77,8 @@ def active_cop(slug: str = "aaot", sessions: int = 3, **changes: Any) -> str:
 
 
 def closing_cop(slug: str = "aaot", closed_on: date = date(2027, 5, 3)) -> str:
-    from tasks.closing import close
-    from tasks.db import session_scope
+    from tasks.usecases.close import close
+    from tasks.storage.db import session_scope
 
     active_cop(slug)
     with session_scope() as db:
@@ -95,8 +96,8 @@ def deliver_everything() -> None:
 @contextmanager
 def using_home(home: Path, **settings: str) -> Iterator[None]:
     """Point this process's settings at `home` (SQLite), with extra COPFLOW_ settings."""
-    from tasks.db import engine
-    from tasks.settings import get_settings
+    from tasks.storage.db import engine
+    from tasks.storage.settings import get_settings
 
     saved = {k: v for k, v in os.environ.items() if k.startswith("COPFLOW_")}
     for k in list(saved):
@@ -117,7 +118,7 @@ def using_home(home: Path, **settings: str) -> Iterator[None]:
 
 def prepared_home(folder: Path, build: Any) -> Path:
     """A home with a migrated SQLite database and whatever `build` makes in it."""
-    from tasks.db import upgrade
+    from tasks.storage.db import upgrade
 
     with using_home(folder):
         upgrade()
@@ -160,7 +161,7 @@ def choose_kill_points(counts: Counter[str], how_many: int, rng: random.Random) 
 # --- invariants --------------------------------------------------------------------------------
 
 def read(fn: Any) -> Any:
-    from tasks.db import session_scope
+    from tasks.storage.db import session_scope
 
     with session_scope() as db:
         return fn(db)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from models.tables import AuditEntry, OutboxMessage, Person
+from models.db.tables import AuditEntry, OutboxMessage, Person
 from tests.drills import support as s
 
 ARCHIVED = date(2027, 5, 18)
@@ -20,9 +20,9 @@ LEAVING = {s.CONVENOR, "lee@example.org", "ana@example.ac.uk", "jo@example.nhs.u
 
 
 def _two_cops() -> None:
-    from tasks.archiving import archive
-    from tasks.db import session_scope
-    from tasks.records import record_session
+    from tasks.usecases.archive import archive
+    from tasks.storage.db import session_scope
+    from tasks.usecases.sessions import record_session
 
     s.closing_cop("aaot")
     with session_scope() as db:  # a story someone typed an address and a number into
@@ -53,8 +53,8 @@ def _text_of_live_database() -> str:
 
 
 def _erase(on: date, days: int = 90) -> dict[str, int]:
-    from tasks.db import session_scope
-    from tasks.retention import erase_expired_contacts
+    from tasks.storage.db import session_scope
+    from tasks.usecases.retention import erase_expired_contacts
 
     with session_scope() as db:
         return erase_expired_contacts(db, today=on, retention_days=days)
@@ -95,9 +95,9 @@ def test_contacts_erased_after_the_retention_period_and_only_then(home: Path) ->
     assert _erase(ARCHIVED + timedelta(days=91)) == {}
     assert [e.action for e in s.stage_and_audit("aaot")[1]].count("contacts.erased") == 1
     # The live CoP still reaches Sam and Priya.
-    from tasks.db import session_scope
-    from tasks.sponsor_reports import queue_due_reports
-    from tasks.community_store import get_community
+    from tasks.storage.db import session_scope
+    from tasks.usecases.sponsor_reports import queue_due_reports
+    from tasks.storage.queries import get_community
 
     with session_scope() as db:
         keys = queue_due_reports(db, get_community(db, "live"), today=date(2027, 10, 2), flow_run_id=None)
@@ -110,7 +110,7 @@ def test_the_archive_flows_daily_run_erases_per_the_setting(home: Path, cli: obj
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.archive import archive
     from flows.requests import ArchiveRequest
-    from tasks.settings import get_settings
+    from tasks.storage.settings import get_settings
 
     _two_cops()
     monkeypatch.setenv("COPFLOW_RETENTION_DAYS", "30")

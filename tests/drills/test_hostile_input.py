@@ -20,7 +20,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from models.tables import Base
+from models.db.tables import Base
 from tests.conftest import SAMPLE_CHARTER
 from tests.drills import support as s
 from tests.drills.tally import DRILLS
@@ -190,9 +190,10 @@ BAD_ARGS: list[tuple[str, list[str], int]] = [
 
 @pytest.fixture
 def launched(home: Path) -> str:
-    from tasks.db import session_scope
-    from tasks.launching import launch
-    from tasks.records import create_community, record_session
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
+    from tasks.usecases.communities import create_community
+    from tasks.usecases.sessions import record_session
     from tasks.charter_file import load_charter
 
     with session_scope() as db:
@@ -233,10 +234,10 @@ TRICKY_TEXT = [
 @pytest.mark.parametrize("label, text", TRICKY_TEXT, ids=[label for label, _ in TRICKY_TEXT])
 def test_tricky_text_is_stored_as_typed_and_escaped_once(home: Path, tmp_path: Path, capsys: Any,
                                                          label: str, text: str) -> None:
-    from tasks.archiving import archive
-    from tasks.closing import close
-    from tasks.db import session_scope
-    from tasks.launching import launch
+    from tasks.usecases.archive import archive
+    from tasks.usecases.close import close
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
 
     path = tmp_path / "charter.yaml"
     path.write_text(charter_text(name=f"{text} CoP", slug="tricky", domain=f"Domain {text}",
@@ -300,8 +301,8 @@ def _markdown_text(markdown: str) -> str:
 
 def test_unusual_but_valid_addresses(home: Path, tmp_path: Path, capsys: Any) -> None:
     """Accepted as the standard allows; sent where a transport can carry them, else recorded."""
-    from tasks.db import session_scope
-    from tasks.launching import launch
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
 
     unusual = {
         "o'neil@example.org": "sent", "first.last+tag@sub.example.co.uk": "sent",
@@ -335,9 +336,9 @@ def test_stored_text_that_bypassed_the_checks(home: Path, launched: str, capsys:
     from sqlalchemy import update
 
     from models.errors import BadInput
-    from models.tables import Community, Person
-    from tasks.closing import close
-    from tasks.db import session_scope
+    from models.db.tables import Community, Person
+    from tasks.usecases.close import close
+    from tasks.storage.db import session_scope
 
     with session_scope() as db:  # a name with CRLF reaches an email header: refused there
         db.execute(update(Person).where(Person.email == "lee@example.org").values(name="Lee\r\nBcc: x@example.org"))

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from models.tables import Community
+from models.db.tables import Community
 from tests.conftest import COPFLOW, REPO
 from tests.drills import support as s
 from tests.drills.tally import DRILLS

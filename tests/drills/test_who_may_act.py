@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.errors import CopflowError
-from models.tables import AuditEntry, PlanningTask
+from models.db.tables import AuditEntry, PlanningTask
 from tests.drills import support as s
 from tests.drills.tally import DRILLS
 
@@ -38,27 +38,33 @@ OTHER = "jo@example.nhs.uk"  # the member whom leave and volunteer act on
 
 def _use_cases() -> dict[str, Callable[..., Any]]:
     from models.vocabulary import MemberKind
-    from tasks import archiving, closing, launching, records, rotation
+    from tasks.usecases import archive as archiving
+    from tasks.usecases import close as closing
+    from tasks.usecases import launch as launching
+    from tasks.usecases import rotate as rotation
+    from tasks.usecases.membership import add_member, leave, volunteer
+    from tasks.usecases.planning_tasks import add_task, complete_task
+    from tasks.usecases.sessions import record_session
 
     def task_done(db: Any, slug: str, actor: str) -> Any:
         task_id = db.scalar(select(PlanningTask.id).join_from(PlanningTask, PlanningTask.owner)
                             .where(PlanningTask.title == f"Book a room for {slug}"))
-        return records.complete_task(db, slug, task_id, actor=actor, today=TODAY)
+        return complete_task(db, slug, task_id, actor=actor, today=TODAY)
 
     return {
-        "member add": lambda db, slug, a: records.add_member(
+        "member add": lambda db, slug, a: add_member(
             db, slug, name="New Person", email="new@example.org", kind=MemberKind.practitioner,
             planning_group=False, actor=a, today=TODAY),
-        "member leave (someone else)": lambda db, slug, a: records.leave(db, slug, OTHER, actor=a, today=TODAY),
-        "member leave (themselves)": lambda db, slug, a: records.leave(db, slug, a, actor=None, today=TODAY),
-        "member volunteer (someone else)": lambda db, slug, a: records.volunteer(
+        "member leave (someone else)": lambda db, slug, a: leave(db, slug, OTHER, actor=a, today=TODAY),
+        "member leave (themselves)": lambda db, slug, a: leave(db, slug, a, actor=None, today=TODAY),
+        "member volunteer (someone else)": lambda db, slug, a: volunteer(
             db, slug, OTHER, opt_out=False, actor=a, today=TODAY),
-        "member volunteer (themselves)": lambda db, slug, a: records.volunteer(
+        "member volunteer (themselves)": lambda db, slug, a: volunteer(
             db, slug, a, opt_out=False, actor=None, today=TODAY),
-        "session record": lambda db, slug, a: records.record_session(
+        "session record": lambda db, slug, a: record_session(
             db, slug, held_on=TODAY, attended=["lee@example.org"], format=None, topics=["A case"],
             actor=a, today=TODAY),
-        "task add": lambda db, slug, a: records.add_task(db, slug, title="Another", due=None, notes=None,
+        "task add": lambda db, slug, a: add_task(db, slug, title="Another", due=None, notes=None,
                                                          actor=a, today=TODAY),
         "task done": task_done,
         "community work-done": lambda db, slug, a: closing.mark_work_done(db, slug, actor=a, today=TODAY),
@@ -106,11 +112,14 @@ def expected(command: str, actor: str, stage: str) -> int:
 
 
 def _build() -> None:
-    from tasks.archiving import archive
-    from tasks.closing import close
-    from tasks.db import session_scope
-    from tasks.launching import launch
-    from tasks.records import add_task, create_community, leave, record_session
+    from tasks.usecases.archive import archive
+    from tasks.usecases.close import close
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
+    from tasks.usecases.planning_tasks import add_task
+    from tasks.usecases.communities import create_community
+    from tasks.usecases.membership import leave
+    from tasks.usecases.sessions import record_session
 
     members = [{"name": "Sam Okafor", "email": s.PLANNER, "planning_group": True},
                {"name": "Lee Hart", "email": "lee@example.org"},
@@ -150,7 +159,7 @@ def cops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def attempt(use_case: Callable[..., Any], slug: str, actor: str) -> tuple[int, str]:
     """Run one case and roll it back; (exit code, message)."""
-    from tasks.db import _sessionmaker, engine
+    from tasks.storage.db import _sessionmaker, engine
 
     with _sessionmaker(engine())() as db:
         try:

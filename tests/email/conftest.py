@@ -30,7 +30,7 @@ def cert(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def smtp_server(home: Path, cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Mailbox, Authenticator]]:
     """STARTTLS required, login required over TLS; settings point copflow at it."""
-    from tasks.settings import get_settings
+    from tasks.storage.settings import get_settings
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(*map(str, cert))
@@ -54,7 +54,7 @@ def smtp_server(home: Path, cert: tuple[Path, Path], monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def notify_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[NotifyServer]:
-    from tasks.settings import get_settings
+    from tasks.storage.settings import get_settings
 
     with NotifyServer() as server:
         for name, value in {"EMAIL_TRANSPORT": "notify", "NOTIFY_BASE_URL": server.url,
@@ -69,14 +69,14 @@ def notify_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Notif
 @pytest.fixture
 def queue(home: Path) -> Callable[..., list[int]]:
     """Queue plain test emails to the given addresses; returns their outbox ids."""
-    from tasks.db import session_scope
-    from tasks.outbox import Recipient, enqueue
+    from tasks.storage.db import session_scope
+    from tasks.email.outbox import Recipient, enqueue
     from tasks.rendering import RenderedEmail
 
     def run(*addresses: str, prefix: str = "test") -> list[int]:
         from sqlalchemy import select
 
-        from models.tables import OutboxMessage
+        from models.db.tables import OutboxMessage
 
         keys = [f"{prefix}:{a}" for a in addresses]
         with session_scope() as db:
@@ -96,8 +96,8 @@ def queue(home: Path) -> Callable[..., list[int]]:
 def rows(**where: Any) -> list[Any]:
     from sqlalchemy import select
 
-    from models.tables import OutboxMessage
-    from tasks.db import session_scope
+    from models.db.tables import OutboxMessage
+    from tasks.storage.db import session_scope
 
     with session_scope() as db:
         stmt = select(OutboxMessage).order_by(OutboxMessage.id)
@@ -137,8 +137,8 @@ def make_active_cop(created: date, launched: date, **charter: Any) -> str:
     with a launch date, so stage and launched_on are set as launch would leave them.
     """
     from models.charter import Charter
-    from tasks.db import session_scope
-    from tasks.records import create_community
+    from tasks.storage.db import session_scope
+    from tasks.usecases.communities import create_community
 
     with session_scope() as db:
         community = create_community(db, Charter.model_validate({**CHARTER, **charter}), created)
@@ -147,8 +147,8 @@ def make_active_cop(created: date, launched: date, **charter: Any) -> str:
 
 
 def record(slug: str, held_on: date, attended: list[str], **kw: Any) -> None:
-    from tasks.db import session_scope
-    from tasks.records import record_session
+    from tasks.storage.db import session_scope
+    from tasks.usecases.sessions import record_session
 
     with session_scope() as db:
         record_session(db, slug, held_on=held_on, attended=attended, format=None,

@@ -25,8 +25,8 @@ def test_report_needs_one_cop_or_all(cli) -> None:
 def test_outbox_lists_what_was_queued_sent_and_failed_and_why(home, queue, cli) -> None:
     from sqlalchemy import update
 
-    from models.tables import OutboxMessage
-    from tasks.db import session_scope
+    from models.db.tables import OutboxMessage
+    from tasks.storage.db import session_scope
 
     queue("a@example.nhs.uk", "b@example.org", "c@example.org")
     with session_scope() as db:

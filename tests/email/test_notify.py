@@ -8,7 +8,7 @@ import jwt
 
 from tasks.email.delivery import deliver_pending
 from tasks.email.notify import bearer_token, split_api_key
-from tasks.settings import get_settings
+from tasks.storage.settings import get_settings
 from tests.email.conftest import rows
 from tests.email.servers import API_KEY, SECRET, SERVICE_ID, TEMPLATE_ID
 

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 
 from flows.sponsor_report import ReportRequest, sponsor_report
-from tasks.paging import pages
+from tasks.storage.paging import pages
 from tests.email.conftest import EVERYONE, SPONSORS, make_active_cop, record
 
 pytestmark = pytest.mark.flows

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.sponsor_report import ReportRequest, sponsor_report
-from tasks.settings import get_settings
+from tasks.storage.settings import get_settings
 from tests.email.conftest import EVERYONE, SPONSORS, make_active_cop, record, rows
 
 pytestmark = pytest.mark.flows

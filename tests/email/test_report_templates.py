@@ -10,7 +10,7 @@ from jinja2 import UndefinedError
 
 from models.reporting import Period, SessionFacts, figures
 from tasks.rendering import render_email
-from tasks.sponsor_reports import KIND_LABELS
+from tasks.usecases.sponsor_reports import KIND_LABELS
 
 def _tags(html: str) -> set[str]:
     from html.parser import HTMLParser

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tasks.email.delivery import _now, deliver_pending
-from tasks.settings import get_settings
+from tasks.storage.settings import get_settings
 from tests.email.conftest import rows
 from tests.email.servers import Mailbox, free_port
 
@@ -164,8 +164,8 @@ def test_implicit_tls(cert, home, queue, monkeypatch) -> None:
 def test_a_stale_claim_from_a_crashed_run_is_taken_up_once(smtp_server, queue) -> None:
     from sqlalchemy import update
 
-    from models.tables import OutboxMessage
-    from tasks.db import session_scope
+    from models.db.tables import OutboxMessage
+    from tasks.storage.db import session_scope
 
     mailbox, _ = smtp_server
     ids = queue("a@example.nhs.uk", "b@example.org")

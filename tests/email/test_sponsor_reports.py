@@ -6,9 +6,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from models.tables import Community, OutboxMessage, SponsorReport
-from tasks.db import session_scope
-from tasks.sponsor_reports import queue_due_reports, queue_final_report
+from models.db.tables import Community, OutboxMessage, SponsorReport
+from tasks.storage.db import session_scope
+from tasks.usecases.sponsor_reports import queue_due_reports, queue_final_report
 from tests.email.conftest import EVERYONE, make_active_cop, record
 
 
@@ -64,7 +64,7 @@ def test_final_report_covers_since_the_last_report_and_ends_periodic_ones(home) 
 
 
 def test_a_sponsor_added_later_gets_reports_from_then_on(home) -> None:
-    from models.tables import Person, Sponsorship
+    from models.db.tables import Person, Sponsorship
 
     slug = make_active_cop(date(2027, 1, 5), date(2027, 1, 10))
     _queue(slug, date(2027, 4, 1))

@@ -19,8 +19,8 @@ from flows.requests import (
 )
 from flows.rotate import rotate
 from models.errors import Refused
-from models.tables import AuditEntry
-from tasks.records import volunteer
+from models.db.tables import AuditEntry
+from tasks.usecases.membership import volunteer
 from tests.support.lifecycle import (
     CONVENOR, DAY0, EVERYONE, SPONSOR, counts, create, hold_session, in_db, outbox, stage,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.on_request import CLAIMED_BY, OnRequestRunner, run_in_this_process
+from flows.runtime.on_request import CLAIMED_BY, OnRequestRunner, run_in_this_process
 from flows.launch import launch
 from tests.support.lifecycle import CONVENOR, DAY0, create, stage
 
@@ -88,7 +88,7 @@ def test_the_loop_runs_a_request_and_stops_after_it(prefect_harness: None, home:
 def test_a_claimed_run_that_cannot_start_is_marked_crashed(prefect_harness: None, home: Path) -> None:
     from prefect.client.orchestration import get_client
 
-    from cli.on_request import crash_if_never_started
+    from flows.runtime.on_request import crash_if_never_started
 
     slug = create()
     runner = _on_request_launch()

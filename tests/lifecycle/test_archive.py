@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from models.errors import Refused
-from tasks.archiving import archive
-from tasks.closing import close, continue_community
-from tasks.records import add_member, add_task, record_session
+from tasks.usecases.archive import archive
+from tasks.usecases.close import close, continue_community
+from tasks.usecases.membership import add_member
+from tasks.usecases.planning_tasks import add_task
+from tasks.usecases.sessions import record_session
 from models.vocabulary import MemberKind
 from tests.support.lifecycle import (
     CONVENOR, DAY0, active, closing, counts, create, in_db, outbox, stage,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from models.tables import HealthRecord
-from tasks.closing import mark_work_done
-from tasks.health_check import check_community
+from models.db.tables import HealthRecord
+from tasks.usecases.close import mark_work_done
+from tasks.usecases.health import check_community
 from tests.support.lifecycle import CONVENOR, DAY0, active, audit_actions, create, in_db, outbox, stage
 
 

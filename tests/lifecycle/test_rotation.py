@@ -9,10 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from models.tables import PlanningTask
-from tasks.community_store import current_term, get_community
-from tasks.records import add_task, leave, volunteer
-from tasks.rotation import rotate
+from models.db.tables import PlanningTask
+from tasks.storage.queries import current_term, get_community
+from tasks.usecases.planning_tasks import add_task
+from tasks.usecases.membership import leave, volunteer
+from tasks.usecases.rotate import rotate
 from tests.support.lifecycle import (
     CONVENOR, DAY0, audit_actions, create, hold_session, in_db, launched, outbox,
 )
@@ -79,7 +80,7 @@ def test_open_tasks_are_handed_over_with_dates_and_notes(home: Path) -> None:
           actor=CONVENOR, today=day)
     in_db(add_task, slug, title="Find a case", due=None, notes=None, actor=CONVENOR, today=day)
     done = in_db(add_task, slug, title="Send slides", due=None, notes=None, actor=CONVENOR, today=day).id
-    from tasks.records import complete_task
+    from tasks.usecases.planning_tasks import complete_task
     in_db(complete_task, slug, done, actor=CONVENOR, today=day)
     hold_session(slug, day, ALL)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("prefect", "pydantic_settings", "alembic", "jinja2", "rich", "email_validator", "httpx",
-         "sqlalchemy.orm", "models.tables", "pydantic")
+         "sqlalchemy.orm", "models.db.tables", "pydantic")
 
 PROBE = """
 import json, sys
@@ -49,8 +49,8 @@ def test_read_only_commands_load_no_heavy_modules(cli, args: tuple[str, ...]) ->
 
 
 def test_the_database_url_is_read_the_same_way_as_the_settings(home: Path, monkeypatch) -> None:
-    from tasks.paths import database_url
-    from tasks.settings import Settings
+    from tasks.storage.paths import database_url
+    from tasks.storage.settings import Settings
 
     assert database_url() == Settings().db_url
     monkeypatch.setenv("COPFLOW_DATABASE_URL", "sqlite:////tmp/elsewhere.db")
@@ -67,8 +67,8 @@ def test_health_stored_shows_the_latest_check_and_changes_nothing(cli, home: Pat
 
     from sqlalchemy import func, select
 
-    from models.tables import AuditEntry, Community, HealthRecord, OutboxMessage
-    from tasks.db import session_scope
+    from models.db.tables import AuditEntry, Community, HealthRecord, OutboxMessage
+    from tasks.storage.db import session_scope
     from tests.conftest import SAMPLE_CHARTER
 
     assert cli("community", "create", str(SAMPLE_CHARTER)).returncode == 0

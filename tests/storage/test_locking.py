@@ -17,16 +17,16 @@ from tests.conftest import SAMPLE_CHARTER
 
 def _create_sample() -> None:
     from tasks.charter_file import load_charter
-    from tasks.db import session_scope
-    from tasks.records import create_community
+    from tasks.storage.db import session_scope
+    from tasks.usecases.communities import create_community
 
     with session_scope() as db:
         create_community(db, load_charter(SAMPLE_CHARTER), date(2027, 1, 1))
 
 
 def test_second_writer_waits_for_the_first_and_sees_its_change(home: Path) -> None:
-    from tasks.community_store import get_community
-    from tasks.db import session_scope
+    from tasks.storage.queries import get_community
+    from tasks.storage.db import session_scope
 
     _create_sample()
     first_holds_lock = threading.Event()
@@ -71,8 +71,8 @@ def test_a_stale_copy_cannot_overwrite_a_newer_change(home: Path) -> None:
     """Optimistic locking: the loser of a race changes nothing (the CLI exits 3)."""
     from sqlalchemy.orm.exc import StaleDataError
 
-    from tasks.community_store import get_community
-    from tasks.db import session_scope
+    from tasks.storage.queries import get_community
+    from tasks.storage.db import session_scope
 
     _create_sample()
     with session_scope() as db:
@@ -90,9 +90,9 @@ def test_a_stale_copy_cannot_overwrite_a_newer_change(home: Path) -> None:
 def test_two_launches_at_once_one_goes_ahead_and_the_other_is_refused_cleanly(home: Path) -> None:
     """The second waits for the first's lock, then sees 'launching' and refuses in plain words."""
     from models.errors import Refused
-    from tasks.community_store import get_community
-    from tasks.db import session_scope
-    from tasks.launching import launch
+    from tasks.storage.queries import get_community
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
 
     _create_sample()
     convenor = "dana@example.nhs.uk"

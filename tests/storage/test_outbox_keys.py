@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from models.tables import OutboxMessage
+from models.db.tables import OutboxMessage
 
 
 def test_the_same_key_twice_queues_one_email_and_says_so(home: Path) -> None:
-    from tasks.db import session_scope
-    from tasks.outbox import Recipient, enqueue
+    from tasks.storage.db import session_scope
+    from tasks.email.outbox import Recipient, enqueue
     from tasks.rendering import RenderedEmail
 
     email = RenderedEmail(subject="Your sponsor report", text="Figures", html="<p>Figures</p>")

@@ -1,4 +1,4 @@
-"""One schema: the Core tables (models/schema.py), the ORM classes and the migrations agree.
+"""One schema: the Core tables (models/db/schema.py), the ORM classes and the migrations agree.
 
 Read-only commands query the Core tables; writes go through the ORM classes mapped onto the
 same tables. If a table changed in one place only, Alembic would see a difference here.
@@ -13,8 +13,8 @@ def test_the_migrated_database_matches_the_tables(home: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from models.schema import metadata
-    from tasks.db import engine
+    from models.db.schema import metadata
+    from tasks.storage.db import engine
 
     with engine().connect() as connection:
         context = MigrationContext.configure(connection)
@@ -24,7 +24,7 @@ def test_the_migrated_database_matches_the_tables(home: Path) -> None:
 def test_the_orm_classes_are_mapped_onto_the_core_tables() -> None:
     from sqlalchemy.orm import configure_mappers
 
-    from models import schema, tables
+    from models.db import schema, tables
 
     configure_mappers()
     assert tables.Base.metadata is schema.metadata

@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
-from models.tables import AuditEntry, Community, OutboxMessage
+from models.db.tables import AuditEntry, Community, OutboxMessage
 from tasks.charter_file import load_charter, parse_charter
-from tasks.db import session_scope
+from tasks.storage.db import session_scope
 from tests.conftest import SAMPLE_CHARTER
 
 T = TypeVar("T")
@@ -28,7 +28,7 @@ def in_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def create(charter_text: str | None = None) -> str:
-    from tasks.records import create_community
+    from tasks.usecases.communities import create_community
 
     charter = parse_charter(charter_text) if charter_text else load_charter(SAMPLE_CHARTER)
     return in_db(lambda db: create_community(db, charter, DAY0).slug)
@@ -37,14 +37,14 @@ def create(charter_text: str | None = None) -> str:
 def hold_session(slug: str, on: date, attended: list[str] | None = None, actor: str | None = None,
                  **kw: Any) -> None:
     """Record a session (actor None: the CoP's convenor)."""
-    from tasks.records import record_session
+    from tasks.usecases.sessions import record_session
 
     in_db(record_session, slug, held_on=on, attended=attended or EVERYONE, format=None,
           topics=kw.pop("topics", ["a case"]), actor=actor, today=on, **kw)
 
 
 def launched(slug: str = "aaot") -> str:
-    from tasks.launching import launch
+    from tasks.usecases.launch import launch
 
     in_db(launch, slug, actor=None, today=DAY0, flow_run_id=None)
     return slug
@@ -57,7 +57,7 @@ def active(slug: str = "aaot", attended: list[str] | None = None) -> str:
 
 
 def closing(slug: str = "aaot", **kw: Any) -> str:
-    from tasks.closing import close
+    from tasks.usecases.close import close
 
     active(slug)
     in_db(close, slug, actor=CONVENOR, reason="the work is done", successor=kw.get("successor"),

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.dispatch import FLOWS
-from cli.serving import PREFECT_FILE, read_deployments
-from cli.through_server import DEPLOYMENT
+from flows.runtime.dispatch import FLOWS
+from flows.runtime.serving import PREFECT_FILE, read_deployments
+from flows.runtime.through_server import DEPLOYMENT
 from models.errors import BadInput
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,8 +76,8 @@ def test_prefect_accepts_the_file_as_written() -> None:
 
 @pytest.mark.parametrize("flow", sorted(FLOWS))
 def test_each_entrypoint_is_the_flow_the_command_line_runs(flow: str) -> None:
-    from cli.dispatch import load_flow
-    from cli.serving import load_flow as load_from_spec
+    from flows.runtime.dispatch import load_flow
+    from flows.runtime.serving import load_flow as load_from_spec
 
     spec = by_name(entrypoint_of(flow), DEPLOYMENT)
     loaded = load_from_spec(spec)
@@ -103,7 +103,7 @@ def test_what_each_flow_returns_can_be_read_back_from_a_worker(flow: str) -> Non
     # result class defined in that file would be pickled under a module the CLI cannot import.
     import typing
 
-    from cli.dispatch import load_flow
+    from flows.runtime.dispatch import load_flow
 
     fn = load_flow(flow).fn
     returned = typing.get_type_hints(fn)["return"]

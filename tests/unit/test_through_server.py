@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from prefect.states import Cancelled, Completed, Crashed, Failed, exception_to_failed_state
 
-from cli.through_server import RemoteRun, error_from_failure, outcome
+from flows.runtime.through_server import RemoteRun, error_from_failure, outcome
 from models.errors import BadInput, CopflowError, Refused
 
 

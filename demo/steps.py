@@ -1,0 +1,173 @@
+"""Play the demo's steps through the real use cases and flows; no rule is decided here.
+
+Each step returns what happened as plain values for its narrative template
+(templates/demo/<step>.txt). Record steps call the use cases in tasks/usecases/, as the
+record commands do; lifecycle steps run the flows in this process, as the CLI does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+
+from demo.scenario import EXAMPLES, Step, handle
+from models.db.tables import Community, PlanningTask
+from models.errors import BadInput
+from tasks.storage.db import session_scope
+
+
+class Year:
+    """The demo's year: who is who (by the part of their address before the @) and what ran."""
+
+    def __init__(self) -> None:
+        self.emails: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        self.flow_runs = 0
+
+    # -- people ---------------------------------------------------------------------------
+
+    def learn(self, name: str, email: str) -> None:
+        self.emails[handle(email)], self.names[handle(email)] = email, name
+
+    def email(self, handle: str | None) -> str:
+        if handle not in self.emails:
+            raise BadInput(f"demo scenario: nobody called '{handle}' has been introduced yet")
+        return self.emails[handle]
+
+    def name(self, handle: str | None) -> str:
+        self.email(handle)
+        return self.names[str(handle)]
+
+    # -- running ----------------------------------------------------------------------------
+
+    def play(self, step: Step) -> dict[str, Any]:
+        told: dict[str, Any] = getattr(self, f"_{step.do}")(step)
+        return told
+
+    def flow(self, name: str, request: Any) -> Any:
+        """Run the flow here, never through a deployment: the demo's CoPs live in its own folder,
+        and its scheduled steps (every CoP, on a simulated day) must not reach anyone else's."""
+        from flows.runtime.dispatch import load_flow
+
+        self.flow_runs += 1
+        return load_flow(name)(request=request)
+
+    # -- the steps --------------------------------------------------------------------------
+
+    def _create(self, step: Step) -> dict[str, Any]:
+        from tasks.charter_file import load_charter
+        from tasks.usecases.communities import create_community
+
+        path = EXAMPLES / str(step.charter)
+        charter = load_charter(path)
+        with session_scope() as db:
+            create_community(db, charter, step.day)
+        people = ([charter.convenor] if charter.convenor else []) + list(charter.members) + list(charter.sponsors)
+        for person in people:
+            self.learn(person.name, person.email)
+        return {"charter": charter, "path": f"examples/{path.name}",
+                "kinds": Counter(m.kind.value for m in charter.members)}
+
+    def _launch(self, step: Step) -> dict[str, Any]:
+        from flows.requests import LaunchRequest
+
+        result = self.flow("launch", LaunchRequest(slug=step.cop, actor=self.email(step.as_), today=step.day))
+        outcome = result.communities[0]
+        return {"who": self.name(step.as_), "slug": step.cop, "notes": outcome.notes,
+                "lead": outcome.detail.get("planning_lead"), "sent": result.sent}
+
+    def _session(self, step: Step) -> dict[str, Any]:
+        from tasks.storage.queries import current_members, get_community, sessions_held
+        from tasks.usecases.sessions import record_session
+
+        with session_scope() as db:
+            stage_before = get_community(db, str(step.cop)).stage
+            held = record_session(
+                db, str(step.cop), held_on=step.day, attended=[self.email(h) for h in step.attended],
+                format=None, topics=step.topics, methods=step.methods, outputs=step.outputs,
+                story=step.story, actor=None, today=step.day)
+            kinds = Counter("convenor" if a.membership.is_convenor else a.membership.kind
+                            for a in held.attendance)
+            community = get_community(db, str(step.cop))
+            told = {"number": sessions_held(db, community), "came": len(held.attendance),
+                    "members": len(current_members(db, community)), "kinds": kinds,
+                    "now_active": stage_before != community.stage, "stage": community.stage}
+        return {**told, "topics": step.topics, "methods": step.methods, "outputs": step.outputs,
+                "story": step.story}
+
+    def _task(self, step: Step) -> dict[str, Any]:
+        from tasks.usecases.planning_tasks import add_task
+
+        with session_scope() as db:
+            task = add_task(db, str(step.cop), title=str(step.title), due=step.due, notes=None,
+                            actor=self.email(step.as_), today=step.day)
+            owner = task.owner.person.name
+        return {"who": self.name(step.as_), "title": step.title, "due": step.due, "owner": owner}
+
+    def _done(self, step: Step) -> dict[str, Any]:
+        from tasks.usecases.planning_tasks import complete_task
+
+        with session_scope() as db:
+            task_id = db.scalar(select(PlanningTask.id).join(Community).where(
+                Community.slug == step.cop, PlanningTask.title == step.title,
+                PlanningTask.status == "open"))
+            if task_id is None:
+                raise BadInput(f"demo scenario: no open task '{step.title}' in {step.cop}")
+            complete_task(db, str(step.cop), task_id, actor=self.email(step.as_), today=step.day)
+        return {"who": self.name(step.as_), "title": step.title}
+
+    def _volunteer(self, step: Step) -> dict[str, Any]:
+        from tasks.usecases.membership import volunteer
+
+        with session_scope() as db:
+            volunteer(db, str(step.cop), self.email(step.who), opt_out=False, actor=None, today=step.day)
+        return {"who": self.name(step.who)}
+
+    def _join(self, step: Step) -> dict[str, Any]:
+        from tasks.usecases.membership import add_member
+
+        with session_scope() as db:
+            add_member(db, str(step.cop), name=str(step.name), email=str(step.email),
+                       kind=step.kind, planning_group=False,
+                       actor=self.email(step.as_), today=step.day)
+        self.learn(str(step.name), str(step.email))
+        return {"who": step.name, "kind": step.kind.value, "by": self.name(step.as_)}
+
+    def _schedule(self, step: Step) -> dict[str, Any]:
+        from flows.requests import ArchiveRequest, HealthRequest, RotateRequest
+        from flows.sponsor_report import ReportRequest
+
+        requests = {"sponsor-report": ReportRequest, "rotate": RotateRequest,
+                    "health": HealthRequest, "archive": ArchiveRequest}
+        runs = [{"flow": name, "result": self.flow(name, requests[name](today=step.day))}
+                for name in step.run]
+        for run in runs:
+            if run["flow"] == "health":
+                self._with_stored_figures(run["result"])
+        return {"runs": runs, "sent": sum(r["result"].sent for r in runs)}
+
+    def _with_stored_figures(self, result: Any) -> None:
+        """A scheduled health run keeps only signals; its figures are in each CoP's health record."""
+        from tasks.storage.db import read_scope
+        from tasks.storage.views import stored_health
+
+        with read_scope() as db:
+            figures = {h["slug"]: h["figures"] for h in stored_health(db, None)}
+        for community in result.communities:
+            community.detail.setdefault("figures", figures.get(community.slug, {}))
+
+    def _close(self, step: Step) -> dict[str, Any]:
+        from flows.requests import CloseRequest
+
+        result = self.flow("close", CloseRequest(
+            slug=str(step.cop), actor=self.email(step.as_), reason=" ".join(str(step.reason).split()),
+            successor=step.successor, notice_days=step.notice_days, today=step.day))
+        outcome = result.communities[0]
+        with session_scope() as db:
+            successor = db.scalar(select(Community.name).where(Community.slug == step.successor))
+        return {"who": self.name(step.as_), "slug": step.cop, "reason": " ".join(str(step.reason).split()),
+                "successor": successor, "successor_slug": step.successor,
+                "notice_ends_on": outcome.detail.get("notice_ends_on"), "notes": outcome.notes,
+                "sent": result.sent}

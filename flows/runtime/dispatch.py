@@ -1,0 +1,77 @@
+"""Run a lifecycle flow for a CLI command: through its deployment, or in this process.
+
+Flow names and their entrypoints; each flow takes one pydantic parameter, `request`.
+With a Prefect server (PREFECT_API_URL) that has the flow deployed, the command triggers the
+deployment and reports the run's outcome; otherwise it runs the flow here, as before.
+Either way the flow applies the same rules about who may act.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+FLOWS: dict[str, str] = {
+    "launch": "flows.launch:launch",
+    "rotate": "flows.rotate:rotate",
+    "health": "flows.health:health",
+    "close": "flows.close:close",
+    "continue": "flows.continue_:continue_community",
+    "archive": "flows.archive:archive",
+    "sponsor-report": "flows.sponsor_report:sponsor_report",
+}
+
+
+def load_flow(name: str) -> Any:
+    module, _, attr = FLOWS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def server_url() -> str | None:
+    """The Prefect API this process talks to, if one is configured (env or Prefect profile)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def run_flow(name: str, request: BaseModel) -> Any:
+    """Run the named flow (through the server when it is deployed there) and return its result."""
+    if name not in FLOWS:
+        raise KeyError(name)
+    if server_url():
+        from flows.runtime.through_server import NotDeployed, run_through_server
+
+        try:
+            return run_through_server(name, request)
+        except NotDeployed as missing:
+            print(f"note: {missing} is not deployed on the Prefect server; running it here",
+                  file=sys.stderr)
+    return run_here(name, request)
+
+
+def run_here(name: str, request: BaseModel) -> Any:
+    """Run the flow in this process (its run still recorded by the API, a server's or the local one).
+
+    Without heartbeats: they tell a server that a worker's long run is still alive, while this
+    run lives and ends with the command the person is watching, and stopping the heartbeat
+    thread at the end of a run costs up to a second.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    flow = load_flow(name)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
+        return flow(request=request)
+
+
+def patient_local_api() -> dict[Any, Any]:
+    """Give Prefect's local API (started by the first run when there is no server) up to 90 s to
+    start, not 20: on a small, busy machine it can take longer, and a user should not see a
+    timeout for it."""
+    from prefect.settings import (
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as startup,
+    )
+
+    return {startup: max(startup.value(), 90)}

@@ -1,0 +1,155 @@
+"""The archive bundle: what goes in it, scrubbed of contact details, written whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from datetime import date
+from typing import Any
+
+import fsspec
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models.db.tables import (
+    Attendance,
+    AuditEntry,
+    Community,
+    CopSession,
+    HealthRecord,
+    Membership,
+    PlanningTask,
+    RoleTerm,
+)
+from tasks.crashpoints import crash_point
+from tasks.rendering import render
+from tasks.storage.queries import sponsors_of
+from tasks.storage.settings import get_settings
+
+BUNDLE_FILES = ("community.json", "summary.md")
+
+
+EMAIL_LIKE = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[A-Za-z]{2,}")
+
+
+PHONE_LIKE = re.compile(r"(?<!\w)(?:\+?\d[\d ()-]{8,}\d)(?!\w)")
+
+
+def scrub(text: str | None) -> str | None:
+    """Free text (notes, stories) may hold contact details people typed; leave them out."""
+    if text is None:
+        return None
+    return PHONE_LIKE.sub("[number removed]", EMAIL_LIKE.sub("[address removed]", text))
+
+
+def _names(db: Session, community: Community) -> dict[str, str]:
+    """Email -> name for everyone in this CoP, so the bundle can say who acted without addresses."""
+    people = db.scalars(select(Membership).options(selectinload(Membership.person))
+                        .where(Membership.community_id == community.id))
+    names = {m.person.email: m.person.name for m in people if m.person.email}
+    names.update({s.person.email: f"{s.person.name} (sponsor)" for s in sponsors_of(db, community)
+                  if s.person.email})
+    return names
+
+
+def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, Any]:
+    names = _names(db, community)
+    members = list(db.scalars(select(Membership).options(selectinload(Membership.person))
+                              .where(Membership.community_id == community.id).order_by(Membership.id)))
+    sessions = list(db.scalars(select(CopSession).options(
+        selectinload(CopSession.attendance).selectinload(Attendance.membership)
+        .selectinload(Membership.person))
+        .where(CopSession.community_id == community.id).order_by(CopSession.held_on)))
+    tasks = db.scalars(select(PlanningTask).options(selectinload(PlanningTask.owner)
+                                                    .selectinload(Membership.person))
+                       .where(PlanningTask.community_id == community.id).order_by(PlanningTask.id))
+    terms = db.scalars(select(RoleTerm).options(selectinload(RoleTerm.membership)
+                                                .selectinload(Membership.person))
+                       .where(RoleTerm.community_id == community.id).order_by(RoleTerm.id))
+    stages = db.scalars(select(AuditEntry).where(AuditEntry.community_id == community.id,
+                                                 AuditEntry.action == "stage.changed")
+                        .order_by(AuditEntry.id))
+    health = db.scalars(select(HealthRecord).where(HealthRecord.community_id == community.id)
+                        .order_by(HealthRecord.on_date))
+    successor = db.get(Community, community.successor_id) if community.successor_id else None
+    predecessors = db.scalars(select(Community).where(Community.successor_id == community.id)
+                              .order_by(Community.slug))
+
+    def who(actor: str) -> str:
+        return names.get(actor, "copflow" if "@" not in actor else "someone outside the CoP")
+
+    def link(c: Community) -> dict[str, str]:
+        return {"slug": c.slug, "name": c.name}
+
+    return {
+        "format": "copflow-archive/1",
+        "archived_on": str(today),
+        "charter": {
+            "name": community.name, "slug": community.slug, "domain": scrub(community.domain),
+            "practice": scrub(community.practice), "cadence": community.cadence,
+            "sponsor_reports": community.sponsor_reports,
+            "rotate_every_sessions": community.rotate_every_sessions,
+            "format": community.format, "session_minutes": community.session_minutes,
+            "first_session": community.first_session.isoformat() if community.first_session else None,
+            "sponsors": [{"name": s.person.name, "organisation": s.organisation}
+                         for s in sponsors_of(db, community)],
+        },
+        "members": [{"name": m.person.name, "kind": "convenor" if m.is_convenor else m.kind,
+                     "planning_group": m.planning_group, "joined_on": str(m.joined_on),
+                     "left_on": str(m.left_on) if m.left_on else None} for m in members],
+        "stage_history": [{"on": str(e.on_date), "from": (e.before or {}).get("stage"),
+                           "to": (e.after or {}).get("stage"), "by": who(e.actor),
+                           "why": scrub(e.why)} for e in stages],
+        "closing": {"reason": scrub(community.close_reason), "since": str(community.closing_since),
+                    "notice_ended_on": str(community.notice_ends_on)},
+        "sessions": [{"held_on": str(s.held_on), "format": s.format, "topics": s.topics,
+                      "methods": s.methods, "outputs": [scrub(o) for o in s.outputs],
+                      "story": scrub(s.story), "attended": len(s.attendance),
+                      "attendees": sorted(a.membership.person.name for a in s.attendance)}
+                     for s in sessions],
+        "topics": list(dict.fromkeys(t for s in sessions for t in s.topics)),
+        "tasks": [{"title": scrub(t.title), "notes": scrub(t.notes),
+                   "due": str(t.due) if t.due else None, "status": t.status,
+                   "owner": t.owner.person.name, "done_on": str(t.done_on) if t.done_on else None}
+                  for t in tasks],
+        "role_terms": [{"planning_lead": t.membership.person.name, "started_on": str(t.started_on),
+                        "ended_on": str(t.ended_on) if t.ended_on else None} for t in terms],
+        "health_history": [{"on": str(h.on_date), "figures": h.figures, "signals": h.signals}
+                           for h in health],
+        "successor": link(successor) if successor else None,
+        "predecessors": [link(p) for p in predecessors],
+    }
+
+
+def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> str:
+    """Write the bundle to <root>/<slug>/ atomically (temp folder, then rename); return its URL."""
+    root = (root or get_settings().archive_root).rstrip("/")
+    fs, base = fsspec.core.url_to_fs(root)
+    final, temp = f"{base}/{slug}", f"{base}/.{slug}.{uuid.uuid4().hex}.tmp"
+    files = {
+        "community.json": json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
+        "summary.md": render("archive/summary.md", data=data),
+    }
+    for leftover in fs.glob(f"{base}/.{slug}.*.tmp"):
+        # Half-written by an attempt that died: never part of an archive.
+        fs.rm(leftover, recursive=True)
+    fs.makedirs(temp, exist_ok=True)
+    sums = []
+    for name, text in files.items():
+        body = text.encode()
+        with fs.open(f"{temp}/{name}", "wb") as f:
+            f.write(body)
+        sums.append(f"{hashlib.sha256(body).hexdigest()}  {name}\n")
+        crash_point("archive.file-written")
+    with fs.open(f"{temp}/SHA256SUMS", "wb") as f:
+        f.write("".join(sums).encode())
+    crash_point("archive.file-written")
+    if fs.exists(final):
+        # Left by an earlier attempt whose transaction did not commit: the CoP is not archived.
+        fs.rm(final, recursive=True)
+    fs.mv(temp, final, recursive=True)
+    crash_point("archive.bundle-written")
+    return root + "/" + slug
+

@@ -1,0 +1,37 @@
+"""The audit trail: every change of stage, role, task owner or membership."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.db.tables import AuditEntry, Community
+
+
+def record(
+    db: Session,
+    community: Community | None,
+    *,
+    actor: str,
+    action: str,
+    on_date: date,
+    why: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    flow_run_id: str | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        community_id=community.id if community is not None else None,
+        recorded_at=datetime.now(UTC).replace(tzinfo=None),
+        on_date=on_date,
+        actor=actor,
+        action=action,
+        why=why,
+        before=before,
+        after=after,
+        flow_run_id=flow_run_id,
+    )
+    db.add(entry)
+    return entry

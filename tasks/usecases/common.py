@@ -1,0 +1,66 @@
+"""What every use case shares: the outcome it returns, moving a stage, queuing email."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.db.tables import Community
+from models.lifecycle import Stage, require_transition
+from tasks.email.outbox import Recipient, enqueue
+from tasks.rendering import render_email
+from tasks.storage import audit
+
+SCHEDULE = "copflow schedule"  # the actor named in audit entries when a schedule, not a person, acts
+
+
+@dataclass
+class Outcome:
+    """What one use case did, for the flow's artifact, events and the CLI's summary."""
+
+    slug: str
+    stage_before: str | None = None
+    stage_after: str | None = None
+    actor: str = SCHEDULE
+    queued: list[str] = field(default_factory=list)  # outbox keys newly queued
+    notes: list[str] = field(default_factory=list)  # plain sentences for people
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stage_changed(self) -> bool:
+        return self.stage_before is not None and self.stage_before != self.stage_after
+
+
+def change_stage(
+    db: Session, community: Community, target: Stage, *, actor: str, today: date,
+    why: str, flow_run_id: str | None, extra: dict[str, Any] | None = None,
+) -> str:
+    """Move the CoP to `target` (the version column catches a concurrent change)."""
+    before = community.stage
+    require_transition(Stage(before), target, community.slug)
+    community.stage = target.value
+    audit.record(db, community, actor=actor, action="stage.changed", on_date=today, why=why,
+                 before={"stage": before}, after={"stage": target.value, **(extra or {})},
+                 flow_run_id=flow_run_id)
+    db.flush()
+    return before
+
+
+def queue_email(
+    db: Session, outcome: Outcome, *, key: str, community: Community, template: str,
+    name: str, email: str | None, today: date, calendar: str | None = None, **context: Any,
+) -> bool:
+    """Render and queue one email; True only when the key was not queued before."""
+    if not email:  # erased under the retention setting: nobody to write to
+        return False
+    rendered = render_email(template, community=community, recipient_name=name, **context)
+    added = enqueue(db, key=key, community=community, template=template,
+                    to=Recipient(name=name, email=email), email=rendered, today=today,
+                    calendar=calendar)
+    if added:
+        outcome.queued.append(key)
+    return added
+

@@ -1,0 +1,148 @@
+"""Rotation: the next planning lead by the rota rules, and a handover that drops nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from models.db.tables import Community, Membership, RoleTerm
+from models.errors import Refused
+from models.lifecycle import Stage
+from models.rota import next_lead, rotation_due
+from tasks.storage import audit
+from tasks.storage.queries import (
+    current_members,
+    current_term,
+    get_community,
+    open_tasks,
+    rota_candidates,
+    sessions_held,
+)
+from tasks.usecases.acting import acting_decider
+from tasks.usecases.common import SCHEDULE, Outcome, queue_email
+
+
+def check_rotate(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
+    community, who = acting_decider(db, slug, actor)
+    if community.stage != Stage.active.value:
+        raise Refused(f"{slug} is {community.stage}; the planning lead rotates only while it is active")
+    return community, who
+
+
+def last_term(db: Session, community: Community) -> RoleTerm | None:
+    return db.scalars(select(RoleTerm).where(RoleTerm.community_id == community.id)
+                      .order_by(RoleTerm.id.desc()).limit(1)).one_or_none()
+
+
+def is_due(db: Session, community: Community) -> bool:
+    term = current_term(db, community)
+    if term is None:  # the lead left (or none was ever chosen): a new one is due
+        return True
+    return rotation_due(sessions_held(db, community), term.sessions_at_start,
+                        community.rotate_every_sessions)
+
+
+def due_for_rotation(db: Session) -> list[str]:
+    """Slugs of active CoPs whose rotation is due (the scheduled run)."""
+    active = db.scalars(select(Community).where(Community.stage == Stage.active.value)
+                        .order_by(Community.slug))
+    return [c.slug for c in active if is_due(db, c)]
+
+
+def planning_group(db: Session, community: Community) -> list[Membership]:
+    """The convenor and planning group: who hears about rota problems and close proposals."""
+    return [m for m in current_members(db, community) if m.is_convenor or m.planning_group]
+
+
+def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_id: str | None,
+           scheduled: bool = False) -> Outcome:
+    if scheduled:
+        community, who = get_community(db, slug, for_update=True), SCHEDULE
+        if community.stage != Stage.active.value or not is_due(db, community):
+            return Outcome(slug=slug, actor=who, notes=[f"{slug}: rotation not due"])
+    else:
+        community, who = check_rotate(db, slug, actor)
+    outcome = Outcome(slug=slug, actor=who)
+    term = current_term(db, community)
+    if term is not None and term.started_on == today and term.sessions_at_start == sessions_held(db, community):
+        # A retry of today's rotation: the lead already changed, nothing more to do.
+        outcome.notes.append(f"{slug}: the planning lead already changed today ({term.membership.person.name})")
+        return outcome
+    outgoing = term.membership if term is not None else None
+    held = sessions_held(db, community)
+    pick = next_lead(rota_candidates(db, community), outgoing.id if outgoing else None)
+    if pick is None or (outgoing is not None and pick.membership_id == outgoing.id):
+        return _no_one_eligible(db, community, outcome, outgoing, held=held, today=today,
+                                flow_run_id=flow_run_id, scheduled=scheduled)
+
+    incoming = db.get(Membership, pick.membership_id)
+    assert incoming is not None
+    # Bump the CoP's version: a concurrent rotation of the same CoP loses (StaleDataError, exit 3).
+    flag_modified(community, "stage")
+    if term is not None:
+        term.ended_on = today
+    previous = outgoing or (last_term(db, community).membership if last_term(db, community) else None)
+    incoming.volunteered = False  # the offer is taken up; they stay on the planning group
+    new_term = RoleTerm(community_id=community.id, membership_id=incoming.id, started_on=today,
+                        sessions_at_start=held)
+    db.add(new_term)
+    db.flush()
+    audit.record(db, community, actor=who, action="lead.rotated", on_date=today,
+                 why="rotation due" if scheduled else "asked for by the convenor or planning group",
+                 before={"planning_lead": previous.person.name if previous else None},
+                 after={"planning_lead": incoming.person.name, "term": new_term.id},
+                 flow_run_id=flow_run_id)
+
+    # Hand over: the outgoing lead's open tasks, and any owned by people who have left.
+    moved = [t for t in open_tasks(db, community)
+             if t.owner_id != incoming.id and (
+                 (outgoing is not None and t.owner_id == outgoing.id) or t.owner.left_on is not None)]
+    for task in moved:
+        task.owner_id = incoming.id
+    db.flush()
+    if moved:
+        audit.record(db, community, actor=who, action="tasks.handed-over", on_date=today,
+                     before={"owner": previous.person.name if previous else None,
+                             "tasks": [t.id for t in moved]},
+                     after={"owner": incoming.person.name, "tasks": [t.id for t in moved]},
+                     flow_run_id=flow_run_id)
+    tasks = [{"id": t.id, "title": t.title, "due": t.due, "notes": t.notes} for t in moved]
+    people = [incoming] + ([outgoing] if outgoing is not None and outgoing.left_on is None else [])
+    for person in people:
+        queue_email(db, outcome, key=f"handover:{slug}:{new_term.id}:{person.person.email}",
+                    community=community, template="handover-pack", name=person.person.name,
+                    email=person.person.email, today=today, tasks=tasks,
+                    incoming=incoming.person.name,
+                    outgoing=previous.person.name if previous else None,
+                    is_incoming=person.id == incoming.id)
+    outcome.detail.update(outgoing=previous.person.name if previous else None,
+                          incoming=incoming.person.name, tasks_moved=len(moved))
+    outcome.notes.append(f"{slug}: {incoming.person.name} now leads planning"
+                         + (f", taking over from {previous.person.name}" if previous else "")
+                         + f"; {len(moved)} open task(s) handed over")
+    return outcome
+
+
+def _no_one_eligible(db: Session, community: Community, outcome: Outcome,
+                     outgoing: Membership | None, *, held: int, today: date,
+                     flow_run_id: str | None, scheduled: bool) -> Outcome:
+    """Pick nobody: tell the convenor and planning group, and record that. Nothing else changes."""
+    slug = community.slug
+    # Once per number of sessions held: a daily scheduled run does not repeat the message.
+    for m in planning_group(db, community):
+        queue_email(db, outcome, key=f"no-one-eligible:{slug}:{held}:{m.person.email}",
+                    community=community, template="no-one-eligible", name=m.person.name,
+                    email=m.person.email, today=today,
+                    current_lead=outgoing.person.name if outgoing else None)
+    if outcome.queued:  # recorded once, with the message; a retry adds nothing
+        audit.record(db, community, actor=outcome.actor, action="rotation.no-one-eligible",
+                     on_date=today, why="nobody else is eligible to lead planning",
+                     after={"planning_lead": outgoing.person.name if outgoing else None},
+                     flow_run_id=flow_run_id)
+    outcome.detail["no_one_eligible"] = True
+    outcome.notes.append(f"{slug}: nobody else is eligible to lead planning; nobody was picked "
+                         "and the convenor and planning group have been told")
+    return outcome

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-postgres e2e drills bench venv clean
+.PHONY: demo test lint test-postgres e2e drills bench venv clean
 
 venv: $(STAMP)
 
@@ -22,8 +22,13 @@ demo: $(STAMP)
 TEST_WORKERS ?= auto
 PYTEST := env PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
-test: $(STAMP)
+# make test checks the code first (ruff, then mypy as configured in pyproject.toml), then runs the suite.
+test: lint
 	$(PYTEST)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The resilience drills alone (make test runs them too): crash and resume, races, transport
 # faults, hostile input, who may act, data protection. COPFLOW_DRILL_SEED picks the kill points.

@@ -9,7 +9,7 @@ config = context.config
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from tasks.db import engine as default_engine
+        from tasks.storage.db import engine as default_engine
 
         engine = default_engine()
     with engine.connect() as connection:

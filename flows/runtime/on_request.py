@@ -12,6 +12,11 @@ again (Completed to Pending), and a second claimant holding a stale view of a ru
 under a second would start it again. Asking every 0.2 s costs the server a small write each time
 (it marks the deployments ready). A run cancelled from the UI while it runs here is not stopped
 (nothing here watches for that), and these runs see serve's settings as they were at its start.
+
+Prefect's own quick paths were measured against this one and were slower (docs/operations.md,
+section 5): its serve, even polling every 0.2 s, starts a new process per run; a task worker
+(`Task.delay`) passes parameters and results through result storage. Only public client calls
+claim a run; the engine's `run_flow` runs it, pinned by tests/unit/test_prefect_private_apis.py.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -65,7 +71,7 @@ class OnRequestRunner:
                 try:
                     self.take_waiting(client, pool)
                     failing = False
-                except Exception as exc:  # noqa: BLE001 - a server hiccup must not end the loop
+                except Exception as exc:
                     if not failing:  # once per outage, not five times a second
                         log.warning("could not look for on-request runs (%s); trying again every 5 s",
                                     type(exc).__name__, exc_info=True)
@@ -85,26 +91,24 @@ class OnRequestRunner:
         """Scheduled runs of the on-request deployments that are due now, oldest first.
 
         Asking is also what tells the server these deployments are being served (ready)."""
-        from prefect.types._datetime import now
-
         runs = client.get_scheduled_flow_runs_for_deployments(
-            deployment_ids=list(self.flows), scheduled_before=now("UTC"))
+            deployment_ids=list(self.flows), scheduled_before=datetime.now(UTC))
         runs = sorted(runs, key=lambda r: (r.next_scheduled_start_time is None, r.next_scheduled_start_time))
         with self._lock:
             return [(r, self.flows[r.deployment_id]) for r in runs
                     if r.deployment_id in self.flows and r.id not in self._running]
 
     def claim(self, client: Any, flow_run: Any) -> bool:
-        """Scheduled to Pending, as Prefect's runner does; False when someone else has it."""
-        from prefect.exceptions import Abort
-        from prefect.states import Pending
-        from prefect.utilities.engine import propose_state_sync
+        """Scheduled to Pending, as Prefect's runner does; False when someone else has it.
 
-        try:
-            state = propose_state_sync(client, Pending(message=CLAIMED_BY), flow_run_id=flow_run.id)
-        except Abort:
-            return False
-        if not state.is_pending():
+        The server refuses (aborts) Pending over Pending or Running, and asks to wait when a
+        concurrency limit is full: either way the run is not ours, and a waiting one is asked
+        for again at the next look."""
+        from prefect.client.schemas.responses import SetStateStatus
+        from prefect.states import Pending
+
+        answer = client.set_flow_run_state(flow_run.id, Pending(message=CLAIMED_BY))
+        if answer.status is not SetStateStatus.ACCEPT:
             return False
         with self._lock:
             self._running.add(flow_run.id)
@@ -132,7 +136,7 @@ def crash_if_never_started(flow_run_id: UUID, exc: BaseException) -> None:
             if client.read_flow_run(flow_run_id).state.is_pending():
                 client.set_flow_run_state(flow_run_id, Crashed(
                     message=f"copflow serve could not start it ({type(exc).__name__}: {exc})"), force=True)
-    except Exception:  # noqa: BLE001 - the server is unreachable: nothing more to do here
+    except Exception:
         log.warning("could not mark on-request run %s as crashed", flow_run_id, exc_info=True)
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.runtime.on_request import CLAIMED_BY, OnRequestRunner, run_in_this_process
 from flows.launch import launch
-from tests.support.lifecycle import CONVENOR, DAY0, create, stage
+from flows.runtime.on_request import CLAIMED_BY, OnRequestRunner, run_in_this_process
+from tests.support.lifecycle import CONVENOR, DAY0, SPONSOR, create, stage
 
 pytestmark = pytest.mark.flows
 
@@ -20,12 +20,12 @@ def _on_request_launch() -> OnRequestRunner:
     return OnRequestRunner({deployment.apply(): launch})
 
 
-def _request_launch(runner: OnRequestRunner, slug: str):  # type: ignore[no-untyped-def]
+def _request_launch(runner: OnRequestRunner, slug: str, actor: str = CONVENOR):  # type: ignore[no-untyped-def]
     from prefect.deployments import run_deployment
 
     [deployment_id] = runner.flows
     return run_deployment(deployment_id, timeout=0, as_subflow=False, parameters={
-        "request": {"slug": slug, "actor": CONVENOR, "today": DAY0.isoformat()}})
+        "request": {"slug": slug, "actor": actor, "today": DAY0.isoformat()}})
 
 
 def test_a_waiting_run_is_claimed_once_and_runs_here(prefect_harness: None, home: Path) -> None:
@@ -98,4 +98,25 @@ def test_a_claimed_run_that_cannot_start_is_marked_crashed(prefect_harness: None
         crash_if_never_started(requested.id, ConnectionError("server went away"))
         state = client.read_flow_run(requested.id).state
     assert state.is_crashed() and "could not start it" in state.message
+    assert stage(slug) == "proposed"
+
+
+def test_a_refusal_run_here_reads_back_as_the_same_refusal(prefect_harness: None, home: Path) -> None:
+    # The command line reads the flow's own error back from Prefect's failed-state message
+    # ("Flow run encountered an exception: Refused: ..."), a format Prefect does not document.
+    from prefect.client.orchestration import get_client
+
+    from flows.runtime.through_server import outcome
+    from models.errors import Refused
+
+    slug = create()
+    runner = _on_request_launch()
+    requested = _request_launch(runner, slug, actor=SPONSOR)
+    with get_client(sync_client=True) as client:
+        assert runner.claim(client, client.read_flow_run(requested.id))
+    state = run_in_this_process(launch, requested.id)
+    assert state.is_failed(), state
+    with pytest.raises(Refused) as refused:
+        outcome("launch", requested.name, state)
+    assert str(refused.value) and "Flow run" not in str(refused.value)
     assert stage(slug) == "proposed"

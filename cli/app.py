@@ -11,7 +11,7 @@ pause_garbage_collection()
 import typer  # noqa: E402 - after the collector is paused
 from typer._click import exceptions as usage  # typer vendors its own click
 
-from cli import lifecycle, operations, records, reporting
+from cli import backup, lifecycle, operations, records, reporting
 from demo.play import demo as play_demo
 from models.errors import CopflowError
 
@@ -31,6 +31,7 @@ lifecycle.register(app)
 reporting.register(app)
 operations.register(app)
 app.command("demo")(play_demo)
+app.command("backup")(backup.backup)
 
 
 @app.command("init")
@@ -39,6 +40,7 @@ def init() -> None:
     from tasks.storage.db import upgrade
     from tasks.storage.settings import get_settings
 
+    get_settings()  # a wrong setting is said before anything is written
     upgrade()
     typer.echo(f"database ready: {get_settings().db_url.split('@')[-1]}")
 
@@ -65,8 +67,17 @@ def expand_multi_values(argv: list[str]) -> list[str]:
     return out
 
 
+LONGEST_WORD = 80  # a longer word in an error is a value someone pasted: quote only its start
+LONGEST_ERROR = 400
+
+
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    """One line, short: an error quotes at most an excerpt of what it was given."""
+    words = [w if len(w) <= LONGEST_WORD else f"{w[:40]}...({len(w):,} characters)" for w in message.split()]
+    line = " ".join(words)
+    if len(line) > LONGEST_ERROR:
+        line = f"{line[:LONGEST_ERROR - 100]} ... {line[-90:]}"
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import Actor, AsJson, Today, emit_json, parse_day, say
+from cli.common import Actor, AsJson, Today, checked, emit_json, parse_day, say
 from models.errors import BadInput
 
 Slug = Annotated[str, typer.Argument(help="The CoP's slug.")]
@@ -107,7 +107,7 @@ def close(
     from tasks.usecases.close import check_close
 
     day = parse_day(today)
-    reason = " ".join(reason.split())
+    reason = checked(" ".join(reason.split()), "Reason", "--reason")
     _precheck(check_close, slug, actor, reason, successor, notice_days)
     _report(_run("close", CloseRequest(slug=slug, actor=actor, reason=reason, successor=successor,
                                        notice_days=notice_days, today=day)))

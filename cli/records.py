@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import Actor, AsJson, Today, emit_json, parse_day, say
-from models.errors import BadInput
+from cli.common import Actor, AsJson, Today, checked, checked_all, emit_json, parse_day, say
 from models.vocabulary import MemberKind, SessionFormat
 
 community_app = typer.Typer(help="Create, list and show communities.", no_args_is_help=True)
@@ -18,19 +17,6 @@ task_app = typer.Typer(help="Planning tasks, owned by the planning lead.", no_ar
 
 SlugArg = Annotated[str, typer.Argument(metavar="SLUG", help="The CoP's short name, e.g. aaot.")]
 EmailArg = Annotated[str, typer.Argument(metavar="EMAIL", help="The member's email address.")]
-
-
-def _checked(value: str, kind: str, option: str) -> str:
-    """Validate one argument with the charter's own types (by name), for one clear error line."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from models import charter
-
-    try:
-        return TypeAdapter(getattr(charter, kind)).validate_python(value)
-    except ValidationError as exc:
-        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        raise BadInput(f"{option}: {message}") from None
 
 
 def _db():  # type: ignore[no-untyped-def]
@@ -144,8 +130,8 @@ def member_add(
     from tasks.usecases.membership import add_member
 
     day = parse_day(today)
-    checked_name = _checked(name, "PersonName", "--name")
-    checked_email = _checked(email, "Email", "--email")
+    checked_name = checked(name, "PersonName", "--name")
+    checked_email = checked(email, "Email", "--email")
     with _db() as db:
         add_member(db, slug, name=checked_name, email=checked_email, kind=kind,
                    planning_group=planning_group, actor=actor, today=day)
@@ -202,11 +188,13 @@ def session_record(
 
     day = parse_day(today)
     held_on = parse_day(on, "--on")
-    emails = [_checked(e, "Email", "--attended") for e in _split(attended)]
-    topics = [_checked(t, "OneLine", "--topic") for t in (topic or [])]
-    methods = [_checked(m, "OneLine", "--method") for m in (method or [])]
-    outputs = [_checked(o, "OneLine", "--output") for o in (output or [])]
-    checked_story = _checked(story, "LongText", "--story") if story is not None else None
+    from models.charter import MAX_LIST_ITEMS, MAX_MEMBERS
+
+    emails = checked_all(_split(attended), "Email", "--attended", MAX_MEMBERS)
+    topics = checked_all(topic or [], "OneLine", "--topic", MAX_LIST_ITEMS)
+    methods = checked_all(method or [], "OneLine", "--method", MAX_LIST_ITEMS)
+    outputs = checked_all(output or [], "OneLine", "--output", MAX_LIST_ITEMS)
+    checked_story = checked(story, "LongText", "--story") if story is not None else None
     with _db() as db:
         session = record_session(db, slug, held_on=held_on, attended=emails, format=format,
                                  topics=topics, methods=methods, outputs=outputs, story=checked_story,
@@ -229,8 +217,8 @@ def task_add(
 
     day = parse_day(today)
     due_on = parse_day(due, "--due") if due else None
-    checked_title = _checked(title, "OneLine", "TITLE")
-    checked_notes = _checked(notes, "LongText", "--notes") if notes is not None else None
+    checked_title = checked(title, "OneLine", "TITLE")
+    checked_notes = checked(notes, "LongText", "--notes") if notes is not None else None
     with _db() as db:
         task = add_task(db, slug, title=checked_title, due=due_on, notes=checked_notes, actor=actor, today=day)
         task_id, owner = task.id, task.owner.person.name

@@ -42,6 +42,15 @@ OneLine = Annotated[
     AfterValidator(_no_control_chars),
 ]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# Why a CoP closes: a paragraph, copied into every member's notice, so kept short.
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+    AfterValidator(_no_control_chars),
+]
+MAX_SPONSORS = 50
+MAX_MEMBERS = 2000
+MAX_LIST_ITEMS = 50  # topics, methods or outputs of one session
 
 
 def _slug_rules(value: str) -> str:
@@ -108,8 +117,8 @@ class Charter(BaseModel):
     format: SessionFormat = SessionFormat.online
     location: OneLine | None = None
     convenor: Person | None = None
-    sponsors: list[Sponsor] = Field(default_factory=list, max_length=50)
-    members: list[Member] = Field(default_factory=list, max_length=2000)
+    sponsors: list[Sponsor] = Field(default_factory=list, max_length=MAX_SPONSORS)
+    members: list[Member] = Field(default_factory=list, max_length=MAX_MEMBERS)
 
     @model_validator(mode="after")
     def _people_are_distinct(self) -> Charter:

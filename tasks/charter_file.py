@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -36,6 +38,27 @@ class _StrictLoader(yaml.SafeLoader):
                 raise BadInput(f"line {key_node.start_mark.line + 1}: '{key}' is given twice")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def read_regular_file(path: Path, limit: int, what: str) -> bytes:
+    """At most `limit` bytes of a regular file: never a device, FIFO or directory, which could
+    hang the command or feed it without end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise BadInput(f"{path}: {kind}; give the {what} as a YAML file")
+    with os.fdopen(fd, "rb") as file:
+        raw = file.read(limit + 1)
+    if len(raw) > limit:
+        raise BadInput(f"{path}: larger than {limit // 1024} KiB; is it a {what}?")
+    return raw
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -86,16 +109,7 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
 
 
 def load_charter(path: Path) -> Charter:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not a charter file") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
-    if len(raw) > MAX_CHARTER_BYTES:
-        raise BadInput(f"{path}: larger than {MAX_CHARTER_BYTES // 1024} KiB; is it a charter?")
+    raw = read_regular_file(path, MAX_CHARTER_BYTES, "charter")
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark from Windows editors is fine
     except UnicodeDecodeError as exc:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the ORM loads only when a session is opened: read-only comm
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "copflow_read_only"  # an execution option: this connection only reads
 
 
 @lru_cache(maxsize=4)
@@ -38,9 +39,11 @@ def engine_for(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
-            # Take the write lock at the start so concurrent writers queue instead of deadlocking.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            # A writer takes the write lock at the start, so concurrent writers queue instead of
+            # deadlocking; a reader takes none (WAL gives it a snapshot), so it never waits on a writer.
+            reading = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
@@ -70,9 +73,11 @@ def session_scope() -> Iterator[Session]:
 
 @contextmanager
 def read_scope() -> Iterator[Connection]:
-    """A Core connection in one transaction, for reads: no ORM to load or configure."""
-    with engine().begin() as connection:
-        yield connection
+    """A Core connection in one read-only transaction: no ORM to load, no lock to wait for."""
+    with engine().connect() as connection:
+        connection = connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            yield connection
 
 
 def upgrade() -> None:
@@ -87,5 +92,7 @@ def upgrade() -> None:
 
 
 def require_schema() -> None:
-    if not inspect(engine()).has_table("community"):
+    with engine().connect() as connection:  # a look at the schema takes no write lock
+        present = inspect(connection.execution_options(**{READ_ONLY: True})).has_table("community")
+    if not present:
         raise BadInput("no copflow database here; run 'copflow init' first")

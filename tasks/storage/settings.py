@@ -6,10 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.errors import BadInput
 from tasks.storage.paths import DEFAULT_HOME, sqlite_url
+
+# Archive stores copflow can keep a bundle in: a folder, or an object store through fsspec.
+# "memory://" and the like would accept a bundle and keep it nowhere.
+ARCHIVE_SCHEMES = frozenset({"file", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "sftp"})
+MAX_RETENTION_DAYS = 36_500  # a century: well past any policy, far below where dates overflow
 
 
 class Settings(BaseSettings):
@@ -18,33 +24,41 @@ class Settings(BaseSettings):
     home: Path = DEFAULT_HOME
     database_url: str | None = None
     archive_url: str | None = Field(default=None, description="fsspec URL; default HOME/archives")
-    retention_days: int = Field(default=90, ge=0)  # days after archive before contact details go
+    # Days after archive before contact details go.
+    retention_days: int = Field(default=90, ge=0, le=MAX_RETENTION_DAYS)
 
     email_transport: Literal["file", "smtp", "notify"] = "file"
     email_from: str = "copflow@localhost"
     email_from_name: str = "copflow"
     smtp_host: str = "localhost"
-    smtp_port: int = 587
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     # Or the name of a Prefect Secret block holding it (read by the delivery task).
     smtp_password_block: str | None = None
-    smtp_timeout: float = 30.0
+    smtp_timeout: float = Field(default=30.0, gt=0, le=600)
     smtp_ca_file: str | None = None
     notify_api_key: SecretStr | None = None
     notify_api_key_block: str | None = None
     notify_base_url: str = "https://api.notifications.service.gov.uk"
     notify_template_id: str | None = None
-    send_attempts: int = Field(default=5, ge=1)
-    send_backoff_seconds: float = Field(default=2.0, ge=0)
+    send_attempts: int = Field(default=5, ge=1, le=100)
+    send_backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
     # Quick retries of transient failures inside one run; the rest wait for the next run.
-    send_retries_in_run: int = Field(default=2, ge=0)
-    send_wait_in_run_seconds: float = 30.0
+    send_retries_in_run: int = Field(default=2, ge=0, le=20)
+    send_wait_in_run_seconds: float = Field(default=30.0, ge=0, le=3600)
     # A row claimed this long ago by a run that never finished is taken up again.
-    send_claim_timeout_seconds: float = 600.0
+    send_claim_timeout_seconds: float = Field(default=600.0, gt=0, le=86_400)
     # Parallel connections to the email service when a run has many emails to send.
     send_threads: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("archive_url")
+    @classmethod
+    def _a_real_store(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        return check_archive_url(value)
 
     @property
     def db_url(self) -> str:
@@ -59,6 +73,32 @@ class Settings(BaseSettings):
         return self.archive_url or str((self.home / "archives").resolve())
 
 
+def check_archive_url(url: str) -> str:
+    """A folder or an object store URL; never credentials in it, which would be printed and audited."""
+    from urllib.parse import urlsplit
+
+    if "://" not in url:
+        return url  # a local folder
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"credentials in the URL ({parts.scheme}://...@{parts.hostname or ''}) would be "
+                         "printed and audited; give them to the store's own settings (e.g. AWS_* variables)")
+    if parts.scheme.lower() not in ARCHIVE_SCHEMES:
+        raise ValueError(f"'{parts.scheme}://' is not an archive store copflow can keep bundles in; "
+                         f"use a folder or one of {', '.join(sorted(ARCHIVE_SCHEMES))}")
+    return url
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    return "COPFLOW_" + str(loc[0]).upper() if loc else "COPFLOW settings"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or one line naming the variable that is wrong (never its value: it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise BadInput(f"{_variable(error['loc'])}: {message}") from None

@@ -6,7 +6,7 @@ decided (the stage to move to, when the action moves one) or refuses with one cl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from models.errors import BadInput, Refused
@@ -26,14 +26,16 @@ def values(stages: Iterable[Stage]) -> list[str]:
     return sorted(s.value for s in stages)
 
 
-def require_launch(stage: Stage, slug: str, missing: Sequence[str]) -> Stage:
+def require_launch(stage: Stage, slug: str, missing: Callable[[], Sequence[str]]) -> Stage:
+    """missing: what the charter lacks, asked only once the stage allows a launch."""
     if stage is Stage.launching:
         # A repeated launch (a retry, a double click) is refused and sends nothing again.
         raise Refused(f"{slug} is already launching; the invitations went out then")
     if stage is not LAUNCHES_FROM:
         raise Refused(f"{slug} is {stage.value}; only a proposed CoP can be launched")
-    if missing:
-        raise Refused(f"{slug} cannot launch yet: the charter needs {', '.join(missing)}")
+    gaps = missing()
+    if gaps:
+        raise Refused(f"{slug} cannot launch yet: the charter needs {', '.join(gaps)}")
     return Stage.launching
 
 

@@ -29,6 +29,7 @@ def check_archive(db: Session, slug: str, actor: str | None, *, now: bool, today
 
 
 def due_for_archive(db: Session, today: date) -> list[str]:
+    """models.stages.archive_due, asked of every CoP at once in SQL."""
     return list(db.scalars(select(Community.slug).where(
         Community.stage == Stage.closing.value, Community.notice_ends_on <= today)
         .order_by(Community.slug)))

@@ -26,9 +26,7 @@ from tasks.usecases.common import Outcome, change_stage, queue_email
 def check_launch(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
     """Everything launch checks before it changes anything (the CLI asks this first)."""
     community, who = acting_decider(db, slug, actor)
-    stage = Stage(community.stage)
-    # The charter's gaps are asked for only while they matter (proposed).
-    require_launch(stage, slug, missing_for_launch(db, community.id) if stage is Stage.proposed else [])
+    require_launch(Stage(community.stage), slug, lambda: missing_for_launch(db, community.id))
     return community, who
 
 

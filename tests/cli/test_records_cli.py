@@ -381,3 +381,18 @@ def test_read_only_commands_do_not_import_prefect(cli: CliRunner, aaot: str, hom
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
     assert "sqlalchemy" in imported  # the probe sees real imports
     assert not [m for m in imported if m == "prefect" or m.startswith("prefect.")]
+
+
+def test_a_routine_session_record_starts_no_prefect(cli: CliRunner, aaot: str, home: Path,
+                                                    set_stage: SetStage) -> None:
+    import os
+
+    set_stage(aaot, "active")  # only the first session of a launching CoP needs the flow
+    done = subprocess.run([sys.executable, "-X", "importtime", COPFLOW, "session", "record", aaot,
+                           "--on", "2027-01-14", "--attended", SAM, "--today", "2027-01-15"],
+                          capture_output=True, text=True, env=dict(os.environ), cwd=home.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "session on 2027-01-14 recorded for aaot: 1 attended\n"
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert "sqlalchemy.orm" in imported  # the probe sees real imports
+    assert not [m for m in imported if m == "prefect" or m.startswith("prefect.")]

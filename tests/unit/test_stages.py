@@ -46,7 +46,7 @@ def others(*allowed: Stage) -> list[Stage]:
 
 def test_each_guard_moves_only_along_the_stage_table() -> None:
     moves = {
-        (Stage.proposed, require_launch(Stage.proposed, "aaot", [])),
+        (Stage.proposed, require_launch(Stage.proposed, "aaot", list)),
         (Stage.active, require_close(Stage.active, "aaot", None)),
         (Stage.closing, require_continue(Stage.closing, "aaot")),
         (Stage.closing, require_archive(Stage.closing, "aaot", notice_ends_on=DAY, today=DAY, now=False)),
@@ -57,15 +57,15 @@ def test_each_guard_moves_only_along_the_stage_table() -> None:
 
 def test_a_launch_is_refused_once_launching_and_names_what_the_charter_lacks() -> None:
     with pytest.raises(Refused, match="^aaot is already launching; the invitations went out then$"):
-        require_launch(Stage.launching, "aaot", [])
+        require_launch(Stage.launching, "aaot", list)
     with pytest.raises(Refused, match="^aaot cannot launch yet: the charter needs domain, cadence$"):
-        require_launch(Stage.proposed, "aaot", ["domain", "cadence"])
+        require_launch(Stage.proposed, "aaot", lambda: ["domain", "cadence"])
 
 
 @pytest.mark.parametrize("stage", [Stage.active, Stage.closing, Stage.archived])
 def test_only_a_proposed_cop_launches(stage: Stage) -> None:
     with pytest.raises(Refused, match=f"^aaot is {stage.value}; only a proposed CoP can be launched$"):
-        require_launch(stage, "aaot", [])
+        require_launch(stage, "aaot", lambda: pytest.fail("gaps asked for a CoP that cannot launch"))
 
 
 def test_close_needs_an_active_cop_and_a_reason() -> None:

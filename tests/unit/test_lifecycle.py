@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,8 @@ from models.lifecycle import (
     Role,
     Stage,
     missing_for_launch,
-    notice_end,
     notice_days,
+    notice_end,
     require_may_decide,
     require_transition,
     require_writable,
@@ -127,7 +128,8 @@ def test_archive_proceeds_when_notice_is_over_or_asked_for_now(over: bool, force
     ArchiveReadiness(notice_over=over, forced=forced).check("aaot", date(2027, 3, 15))
 
 
-COMPLETE = dict(domain="d", practice="p", has_convenor=True, sponsors=1, members=3, cadence="monthly")
+COMPLETE: dict[str, Any] = {"domain": "d", "practice": "p", "has_convenor": True, "sponsors": 1,
+                            "members": 3, "cadence": "monthly"}
 
 
 def test_a_complete_charter_may_launch() -> None:

@@ -27,8 +27,9 @@ def health_flow() -> Run:
 def health_bare() -> Run:
     from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
+    from tasks.email.outbox import pending_ids
     from tasks.usecases.health import active_slugs, check_page
-    from tasks.storage.paging import page_in_one_transaction, pages, pending_for
+    from tasks.storage.paging import page_in_one_transaction, pages
 
     def run(today: date) -> dict[str, Any]:
         with session_scope() as db:
@@ -39,7 +40,7 @@ def health_bare() -> Run:
                                                 figures=False)
         with_email = [o.slug for o in outcomes if o.queued]
         with session_scope() as db:
-            ids = pending_for(db, with_email)
+            ids = pending_ids(db, with_email)
         report = deliver_pending(ids)
         return {"communities": len(outcomes), "sent": len(report.sent), "failed": len(report.failed)}
 

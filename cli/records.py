@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -184,23 +185,43 @@ def session_record(
     today: Today = None,
 ) -> None:
     """Record a session held and who attended. The first one makes a launching CoP active."""
-    from tasks.usecases.sessions import record_session
+    from tasks.usecases.sessions import check_session, makes_active, record_session
 
     day = parse_day(today)
     held_on = parse_day(on, "--on")
     from models.charter import MAX_LIST_ITEMS, MAX_MEMBERS
 
     emails = checked_all(_split(attended), "Email", "--attended", MAX_MEMBERS)
-    topics = checked_all(topic or [], "OneLine", "--topic", MAX_LIST_ITEMS)
-    methods = checked_all(method or [], "OneLine", "--method", MAX_LIST_ITEMS)
-    outputs = checked_all(output or [], "OneLine", "--output", MAX_LIST_ITEMS)
-    checked_story = checked(story, "LongText", "--story") if story is not None else None
+    details: dict[str, Any] = {"held_on": held_on, "attended": emails, "format": format,
+                               "topics": checked_all(topic or [], "OneLine", "--topic", MAX_LIST_ITEMS),
+                               "methods": checked_all(method or [], "OneLine", "--method", MAX_LIST_ITEMS),
+                               "outputs": checked_all(output or [], "OneLine", "--output", MAX_LIST_ITEMS),
+                               "story": checked(story, "LongText", "--story") if story is not None else None}
     with _db() as db:
-        session = record_session(db, slug, held_on=held_on, attended=emails, format=format,
-                                 topics=topics, methods=methods, outputs=outputs, story=checked_story,
-                                 actor=actor, today=day)
-        count = len(session.attendance)
+        first = makes_active(db, slug)
+        if first:  # refused here, in one line, before Prefect starts; nothing is written
+            check_session(db, slug, held_on=held_on, attended=emails, actor=actor, today=day)
+        else:  # a routine record changes no stage: no flow, no Prefect
+            count = len(record_session(db, slug, actor=actor, today=day, **details).attendance)
+    if first:
+        ran = _first_session(slug, actor, day, details)
+        if ran is None:
+            return
+        count = ran
     say(f"session on {held_on} recorded for {slug}: {count} attended")
+
+
+def _first_session(slug: str, actor: str | None, day: date, details: dict[str, Any]) -> int | None:
+    """Record the first session through the record-session flow: it makes the CoP active by the
+    same stage-change path as launch and close (audited with the run, announced as an event).
+    Returns how many attended, or None when the run went to a worker (it says which run)."""
+    from cli.lifecycle import _ran_elsewhere, _run
+    from flows.requests import SessionRequest
+
+    result = _run("record-session", SessionRequest(slug=slug, actor=actor, today=day, **details))
+    if _ran_elsewhere(result):
+        return None
+    return int(result.communities[0].detail["attended"])
 
 
 @task_app.command("add")

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.vocabulary import SessionFormat
+
 
 class Request(BaseModel):
     model_config = {"extra": "forbid"}
@@ -47,6 +49,20 @@ class ArchiveRequest(Request):
     slug: str | None = Field(default=None, description="None: every closing CoP whose notice has ended.")
     actor: str | None = None
     now: bool = False
+
+
+class SessionRequest(Request):
+    """A session held; the command line sends it here only for a launching CoP's first session."""
+
+    slug: str
+    held_on: date
+    attended: list[str]
+    format: SessionFormat | None = None
+    topics: list[str] = []
+    methods: list[str] = []
+    outputs: list[str] = []
+    story: str | None = None
+    actor: str | None = None
 
 
 class CommunityResult(BaseModel):

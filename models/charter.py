@@ -156,7 +156,7 @@ class Charter(BaseModel):
         return missing_for_launch(
             domain=self.domain,
             practice=self.practice,
-            convenor=self.convenor,
+            has_convenor=self.convenor is not None,
             sponsors=len(self.sponsors),
             members=len(self.members),
             cadence=self.cadence,

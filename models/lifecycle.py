@@ -26,6 +26,7 @@ TRANSITIONS: dict[tuple[Stage, Stage], str] = {
 }
 
 DEFAULT_NOTICE_DAYS = 14
+MAX_NOTICE_DAYS = 3650  # beyond any real notice period; far below where dates overflow
 
 
 class Role(str, Enum):
@@ -75,11 +76,18 @@ def require_transition(current: Stage, target: Stage, slug: str) -> None:
         raise Refused(f"{slug} is {current.value}; it cannot move to {target.value}")
 
 
-def notice_end(today: date, notice_days: int | None) -> date:
-    days = DEFAULT_NOTICE_DAYS if notice_days is None else notice_days
+def notice_days(days: int | None) -> int:
+    """The days of notice a close gives (None: the default), checked before anything changes."""
+    days = DEFAULT_NOTICE_DAYS if days is None else days
     if days < 0:
         raise BadInput(f"--notice-days: {days} is negative; give 0 or more days of notice")
-    return today + timedelta(days=days)
+    if days > MAX_NOTICE_DAYS:
+        raise BadInput(f"--notice-days: at most {MAX_NOTICE_DAYS} (ten years)")
+    return days
+
+
+def notice_end(today: date, days: int | None) -> date:
+    return today + timedelta(days=notice_days(days))
 
 
 @dataclass(frozen=True)
@@ -98,15 +106,19 @@ MIN_MEMBERS_TO_LAUNCH = 3
 
 
 def missing_for_launch(
-    *, domain: object, practice: object, convenor: object, sponsors: int, members: int, cadence: object
+    *, domain: str | None, practice: str | None, has_convenor: bool, sponsors: int, members: int,
+    cadence: str | None,
 ) -> list[str]:
-    """What the launch guard needs that is not there yet (empty when ready)."""
+    """What the launch guard needs that is not there yet (empty when ready).
+
+    members: current members other than the convenor; sponsors: sponsors of the CoP.
+    """
     missing = []
     if not domain:
         missing.append("domain")
     if not practice:
         missing.append("practice")
-    if not convenor:
+    if not has_convenor:
         missing.append("convenor")
     if sponsors < 1:
         missing.append("at least one sponsor")

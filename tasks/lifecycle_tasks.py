@@ -21,12 +21,12 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from tasks.email.delivery import deliver_pending
+from tasks.email.outbox import pending_ids
 from tasks.storage.db import session_scope
 from tasks.storage.paging import (
     each_in_own_transaction,
     page_in_one_transaction,
     pages,
-    pending_for,
 )
 from tasks.usecases.common import Outcome
 
@@ -88,7 +88,7 @@ def find(what: str, query: Callable[..., list[str]], **kwargs: Any) -> list[str]
 def deliver(slugs: list[str], label: str) -> dict[str, list[str]]:
     """Deliver these CoPs' pending outbox rows (this run's, and any a crashed run left)."""
     with session_scope() as db:
-        ids = pending_for(db, slugs)
+        ids = pending_ids(db, slugs)
     report = deliver_pending(ids)
     return {"sent": report.sent, "failed": report.failed, "deferred": report.deferred}
 

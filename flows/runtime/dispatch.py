@@ -21,6 +21,7 @@ FLOWS: dict[str, str] = {
     "close": "flows.close:close",
     "continue": "flows.continue_:continue_community",
     "archive": "flows.archive:archive",
+    "record-session": "flows.session:record_session",
     "sponsor-report": "flows.sponsor_report:sponsor_report",
 }
 

@@ -28,9 +28,6 @@ from tasks.rendering import render
 from tasks.storage.queries import sponsors_of
 from tasks.storage.settings import get_settings
 
-BUNDLE_FILES = ("community.json", "summary.md")
-
-
 EMAIL_LIKE = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[A-Za-z]{2,}")
 
 

@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from models.db.tables import OutboxMessage
 from tasks.crashpoints import crash_point
 from tasks.email.message import build_message
+from tasks.email.outbox import pending_ids
 from tasks.email.transports import (
     ConnectionFailure,
     FileTransport,
@@ -88,15 +89,9 @@ def due_ids(settings: Settings | None = None) -> list[int]:
     """Every row a run may try now: pending and past its backoff, or claimed long ago."""
     settings = settings or get_settings()
     now = _now()
-    stale = now - timedelta(seconds=settings.send_claim_timeout_seconds)
     with session_scope() as db:
-        return list(db.scalars(
-            select(OutboxMessage.id).where(or_(
-                (OutboxMessage.status == "pending")
-                & (OutboxMessage.next_attempt_at.is_(None) | (OutboxMessage.next_attempt_at <= now)),
-                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < stale),
-            )).order_by(OutboxMessage.id)
-        ))
+        return pending_ids(db, now=now,
+                           stale_before=now - timedelta(seconds=settings.send_claim_timeout_seconds))
 
 
 CLAIM_BATCH = 100  # rows claimed in one commit

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models.db.tables import Community, OutboxMessage
 from models.errors import BadInput
 from tasks.rendering import RenderedEmail
+from tasks.storage.db import insert_if_absent
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,6 @@ def check_headers(*, subject: str, name: str, address: str) -> None:
         raise BadInput(f"email address '{address}' is not valid: {exc}") from None
 
 
-def _insert_ignoring_duplicates(db: Session, values: dict[str, object]) -> bool:
-    """INSERT ... ON CONFLICT (key) DO NOTHING on SQLite and PostgreSQL; True if inserted."""
-    if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
-            .returning(OutboxMessage.id))
-    # RETURNING, not rowcount: with psycopg a skipped row's rowcount can read -1 (i.e. "true").
-    return db.execute(stmt).first() is not None
-
-
 def enqueue(
     db: Session,
     *,
@@ -58,8 +48,8 @@ def enqueue(
 ) -> bool:
     """Queue one email under an idempotency key; False when that key was already queued."""
     check_headers(subject=email.subject, name=to.name, address=to.email)
-    return _insert_ignoring_duplicates(
-        db,
+    return insert_if_absent(
+        db, OutboxMessage,
         {
             "key": key,
             "community_id": community.id if community is not None else None,
@@ -75,11 +65,32 @@ def enqueue(
             "queued_on": today,
             "queued_at": datetime.now(UTC).replace(tzinfo=None),
         },
+        unique=["key"],
     )
 
 
-def pending_ids(db: Session, community_id: int | None = None) -> list[int]:
-    stmt = select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))
-    if community_id is not None:
-        stmt = stmt.where(OutboxMessage.community_id == community_id)
-    return list(db.scalars(stmt.order_by(OutboxMessage.id)))
+UNSENT = ("pending", "sending")  # queued, or claimed by a run that may not have finished
+
+
+def pending_ids(db: Session, slugs: Sequence[str] | None = None, *, now: datetime | None = None,
+                stale_before: datetime | None = None) -> list[int]:
+    """Outbox rows still to send, oldest first: every CoP's, or these CoPs' (this run's, and any
+    a crashed run left).
+
+    now: only the rows a run may try now: pending and past their backoff, or claimed before
+    stale_before (a claim since then belongs to a run still sending it).
+    """
+    query = select(OutboxMessage.id).where(OutboxMessage.status.in_(UNSENT)).order_by(OutboxMessage.id)
+    if now is not None:
+        query = query.where(or_(
+            (OutboxMessage.status == "pending")
+            & (OutboxMessage.next_attempt_at.is_(None) | (OutboxMessage.next_attempt_at <= now)),
+            (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < (stale_before or now)),
+        ))
+    if slugs is None:
+        return list(db.scalars(query))
+    ids: list[int] = []
+    for start in range(0, len(slugs), 500):  # bound the IN list
+        ids += db.scalars(query.join(Community, OutboxMessage.community_id == Community.id)
+                          .where(Community.slug.in_(list(slugs[start:start + 500]))))
+    return sorted(ids)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
@@ -78,6 +78,17 @@ def read_scope() -> Iterator[Connection]:
         connection = connection.execution_options(**{READ_ONLY: True})
         with connection.begin():
             yield connection
+
+
+def insert_if_absent(db: Session, table: Any, values: dict[str, Any], *, unique: list[str]) -> bool:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING, on SQLite and PostgreSQL; True if inserted."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=unique)
+    # RETURNING, not rowcount: with psycopg a skipped row's rowcount can read -1 (i.e. "true").
+    return db.execute(stmt.returning(*inspect(table).primary_key)).first() is not None
 
 
 def upgrade() -> None:

@@ -9,10 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from models.db.tables import Community, OutboxMessage
 from tasks.storage.db import session_scope
 from tasks.usecases.common import Outcome
 
@@ -42,13 +38,3 @@ def page_in_one_transaction(page_use_case: Callable[..., list[Outcome]], slugs: 
     with session_scope() as db:
         return page_use_case(db, list(slugs), flow_run_id=flow_run_id, **kwargs)
 
-
-def pending_for(db: Session, slugs: Sequence[str]) -> list[int]:
-    """Outbox rows still to send for these CoPs (this run's, and any a crashed run left)."""
-    ids: list[int] = []
-    for page in pages(slugs, 500):
-        ids += db.scalars(
-            select(OutboxMessage.id).join(Community, OutboxMessage.community_id == Community.id)
-            .where(Community.slug.in_(page), OutboxMessage.status.in_(("pending", "sending")))
-            .order_by(OutboxMessage.id))
-    return sorted(ids)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models.db.tables import (
     Community,
-    CopSession,
     Membership,
     Person,
     PlanningTask,
@@ -15,23 +18,19 @@ from models.db.tables import (
     Sponsorship,
 )
 from models.errors import BadInput
-from models.lifecycle import Role, Stage, require_found
-from models.lifecycle import missing_for_launch as launch_gaps
+from models.lifecycle import Role, require_found
 from models.rota import Candidate
+from tasks.storage import selects
 
 
 def get_community(db: Session, slug: str, *, for_update: bool = False) -> Community:
-    stmt = select(Community).where(Community.slug == slug)
+    stmt = selects.named(select(Community), slug)
     if for_update:
         stmt = stmt.with_for_update()
     community = db.scalars(stmt).one_or_none()
     require_found(slug, None if community is None else community.stage)
     assert community is not None
     return community
-
-
-def stage_of(community: Community) -> Stage:
-    return Stage(community.stage)
 
 
 def person_by_email(db: Session, email: str) -> Person | None:
@@ -78,90 +77,62 @@ def require_member(db: Session, community: Community, email: str) -> Membership:
 
 
 def current_members(db: Session, community: Community) -> list[Membership]:
-    return list(
-        db.scalars(
-            select(Membership)
-            .options(selectinload(Membership.person))
-            .where(Membership.community_id == community.id, Membership.left_on.is_(None))
-            .order_by(Membership.id)
-        )
-    )
+    return list(db.scalars(selects.current_members(
+        select(Membership).options(selectinload(Membership.person)), community.id)))
 
 
 def sponsors_of(db: Session, community: Community) -> list[Sponsorship]:
-    return list(
-        db.scalars(
-            select(Sponsorship)
-            .options(selectinload(Sponsorship.person))
-            .where(Sponsorship.community_id == community.id)
-            .order_by(Sponsorship.id)
-        )
-    )
+    return list(db.scalars(selects.sponsors_of(
+        select(Sponsorship).options(selectinload(Sponsorship.person)), community.id)))
 
 
 def current_term(db: Session, community: Community) -> RoleTerm | None:
-    return db.scalars(
-        select(RoleTerm)
-        .options(selectinload(RoleTerm.membership).selectinload(Membership.person))
-        .where(RoleTerm.community_id == community.id, RoleTerm.ended_on.is_(None))
-    ).one_or_none()
+    return db.scalars(selects.open_term(
+        select(RoleTerm).options(selectinload(RoleTerm.membership).selectinload(Membership.person)),
+        community.id)).one_or_none()
 
 
 def sessions_held(db: Session, community: Community) -> int:
-    return db.scalar(
-        select(func.count()).select_from(CopSession).where(CopSession.community_id == community.id)
-    ) or 0
+    return db.scalar(selects.sessions_held(community.id)) or 0
 
 
 def open_tasks(db: Session, community: Community, owner_id: int | None = None) -> list[PlanningTask]:
-    stmt = (
-        select(PlanningTask)
-        .options(selectinload(PlanningTask.owner).selectinload(Membership.person))
-        .where(PlanningTask.community_id == community.id, PlanningTask.status == "open")
-        .order_by(PlanningTask.due.is_(None), PlanningTask.due, PlanningTask.id)
-    )
+    stmt = selects.open_tasks(
+        select(PlanningTask).options(selectinload(PlanningTask.owner).selectinload(Membership.person)),
+        community.id)
     if owner_id is not None:
         stmt = stmt.where(PlanningTask.owner_id == owner_id)
     return list(db.scalars(stmt))
 
 
-def rota_candidates(db: Session, community: Community) -> list[Candidate]:
-    """Every current member as the rota sees them, with their record of service."""
-    terms = db.execute(
-        select(RoleTerm.membership_id, func.count(), func.max(func.coalesce(RoleTerm.ended_on, RoleTerm.started_on)))
-        .where(RoleTerm.community_id == community.id)
-        .group_by(RoleTerm.membership_id)
-    ).all()
-    served = {mid: (count, last) for mid, count, last in terms}
-    sponsor_people = {s.person_id for s in sponsors_of(db, community)}
-    return [
-        Candidate(
-            membership_id=m.id,
-            name=m.person.name,
-            planning_group=m.planning_group,
-            volunteered=m.volunteered,
-            opted_out=m.opted_out,
-            is_convenor=m.is_convenor,
-            is_sponsor=m.person_id in sponsor_people,
-            terms_served=served.get(m.id, (0, None))[0],
-            last_served_until=served.get(m.id, (0, None))[1],
-            joined_on=m.joined_on,
-        )
-        for m in current_members(db, community)
-    ]
-
-
-def missing_for_launch(db: Session, community: Community) -> list[str]:
-    members = [m for m in current_members(db, community) if not m.is_convenor]
-    convenor = next((m for m in current_members(db, community) if m.is_convenor), None)
-    return launch_gaps(
-        domain=community.domain,
-        practice=community.practice,
-        convenor=convenor,
-        sponsors=len(sponsors_of(db, community)),
-        members=len(members),
-        cadence=community.cadence,
-    )
+def rota_candidates(db: Session, community_ids: Sequence[int]) -> dict[int, list[Candidate]]:
+    """Each CoP's current members as the rota sees them, with their record of service, read for
+    a whole page of CoPs in three queries (a CoP with nobody: an empty list)."""
+    ids = list(community_ids)
+    served: dict[int, tuple[int, date | None]] = {
+        mid: (count, last) for mid, count, last in db.execute(
+            select(RoleTerm.membership_id, func.count(),
+                   func.max(func.coalesce(RoleTerm.ended_on, RoleTerm.started_on)))
+            .where(RoleTerm.community_id.in_(ids)).group_by(RoleTerm.membership_id))}
+    sponsors: dict[int, set[int]] = defaultdict(set)
+    for cid, pid in db.execute(select(Sponsorship.community_id, Sponsorship.person_id)
+                               .where(Sponsorship.community_id.in_(ids))):
+        sponsors[cid].add(pid)
+    candidates: dict[int, list[Candidate]] = {cid: [] for cid in ids}
+    for m in db.execute(
+        select(Membership.id, Membership.community_id, Membership.person_id, Membership.planning_group,
+               Membership.volunteered, Membership.opted_out, Membership.is_convenor,
+               Membership.joined_on, Person.name)
+        .join(Person, Membership.person_id == Person.id)
+        .where(Membership.community_id.in_(ids), Membership.left_on.is_(None)).order_by(Membership.id)
+    ):
+        terms, last = served.get(m.id, (0, None))
+        candidates[m.community_id].append(Candidate(
+            membership_id=m.id, name=m.name, planning_group=m.planning_group,
+            volunteered=m.volunteered, opted_out=m.opted_out, is_convenor=m.is_convenor,
+            is_sponsor=m.person_id in sponsors[m.community_id], terms_served=terms,
+            last_served_until=last, joined_on=m.joined_on))
+    return candidates
 
 
 def convenor_of(db: Session, community: Community) -> Membership | None:

@@ -13,7 +13,6 @@ from sqlalchemy import Connection, Row, func, select
 from models.db.schema import (
     audit_entry,
     community,
-    cop_session,
     health_record,
     membership,
     person,
@@ -21,12 +20,14 @@ from models.db.schema import (
     role_term,
     sponsor,
 )
-from models.lifecycle import missing_for_launch, require_found
+from models.lifecycle import require_found
+from models.stages import HEALTH_STAGES, LAUNCHES_FROM, values
+from tasks.storage import selects
 
 
 def _community(db: Connection, slug: str) -> Row[Any]:
-    """The CoP's row; the same errors as community_store.get_community."""
-    row = db.execute(select(community).where(community.c.slug == slug)).one_or_none()
+    """The CoP's row; the same errors as queries.get_community."""
+    row = db.execute(selects.named(select(community), slug)).one_or_none()
     require_found(slug, None if row is None else row.stage)
     assert row is not None
     return row
@@ -40,42 +41,31 @@ def list_communities(db: Connection) -> list[dict[str, Any]]:
 
 def _members(db: Connection, community_id: int) -> list[Row[Any]]:
     """Current members with their names, in the order they joined (as current_members)."""
-    return list(db.execute(
+    return list(db.execute(selects.current_members(
         select(membership, person.c.name, person.c.email)
-        .join(person, person.c.id == membership.c.person_id)
-        .where(membership.c.community_id == community_id, membership.c.left_on.is_(None))
-        .order_by(membership.c.id)
-    ))
+        .join(person, person.c.id == membership.c.person_id), community_id)))
 
 
 def _planning_lead(db: Connection, community_id: int) -> Row[Any] | None:
     """The open term, as current_term: more than one open term is an error, not a choice."""
-    return db.execute(
+    return db.execute(selects.open_term(
         select(role_term.c.started_on, person.c.name, person.c.email)
         .join(membership, membership.c.id == role_term.c.membership_id)
-        .join(person, person.c.id == membership.c.person_id)
-        .where(role_term.c.community_id == community_id, role_term.c.ended_on.is_(None))
-    ).one_or_none()
+        .join(person, person.c.id == membership.c.person_id), community_id)).one_or_none()
 
 
 def _sponsors(db: Connection, community_id: int) -> list[Row[Any]]:
-    return list(db.execute(
+    return list(db.execute(selects.sponsors_of(
         select(sponsor.c.organisation, person.c.name, person.c.email)
-        .join(person, person.c.id == sponsor.c.person_id)
-        .where(sponsor.c.community_id == community_id)
-        .order_by(sponsor.c.id)
-    ))
+        .join(person, person.c.id == sponsor.c.person_id), community_id)))
 
 
 def _open_tasks(db: Connection, community_id: int) -> list[Row[Any]]:
-    """Open planning tasks, soonest due first (as community_store.open_tasks)."""
-    return list(db.execute(
+    """Open planning tasks, soonest due first (as queries.open_tasks)."""
+    return list(db.execute(selects.open_tasks(
         select(planning_task.c.id, planning_task.c.title, planning_task.c.due, person.c.name)
         .join(membership, membership.c.id == planning_task.c.owner_id)
-        .join(person, person.c.id == membership.c.person_id)
-        .where(planning_task.c.community_id == community_id, planning_task.c.status == "open")
-        .order_by(planning_task.c.due.is_(None), planning_task.c.due, planning_task.c.id)
-    ))
+        .join(person, person.c.id == membership.c.person_id), community_id)))
 
 
 def show_community(db: Connection, slug: str) -> dict[str, Any]:
@@ -86,8 +76,7 @@ def show_community(db: Connection, slug: str) -> dict[str, Any]:
     successor = (db.scalar(select(community.c.slug).where(community.c.id == cop.successor_id))
                  if cop.successor_id else None)
     predecessors = db.scalars(select(community.c.slug).where(community.c.successor_id == cop.id)).all()
-    held = db.scalar(select(func.count()).select_from(cop_session)
-                     .where(cop_session.c.community_id == cop.id)) or 0
+    held = db.scalar(selects.sessions_held(cop.id)) or 0
     convenor = next((m for m in members if m.is_convenor), None)
     return {
         "slug": cop.slug,
@@ -102,11 +91,8 @@ def show_community(db: Connection, slug: str) -> dict[str, Any]:
         "format": cop.format,
         "location": cop.location,
         "sessions_held": held,
-        "missing_for_launch": missing_for_launch(
-            domain=cop.domain, practice=cop.practice, convenor=convenor is not None,
-            sponsors=len(sponsors), members=sum(1 for m in members if not m.is_convenor),
-            cadence=cop.cadence,
-        ) if cop.stage == "proposed" else [],
+        "missing_for_launch": (selects.missing_for_launch(db, cop.id)
+                               if cop.stage == LAUNCHES_FROM.value else []),
         "convenor": {"name": convenor.name, "email": convenor.email} if convenor else None,
         "planning_lead": (
             {"name": term.name, "email": term.email, "since": str(term.started_on)} if term else None
@@ -175,7 +161,7 @@ def stored_health(db: Connection, slug: str | None) -> list[dict[str, Any]]:
     if slug is not None:
         query = query.where(community.c.id == _community(db, slug).id)
     else:
-        query = query.where(community.c.stage == "active")
+        query = query.where(community.c.stage.in_(values(HEALTH_STAGES)))
     return [
         {"slug": r.slug, "checked_on": str(r.on_date), "figures": r.figures, "signals": r.signals,
          "flow_run_id": r.flow_run_id}

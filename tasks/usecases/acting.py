@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.orm import Session
 
 from models.db.tables import Community
@@ -14,8 +16,12 @@ from tasks.storage.queries import (
 )
 
 
-def acting_decider(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
+def acting_decider(db: Session, slug: str, actor: str | None, *,
+                   for_self: Callable[[Community], str | None] | None = None) -> tuple[Community, str]:
     """The CoP and who acts, once the rules of section 2 allow them to decide.
+
+    for_self: the person the change is about (found in the CoP, or an error), who may make it
+    for themselves without being a decider (a member leaving or volunteering, a task's owner).
 
     The CoP's row stays locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's
     BEGIN IMMEDIATE already holds the write lock), so a concurrent change waits and then sees
@@ -23,10 +29,11 @@ def acting_decider(db: Session, slug: str, actor: str | None) -> tuple[Community
     """
     community = get_community(db, slug, for_update=True)
     require_writable(Stage(community.stage), slug)
+    themselves = for_self(community) if for_self is not None else None
     who = resolve_actor(db, community, actor)
-    require_decider(db, community, who)
+    if themselves is None or who != themselves:
+        require_decider(db, community, who)
     return community, who
-
 
 
 def resolve_actor(db: Session, community: Community, actor: str | None) -> str:
@@ -46,9 +53,7 @@ def resolve_actor(db: Session, community: Community, actor: str | None) -> str:
     return convenor.person.email
 
 
-
 def require_decider(db: Session, community: Community, actor: str) -> Role:
     role = role_of(db, community, actor)
     require_may_decide(role, actor, community.slug)
     return role
-

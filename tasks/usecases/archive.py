@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from models.db.tables import (
     Community,
 )
-from models.errors import Refused
-from models.lifecycle import ArchiveReadiness, Stage
+from models.lifecycle import Stage
+from models.stages import archive_due, require_archive
 from tasks.archive.bundle import bundle_data, write_bundle
 from tasks.crashpoints import crash_point
 from tasks.storage import audit
-from tasks.storage.queries import current_term
+from tasks.storage.queries import current_term, get_community
 from tasks.usecases.acting import acting_decider
 from tasks.usecases.common import SCHEDULE, Outcome, change_stage
 from tasks.usecases.sponsor_reports import queue_final_report
@@ -23,14 +23,13 @@ from tasks.usecases.sponsor_reports import queue_final_report
 
 def check_archive(db: Session, slug: str, actor: str | None, *, now: bool, today: date) -> tuple[Community, str]:
     community, who = acting_decider(db, slug, actor)
-    if community.stage != Stage.closing.value:
-        raise Refused(f"{slug} is {community.stage}; only a closing CoP can be archived")
-    ends = community.notice_ends_on
-    ArchiveReadiness(notice_over=ends is not None and today >= ends, forced=now).check(slug, ends)
+    require_archive(Stage(community.stage), slug, notice_ends_on=community.notice_ends_on,
+                    today=today, now=now)
     return community, who
 
 
 def due_for_archive(db: Session, today: date) -> list[str]:
+    """models.stages.archive_due, asked of every CoP at once in SQL."""
     return list(db.scalars(select(Community.slug).where(
         Community.stage == Stage.closing.value, Community.notice_ends_on <= today)
         .order_by(Community.slug)))
@@ -39,10 +38,8 @@ def due_for_archive(db: Session, today: date) -> list[str]:
 def archive(db: Session, slug: str, *, actor: str | None, now: bool, today: date,
             flow_run_id: str | None, scheduled: bool = False) -> Outcome:
     if scheduled:
-        community = db.scalars(select(Community).where(Community.slug == slug).with_for_update()).one()
-        who = SCHEDULE
-        if community.stage != Stage.closing.value or not (
-                community.notice_ends_on and today >= community.notice_ends_on):
+        community, who = get_community(db, slug, for_update=True), SCHEDULE
+        if not archive_due(Stage(community.stage), community.notice_ends_on, today):
             return Outcome(slug=slug, actor=who, notes=[f"{slug}: not due for archiving"])
     else:
         community, who = check_archive(db, slug, actor, now=now, today=today)

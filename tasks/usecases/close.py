@@ -8,36 +8,32 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.db.tables import AuditEntry, Community, CopSession
-from models.errors import BadInput, Refused
 from models.lifecycle import Stage, notice_end
+from models.lifecycle import notice_days as checked_notice_days
+from models.stages import (
+    close_reason,
+    require_close,
+    require_continue,
+    require_other_cop,
+    require_successor_open,
+    require_work_done_mark,
+)
 from tasks.storage import audit
 from tasks.storage.queries import convenor_of, current_members, get_community
 from tasks.usecases.acting import acting_decider
 from tasks.usecases.common import Outcome, change_stage, queue_email
 
-MAX_NOTICE_DAYS = 3650  # beyond any real notice period; far below where dates overflow
-
 
 def check_close(db: Session, slug: str, actor: str | None, reason: str, successor: str | None,
                 notice_days: int) -> tuple[Community, str, Community | None]:
-    if not reason or not reason.strip():
-        raise BadInput("--reason: say why the CoP is closing")
-    if notice_days < 0:
-        raise BadInput("--notice-days: cannot be negative")
-    if notice_days > MAX_NOTICE_DAYS:
-        raise BadInput(f"--notice-days: at most {MAX_NOTICE_DAYS} (ten years)")
+    close_reason(reason)
+    checked_notice_days(notice_days)
     community, who = acting_decider(db, slug, actor)
-    if community.stage == Stage.closing.value:
-        raise Refused(f"{slug} is already closing (notice ends {community.notice_ends_on})")
-    if community.stage != Stage.active.value:
-        raise Refused(f"{slug} is {community.stage}; only an active CoP can close")
+    require_close(Stage(community.stage), slug, community.notice_ends_on)
     follow_on = None
     if successor:
-        if successor == slug:
-            raise BadInput("--successor: a CoP cannot succeed itself")
-        follow_on = get_community(db, successor)
-        if follow_on.stage in (Stage.closing.value, Stage.archived.value):
-            raise BadInput(f"--successor: {successor} is {follow_on.stage}")
+        follow_on = get_community(db, require_other_cop(slug, successor))
+        require_successor_open(successor, Stage(follow_on.stage))
     return community, who, follow_on
 
 
@@ -64,11 +60,12 @@ def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: 
           notice_days: int, today: date, flow_run_id: str | None) -> Outcome:
     community, who, follow_on = check_close(db, slug, actor, reason, successor, notice_days)
     ends = notice_end(today, notice_days)
-    before = change_stage(db, community, Stage.closing, actor=who, today=today, why=reason.strip(),
+    reason = close_reason(reason)
+    before = change_stage(db, community, Stage.closing, actor=who, today=today, why=reason,
                           flow_run_id=flow_run_id,
                           extra={"notice_ends_on": str(ends),
                                  "successor": follow_on.slug if follow_on else None})
-    community.close_reason = reason.strip()
+    community.close_reason = reason
     community.closing_since = today
     community.notice_ends_on = ends
     community.successor_id = follow_on.id if follow_on else None
@@ -90,8 +87,7 @@ def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: 
 
 def check_continue(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
     community, who = acting_decider(db, slug, actor)
-    if community.stage != Stage.closing.value:
-        raise Refused(f"{slug} is {community.stage}; only a closing CoP can continue")
+    require_continue(Stage(community.stage), slug)
     return community, who
 
 
@@ -117,10 +113,7 @@ def continue_community(db: Session, slug: str, *, actor: str | None, today: date
 def mark_work_done(db: Session, slug: str, *, actor: str | None, today: date) -> Community:
     """The convenor (or planning group) says the CoP's work is done: a natural-end signal."""
     community, who = acting_decider(db, slug, actor)
-    if community.stage != Stage.active.value:
-        raise Refused(f"{slug} is {community.stage}; only an active CoP's work can be marked done")
-    if community.work_done:
-        raise Refused(f"{slug}'s work is already marked done")
+    require_work_done_mark(Stage(community.stage), slug, community.work_done)
     community.work_done = True
     audit.record(db, community, actor=who, action="community.work-done", on_date=today,
                  why="the convenor or planning group says the work is done",

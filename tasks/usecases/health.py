@@ -27,31 +27,26 @@ from models.db.tables import (
     Person,
     PlanningTask,
     RoleTerm,
-    Sponsorship,
 )
-from models.errors import BadInput, Refused
+from models.errors import BadInput
 from models.health import NATURAL_END, HealthInputs, SessionSeen, assess
 from models.lifecycle import Stage
-from models.rota import Candidate, eligible, rotation_due
+from models.rota import eligible, rotation_due
+from models.stages import HEALTH_STAGES, require_health_check, values
 from tasks.storage import audit
-from tasks.storage.queries import get_community
+from tasks.storage.queries import get_community, rota_candidates
 from tasks.usecases.common import SCHEDULE, Outcome, queue_email
 
 
 def active_slugs(db: Session) -> list[str]:
-    return list(db.scalars(select(Community.slug).where(Community.stage == Stage.active.value)
+    return list(db.scalars(select(Community.slug).where(Community.stage.in_(values(HEALTH_STAGES)))
                            .order_by(Community.slug)))
 
 
 def check_health(db: Session, slug: str) -> Community:
     community = get_community(db, slug)
-    if community.stage != Stage.active.value:
-        raise Refused(f"{slug} is {community.stage}; health checks cover active CoPs")
+    require_health_check(Stage(community.stage), slug)
     return community
-
-
-def gather(db: Session, community: Community, today: date) -> HealthInputs:
-    return gather_page(db, [community], today)[community.id]
 
 
 def gather_page(db: Session, communities: Sequence[Community], today: date) -> dict[int, HealthInputs]:
@@ -93,37 +88,18 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
     ):
         work[cid][name] += 1
     current: dict[int, tuple[int, int]] = {}
-    served: dict[int, tuple[int, date | None]] = {}
-    for cid, mid, count, last in db.execute(
-        select(RoleTerm.community_id, RoleTerm.membership_id, func.count(),
-               func.max(func.coalesce(RoleTerm.ended_on, RoleTerm.started_on)))
-        .where(RoleTerm.community_id.in_(ids))
-        .group_by(RoleTerm.community_id, RoleTerm.membership_id)
-    ):
-        served[mid] = (count, last)
     for cid, mid, at_start in db.execute(
         select(RoleTerm.community_id, RoleTerm.membership_id, RoleTerm.sessions_at_start)
         .where(RoleTerm.community_id.in_(ids), RoleTerm.ended_on.is_(None))
     ):
         current[cid] = (mid, at_start)
-    sponsors: dict[int, set[int]] = defaultdict(set)
-    for cid, pid in db.execute(
-        select(Sponsorship.community_id, Sponsorship.person_id).where(Sponsorship.community_id.in_(ids))
-    ):
-        sponsors[cid].add(pid)
+    rota = rota_candidates(db, ids)
 
     inputs: dict[int, HealthInputs] = {}
     for community in communities:
         everyone = by_cop[community.id]
         members = [m for m in everyone if m.left_on is None]
-        candidates = [
-            Candidate(membership_id=m.id, name=m.name, planning_group=m.planning_group,
-                      volunteered=m.volunteered, opted_out=m.opted_out, is_convenor=m.is_convenor,
-                      is_sponsor=m.person_id in sponsors[community.id],
-                      terms_served=served.get(m.id, (0, None))[0],
-                      last_served_until=served.get(m.id, (0, None))[1], joined_on=m.joined_on)
-            for m in members
-        ]
+        candidates = rota[community.id]
         term = current.get(community.id)
         lead_id = term[0] if term else None
         rotation = term is None or rotation_due(held.get(community.id, 0), term[1],
@@ -172,7 +148,7 @@ class Page:
 
 def read_page(db: Session, slugs: Sequence[str], today: date) -> Page:
     communities = {c.slug: c for c in db.scalars(select(Community).where(Community.slug.in_(list(slugs))))}
-    active = [c for c in communities.values() if c.stage == Stage.active.value]
+    active = [c for c in communities.values() if Stage(c.stage) in HEALTH_STAGES]
     ids = [c.id for c in active]
     groups: dict[int, list[Membership]] = defaultdict(list)
     for m in db.scalars(
@@ -210,8 +186,7 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
     community = page.communities.get(slug)
     if community is None:
         raise BadInput(f"no CoP with slug '{slug}'")
-    if community.stage != Stage.active.value:
-        raise Refused(f"{slug} is {community.stage}; health checks cover active CoPs")
+    require_health_check(Stage(community.stage), slug)
     health = assess(page.inputs[community.id])
     outcome = Outcome(slug=slug, actor=SCHEDULE, detail=health.as_dict())
     natural = sorted(health.natural_end)

@@ -7,18 +7,18 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from models.db.tables import Community, Membership, RoleTerm
-from models.errors import Refused
 from models.lifecycle import Stage
 from models.rota import next_lead
+from models.stages import require_launch
 from tasks.email.calendar import first_session_invite
 from tasks.storage import audit
 from tasks.storage.queries import (
     convenor_of,
     current_members,
-    missing_for_launch,
     rota_candidates,
     sponsors_of,
 )
+from tasks.storage.selects import missing_for_launch
 from tasks.usecases.acting import acting_decider
 from tasks.usecases.common import Outcome, change_stage, queue_email
 
@@ -26,21 +26,14 @@ from tasks.usecases.common import Outcome, change_stage, queue_email
 def check_launch(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
     """Everything launch checks before it changes anything (the CLI asks this first)."""
     community, who = acting_decider(db, slug, actor)
-    if community.stage == Stage.launching.value:
-        # A repeated launch (a retry, a double click) is refused and sends nothing again.
-        raise Refused(f"{slug} is already launching; the invitations went out then")
-    if community.stage != Stage.proposed.value:
-        raise Refused(f"{slug} is {community.stage}; only a proposed CoP can be launched")
-    missing = missing_for_launch(db, community)
-    if missing:
-        raise Refused(f"{slug} cannot launch yet: the charter needs {', '.join(missing)}")
+    require_launch(Stage(community.stage), slug, lambda: missing_for_launch(db, community.id))
     return community, who
 
 
 def choose_first_lead(db: Session, community: Community, *, actor: str, today: date,
                       flow_run_id: str | None) -> Membership | None:
     """The first planning lead, by the same rota rules (the convenor only if nobody else)."""
-    pick = next_lead(rota_candidates(db, community), outgoing_id=None)
+    pick = next_lead(rota_candidates(db, [community.id])[community.id], outgoing_id=None)
     if pick is None:
         return None
     lead = db.get(Membership, pick.membership_id)

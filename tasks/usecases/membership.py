@@ -8,19 +8,19 @@ from sqlalchemy.orm import Session
 
 from models.charter import MemberKind
 from models.db.tables import (
+    Community,
     Membership,
 )
-from models.errors import BadInput, Refused
-from models.lifecycle import Stage, require_writable
+from models.errors import BadInput
+from models.membership import require_may_leave, require_not_sponsor
 from tasks.storage import audit
 from tasks.storage.queries import (
     current_term,
-    get_community,
     membership_of,
     require_member,
     sponsorship_of,
 )
-from tasks.usecases.acting import require_decider, resolve_actor
+from tasks.usecases.acting import acting_decider
 from tasks.usecases.communities import find_or_add_person
 
 
@@ -28,12 +28,8 @@ def add_member(
     db: Session, slug: str, *, name: str, email: str, kind: MemberKind, planning_group: bool,
     actor: str | None, today: date,
 ) -> Membership:
-    community = get_community(db, slug)
-    require_writable(Stage(community.stage), slug)
-    who = resolve_actor(db, community, actor)
-    require_decider(db, community, who)
-    if sponsorship_of(db, community, email) is not None:
-        raise Refused(f"{email} is a sponsor of {slug}; sponsors are kept outside the community")
+    community, who = acting_decider(db, slug, actor)
+    require_not_sponsor(sponsorship_of(db, community, email) is not None, email, slug)
     existing = membership_of(db, community, email)
     if existing is not None and existing.left_on is None:
         raise BadInput(f"--email: {email} is already a member of {slug}")
@@ -58,15 +54,11 @@ def add_member(
 
 
 def leave(db: Session, slug: str, email: str, *, actor: str | None, today: date) -> Membership:
-    community = get_community(db, slug)
-    require_writable(Stage(community.stage), slug)
+    # A member may leave of their own accord; anyone else needs a decider.
+    community, who = acting_decider(
+        db, slug, actor, for_self=lambda cop: require_member(db, cop, email).person.email)
     membership = require_member(db, community, email)
-    who = resolve_actor(db, community, actor)
-    if who != membership.person.email:
-        require_decider(db, community, who)
-    if membership.is_convenor:
-        # Every CoP keeps a convenor: they start it, record sessions and trigger its stages.
-        raise Refused(f"{membership.person.email} is the convenor of {slug}; the convenor cannot leave")
+    require_may_leave(membership.is_convenor, membership.person.email or email, slug)
     membership.left_on = today
     term = current_term(db, community)
     after: dict[str, object] = {"member": membership.person.email, "left_on": str(today)}
@@ -81,15 +73,13 @@ def leave(db: Session, slug: str, email: str, *, actor: str | None, today: date)
 def volunteer(
     db: Session, slug: str, email: str, *, opt_out: bool, actor: str | None, today: date
 ) -> Membership:
-    community = get_community(db, slug)
-    require_writable(Stage(community.stage), slug)
-    if sponsorship_of(db, community, email) is not None:
-        raise Refused(f"{email} is a sponsor of {slug}; sponsors never lead planning")
-    membership = require_member(db, community, email)
-    who = resolve_actor(db, community, actor)
+    def themselves(cop: Community) -> str | None:
+        require_not_sponsor(sponsorship_of(db, cop, email) is not None, email, slug, to_lead=True)
+        return require_member(db, cop, email).person.email
+
     # Members may volunteer or opt out for themselves; otherwise the convenor or planning group.
-    if who != membership.person.email:
-        require_decider(db, community, who)
+    community, who = acting_decider(db, slug, actor, for_self=themselves)
+    membership = require_member(db, community, email)
     before = {"volunteered": membership.volunteered, "opted_out": membership.opted_out,
               "planning_group": membership.planning_group}
     if opt_out:

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from models.db.tables import Community, Membership, RoleTerm
-from models.errors import Refused
 from models.lifecycle import Stage
 from models.rota import next_lead, rotation_due
+from models.stages import ROTATION_STAGES, require_rotation, values
 from tasks.storage import audit
 from tasks.storage.queries import (
     current_members,
@@ -27,8 +27,7 @@ from tasks.usecases.common import SCHEDULE, Outcome, queue_email
 
 def check_rotate(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
     community, who = acting_decider(db, slug, actor)
-    if community.stage != Stage.active.value:
-        raise Refused(f"{slug} is {community.stage}; the planning lead rotates only while it is active")
+    require_rotation(Stage(community.stage), slug)
     return community, who
 
 
@@ -47,7 +46,7 @@ def is_due(db: Session, community: Community) -> bool:
 
 def due_for_rotation(db: Session) -> list[str]:
     """Slugs of active CoPs whose rotation is due (the scheduled run)."""
-    active = db.scalars(select(Community).where(Community.stage == Stage.active.value)
+    active = db.scalars(select(Community).where(Community.stage.in_(values(ROTATION_STAGES)))
                         .order_by(Community.slug))
     return [c.slug for c in active if is_due(db, c)]
 
@@ -61,7 +60,7 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
            scheduled: bool = False) -> Outcome:
     if scheduled:
         community, who = get_community(db, slug, for_update=True), SCHEDULE
-        if community.stage != Stage.active.value or not is_due(db, community):
+        if Stage(community.stage) not in ROTATION_STAGES or not is_due(db, community):
             return Outcome(slug=slug, actor=who, notes=[f"{slug}: rotation not due"])
     else:
         community, who = check_rotate(db, slug, actor)
@@ -73,7 +72,7 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
         return outcome
     outgoing = term.membership if term is not None else None
     held = sessions_held(db, community)
-    pick = next_lead(rota_candidates(db, community), outgoing.id if outgoing else None)
+    pick = next_lead(rota_candidates(db, [community.id])[community.id], outgoing.id if outgoing else None)
     if pick is None or (outgoing is not None and pick.membership_id == outgoing.id):
         return _no_one_eligible(db, community, outcome, outgoing, held=held, today=today,
                                 flow_run_id=flow_run_id, scheduled=scheduled)

@@ -1,9 +1,10 @@
-"""Recording a session held."""
+"""Recording a session held; the first one makes a launching CoP active."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,35 +12,34 @@ from sqlalchemy.orm import Session
 from models.charter import SessionFormat
 from models.db.tables import (
     Attendance,
+    Community,
     CopSession,
     Membership,
 )
-from models.errors import BadInput, Refused
-from models.lifecycle import Stage, require_writable
+from models.errors import BadInput
+from models.lifecycle import Stage
+from models.stages import after_session, require_held, require_session
 from tasks.storage import audit
 from tasks.storage.queries import (
     get_community,
     membership_of,
 )
-from tasks.usecases.acting import require_decider, resolve_actor
+from tasks.usecases.acting import acting_decider
+from tasks.usecases.common import Outcome, change_stage
 
-SESSION_STAGES = {Stage.launching, Stage.active, Stage.closing}
+
+def makes_active(db: Session, slug: str) -> bool:
+    """Whether a session recorded now would be the one that makes the CoP active."""
+    return after_session(Stage(get_community(db, slug).stage)) is not None
 
 
-def record_session(
-    db: Session, slug: str, *, held_on: date, attended: Sequence[str], format: SessionFormat | None,
-    topics: Sequence[str], methods: Sequence[str] = (), outputs: Sequence[str] = (),
-    story: str | None = None, actor: str | None, today: date,
-) -> CopSession:
-    community = get_community(db, slug, for_update=True)  # the first session makes it active
-    stage = Stage(community.stage)
-    require_writable(stage, slug)
-    who = resolve_actor(db, community, actor)
-    require_decider(db, community, who)
-    if stage not in SESSION_STAGES:
-        raise Refused(f"{slug} is {stage.value}; launch it before recording sessions")
-    if held_on > today:
-        raise BadInput(f"--on: {held_on} is after today ({today}); record a session once it is held")
+def check_session(db: Session, slug: str, *, held_on: date, attended: Sequence[str],
+                  actor: str | None, today: date) -> tuple[Community, str, list[Membership]]:
+    """Everything recording a session checks before it writes: the CoP, who acts, the stage,
+    the date and who attended (the command line asks this before it starts a flow)."""
+    community, who = acting_decider(db, slug, actor)
+    require_session(Stage(community.stage), slug)
+    require_held(held_on, today)
     if not attended:
         raise BadInput("--attended: name at least one person who attended")
     attendees: list[Membership] = []
@@ -51,6 +51,33 @@ def record_session(
     if db.scalar(select(CopSession.id).where(CopSession.community_id == community.id,
                                              CopSession.held_on == held_on)) is not None:
         raise BadInput(f"--on: a session on {held_on} is already recorded for {slug}")
+    return community, who, attendees
+
+
+def record_session(
+    db: Session, slug: str, *, held_on: date, attended: Sequence[str], format: SessionFormat | None,
+    topics: Sequence[str], methods: Sequence[str] = (), outputs: Sequence[str] = (),
+    story: str | None = None, actor: str | None, today: date, flow_run_id: str | None = None,
+) -> CopSession:
+    return _record(db, slug, held_on=held_on, attended=attended, format=format, topics=topics,
+                   methods=methods, outputs=outputs, story=story, actor=actor, today=today,
+                   flow_run_id=flow_run_id).detail["session"]  # type: ignore[no-any-return]
+
+
+def session_outcome(db: Session, slug: str, *, flow_run_id: str | None, **details: Any) -> Outcome:
+    """Record a session (as record_session) and say what it did: the record-session flow's use case."""
+    outcome = _record(db, slug, flow_run_id=flow_run_id, **details)
+    del outcome.detail["session"]  # the row stays here; the flow's result carries plain values
+    return outcome
+
+
+def _record(
+    db: Session, slug: str, *, held_on: date, attended: Sequence[str], format: SessionFormat | None,
+    topics: Sequence[str], methods: Sequence[str] = (), outputs: Sequence[str] = (),
+    story: str | None = None, actor: str | None, today: date, flow_run_id: str | None,
+) -> Outcome:
+    community, who, attendees = check_session(db, slug, held_on=held_on, attended=attended,
+                                              actor=actor, today=today)
     session = CopSession(
         community_id=community.id, held_on=held_on,
         format=(format or SessionFormat(community.format)).value,
@@ -61,12 +88,14 @@ def record_session(
     db.add(session)
     db.flush()
     audit.record(db, community, actor=who, action="session.recorded", on_date=today,
-                 after={"held_on": str(held_on), "attended": len(attendees), "topics": list(topics)})
-    if stage is Stage.launching:
-        # The first session held makes a launching CoP active.
-        community.stage = Stage.active.value
-        audit.record(db, community, actor=who, action="stage.changed", on_date=today,
-                     why="first session held", before={"stage": "launching"},
-                     after={"stage": "active"})
-    return session
-
+                 after={"held_on": str(held_on), "attended": len(attendees), "topics": list(topics)},
+                 flow_run_id=flow_run_id)
+    before = community.stage
+    becomes = after_session(Stage(before))
+    if becomes is not None:  # through the one stage-change path: checked, audited
+        change_stage(db, community, becomes, actor=who, today=today, why="first session held",
+                     flow_run_id=flow_run_id)
+    outcome = Outcome(slug=slug, stage_before=before, stage_after=community.stage, actor=who,
+                      notes=[f"session on {held_on} recorded for {slug}: {len(attendees)} attended"])
+    outcome.detail.update(session=session, held_on=str(held_on), attended=len(attendees))
+    return outcome

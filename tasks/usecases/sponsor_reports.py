@@ -37,13 +37,14 @@ from models.reporting import (
     figures,
     next_due,
 )
+from models.stages import REPORTING_STAGES
 from models.vocabulary import ReportPeriod
 from tasks.crashpoints import crash_point
 from tasks.email.outbox import Recipient, enqueue
 from tasks.rendering import render, render_email
+from tasks.storage.db import insert_if_absent
 from tasks.storage.queries import current_members, open_tasks, sponsors_of
 
-REPORTING_STAGES = {Stage.launching.value, Stage.active.value, Stage.closing.value}
 KIND_LABELS = {
     "practitioner": "Practitioners",
     "expert-by-experience": "Experts by experience",
@@ -149,15 +150,11 @@ def build_figures(db: Session, community: Community, period: Period, *, final: b
 def _store_report(db: Session, community: Community, report: ReportFigures, *, today: date,
                   flow_run_id: str | None) -> SponsorReport:
     """Insert the report row unless one exists (a concurrent run may have won); return the stored one."""
-    if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.execute(insert(SponsorReport).values(
-        community_id=community.id, period_start=report.period_start, period_end=report.period_end,
-        final=report.final, figures=report.model_dump(mode="json"), created_on=today,
-        flow_run_id=flow_run_id,
-    ).on_conflict_do_nothing(index_elements=["community_id", "period_start", "final"]))
+    insert_if_absent(db, SponsorReport, {
+        "community_id": community.id, "period_start": report.period_start,
+        "period_end": report.period_end, "final": report.final,
+        "figures": report.model_dump(mode="json"), "created_on": today, "flow_run_id": flow_run_id,
+    }, unique=["community_id", "period_start", "final"])
     return db.scalars(select(SponsorReport).where(
         SponsorReport.community_id == community.id, SponsorReport.period_start == report.period_start,
         SponsorReport.final == report.final)).one()
@@ -201,7 +198,7 @@ def _queue_to_sponsors(
 
 def queue_due_reports(db: Session, community: Community, *, today: date, flow_run_id: str | None) -> list[str]:
     """Build each ended, unreported period's report and queue it to every sponsor once."""
-    if community.stage not in REPORTING_STAGES:
+    if Stage(community.stage) not in REPORTING_STAGES:
         return []
     if db.scalar(select(SponsorReport.id).where(SponsorReport.community_id == community.id,
                                                 SponsorReport.final.is_(True))) is not None:
@@ -307,7 +304,7 @@ def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None, full_c
             built = reports_built_by(db, community, flow_run_id) if flow_run_id else []
             result: dict[str, Any] = {"slug": slug, "stage": community.stage, "queued": len(keys),
                                       "periods": [f"{r.figures['period_label']}" for r in built]}
-            if community.stage in REPORTING_STAGES:
+            if Stage(community.stage) in REPORTING_STAGES:
                 period, due_on = next_report(community, today)
                 result["next_period"], result["next_due_on"] = period.label, due_on
             lines = [report_line(slug, r, keys) for r in built]

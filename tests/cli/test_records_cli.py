@@ -112,6 +112,10 @@ def test_a_convenor_runs_the_records_of_a_cop(cli: CliRunner, set_stage: SetStag
     assert by_action["stage.changed"]["before"] == {"stage": "launching"}
     assert by_action["stage.changed"]["after"] == {"stage": "active"}
     assert by_action["stage.changed"]["why"] == "first session held"
+    # The first session went through the record-session flow: its run is on both entries.
+    run = by_action["stage.changed"]["flow_run_id"]
+    assert run and trail[6]["flow_run_id"] == trail[7]["flow_run_id"] == run
+    assert by_action["session.recorded"]["flow_run_id"] is None  # a routine record: no flow
     assert by_action["member.volunteered"]["before"]["volunteered"] is False
     assert by_action["member.volunteered"]["after"]["planning_group"] is True
     assert by_action["member.left"]["after"]["member"] == "kit@example.org"
@@ -121,7 +125,7 @@ def test_a_convenor_runs_the_records_of_a_cop(cli: CliRunner, set_stage: SetStag
     assert all(e["at"] for e in trail)
     text = ok(cli("audit", "aaot")).splitlines()
     assert len(text) == len(trail)
-    assert text[7] == (f'2027-01-15 {DANA} stage.changed: first session held '
+    assert text[7] == (f'2027-01-15 {DANA} stage.changed: first session held (flow run {run}) '
                        'before {stage="launching"} after {stage="active"}')
     assert 'before {task=1, status="open"} after {task=1, status="done"}' in text[-1]
     assert "charter=(see --json)" in text[0]
@@ -376,4 +380,19 @@ def test_read_only_commands_do_not_import_prefect(cli: CliRunner, aaot: str, hom
     assert done.returncode == 0, done.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
     assert "sqlalchemy" in imported  # the probe sees real imports
+    assert not [m for m in imported if m == "prefect" or m.startswith("prefect.")]
+
+
+def test_a_routine_session_record_starts_no_prefect(cli: CliRunner, aaot: str, home: Path,
+                                                    set_stage: SetStage) -> None:
+    import os
+
+    set_stage(aaot, "active")  # only the first session of a launching CoP needs the flow
+    done = subprocess.run([sys.executable, "-X", "importtime", COPFLOW, "session", "record", aaot,
+                           "--on", "2027-01-14", "--attended", SAM, "--today", "2027-01-15"],
+                          capture_output=True, text=True, env=dict(os.environ), cwd=home.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "session on 2027-01-14 recorded for aaot: 1 attended\n"
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
+    assert "sqlalchemy.orm" in imported  # the probe sees real imports
     assert not [m for m in imported if m == "prefect" or m.startswith("prefect.")]

@@ -65,7 +65,6 @@ def _direct_run(name: str, request: Any) -> Any:
     """Stand-in for flows.runtime.dispatch.run_flow: the flow's use case in one transaction, then delivery."""
     from flows.requests import CommunityResult, FlowResult
     from tasks.usecases.close import close, continue_community
-    from tasks.storage.queries import get_community
     from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
     from tasks.email.outbox import pending_ids
@@ -77,7 +76,7 @@ def _direct_run(name: str, request: Any) -> Any:
     with session_scope() as db:
         outcome = use_case(db, slug, today=request.day(), flow_run_id=f"drill-{os.getpid()}", **fields)
     with session_scope() as db:
-        ids = pending_ids(db, get_community(db, slug).id)
+        ids = pending_ids(db, [slug])
     delivered = deliver_pending(ids) if outcome.queued else None
     return FlowResult(
         flow=name, sent=len(delivered.sent) if delivered else 0,

@@ -122,3 +122,26 @@ def test_a_flow_refuses_a_sponsor_and_changes_nothing(home: Path, prefect_harnes
     with pytest.raises(Refused, match="sponsors receive reports and never decide"):
         launch(request=LaunchRequest(slug=slug, actor=SPONSOR, today=DAY0))
     assert counts() == before and stage(slug) == "proposed"
+
+
+def test_the_first_session_makes_a_cop_active_through_the_stage_change_path(
+        home: Path, emitted: Any) -> None:
+    from flows.requests import SessionRequest
+    from flows.session import record_session
+
+    slug = create()
+    launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0))
+    day = DAY0 + timedelta(days=10)
+    result = record_session(request=SessionRequest(slug=slug, held_on=day, attended=EVERYONE,
+                                                   topics=["a case"], actor=CONVENOR, today=day))
+    assert stage(slug) == "active"
+    assert [(c.stage_before, c.stage_after, c.detail["attended"]) for c in result.communities] == [
+        ("launching", "active", 4)]
+    change = in_db(lambda db: db.scalars(select(AuditEntry).where(
+        AuditEntry.action == "stage.changed").order_by(AuditEntry.id.desc()).limit(1)).one())
+    assert (change.before, change.after, change.why) == (
+        {"stage": "launching"}, {"stage": "active"}, "first session held")
+    assert flow_runs(slug)[change.flow_run_id] == "record-session: aaot"
+    changes = [(e.payload["from"], e.payload["to"]) for e in emitted.read()
+               if e.event == "copflow.community.stage-changed"]
+    assert changes == [("proposed", "launching"), ("launching", "active")]

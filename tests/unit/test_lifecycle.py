@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
 from models.errors import BadInput, Refused
 from models.lifecycle import (
     DEFAULT_NOTICE_DAYS,
+    MAX_NOTICE_DAYS,
     TRANSITIONS,
     ArchiveReadiness,
     Role,
     Stage,
     missing_for_launch,
+    notice_days,
     notice_end,
     require_may_decide,
     require_transition,
@@ -107,6 +110,14 @@ def test_negative_notice_is_bad_input_naming_the_option() -> None:
         notice_end(date(2027, 3, 1), -1)
 
 
+def test_close_and_notice_end_share_one_notice_check() -> None:
+    assert notice_days(None) == DEFAULT_NOTICE_DAYS and notice_days(MAX_NOTICE_DAYS) == MAX_NOTICE_DAYS
+    with pytest.raises(BadInput, match="^--notice-days: -1 is negative"):
+        notice_days(-1)
+    with pytest.raises(BadInput, match=r"^--notice-days: at most 3650 \(ten years\)$"):
+        notice_days(MAX_NOTICE_DAYS + 1)
+
+
 def test_archive_waits_for_the_notice_period() -> None:
     with pytest.raises(Refused, match="notice period until 2027-03-15; use --now"):
         ArchiveReadiness(notice_over=False, forced=False).check("aaot", date(2027, 3, 15))
@@ -117,7 +128,8 @@ def test_archive_proceeds_when_notice_is_over_or_asked_for_now(over: bool, force
     ArchiveReadiness(notice_over=over, forced=forced).check("aaot", date(2027, 3, 15))
 
 
-COMPLETE = dict(domain="d", practice="p", convenor="dana", sponsors=1, members=3, cadence="monthly")
+COMPLETE: dict[str, Any] = {"domain": "d", "practice": "p", "has_convenor": True, "sponsors": 1,
+                            "members": 3, "cadence": "monthly"}
 
 
 def test_a_complete_charter_may_launch() -> None:
@@ -128,7 +140,7 @@ def test_a_complete_charter_may_launch() -> None:
     ({"domain": None}, "domain"),
     ({"domain": ""}, "domain"),
     ({"practice": None}, "practice"),
-    ({"convenor": None}, "convenor"),
+    ({"has_convenor": False}, "convenor"),
     ({"sponsors": 0}, "at least one sponsor"),
     ({"members": 2}, "at least 3 members"),
     ({"members": 0}, "at least 3 members"),

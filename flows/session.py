@@ -1,0 +1,20 @@
+"""Record a session held through the one stage-change path: a launching CoP's first session
+makes it active, with an audit entry naming this run and a stage-changed event."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows._compose import finish
+from flows.requests import FlowResult, SessionRequest
+from tasks.lifecycle_tasks import apply
+from tasks.usecases.sessions import session_outcome
+
+
+@flow(name="record-session", flow_run_name="record-session: {request.slug}")
+def record_session(request: SessionRequest) -> FlowResult:
+    outcome = apply("record-session", request.slug, session_outcome, held_on=request.held_on,
+                    attended=request.attended, format=request.format, topics=request.topics,
+                    methods=request.methods, outputs=request.outputs, story=request.story,
+                    actor=request.actor, today=request.day())
+    return finish("record-session", request.slug, [outcome])

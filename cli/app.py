@@ -67,8 +67,8 @@ def expand_multi_values(argv: list[str]) -> list[str]:
     return out
 
 
-LONGEST_WORD = 80  # a longer word in an error is a value someone pasted: quote only its start
-LONGEST_ERROR = 400
+LONGEST_WORD = 200  # a longer word in an error is a value someone pasted: quote only its start
+LONGEST_ERROR = 480
 
 
 def _one_line(message: str) -> str:

@@ -10,7 +10,7 @@ from jinja2 import UndefinedError
 
 from models.reporting import Period, SessionFacts, figures
 from tasks.rendering import render_email
-from tasks.usecases.sponsor_reports import KIND_LABELS
+
 
 def _tags(html: str) -> set[str]:
     from html.parser import HTMLParser
@@ -35,7 +35,7 @@ def _context(**over: object) -> dict[str, object]:
                 members_now=4, next_up=[EVIL])
     community = SimpleNamespace(name="Frailty <b>CoP</b>", cadence="monthly", close_reason=EVIL, slug="f")
     ctx: dict[str, object] = {"community": community, "sponsor_name": "Priya <i>Raman</i>", "r": r,
-                              "kind_labels": KIND_LABELS, "cadence": "monthly", "successor": None}
+                              "cadence": "monthly", "successor": None}
     ctx.update(over)
     return ctx
 

@@ -106,7 +106,7 @@ class PlanningChange(BaseModel):
 
     on: date
     event: PlanningEvent | None = None
-    who: str | None = None  # None: a member whose name is not known any more
+    who: str | None = None  # None: not named (stepping back, moving on) or no longer known
     what: str | None = None  # the sentence itself, in figures stored before the words moved to templates
 
 

@@ -108,6 +108,8 @@ def test_text_and_html_carry_the_same_sentences_from_the_template() -> None:
     for sentence in SENTENCES:
         assert sentence in text, sentence
         assert sentence in html, sentence
+    assert "\n- Book the room (by 3 July 2027)\n- Invite a speaker\n" in email.text  # one to a line
+    assert "\n- A member moved on (1 June 2027)\n" in email.text
     for raw in ("None", "NextTask", "PlanningChange", "title=", "event="):
         assert raw not in email.text and raw not in email.html
 

@@ -169,14 +169,9 @@ def health(
         emit_json(result.model_dump(mode="json"))
         return
     for c in result.communities:
-        say(f"{c.slug}: {', '.join(c.detail.get('attention', []) + c.detail.get('natural_end', [])) or 'all well'}")
-        if "figures" in c.detail:  # a run over every CoP leaves them in the records (--stored)
-            f = c.detail["figures"]
-            say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
-                f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
-                f"by kind {f.get('participation_by_kind')}")
-            say(f"  half the planning done by {f.get('people_doing_half_the_planning')} person(s); "
-                f"volunteers {f.get('volunteers')}; rotation due: {f.get('rotation_due')}")
+        # A run over every CoP leaves the figures in the records (--stored).
+        _say_health(c.slug, c.detail.get("attention", []) + c.detail.get("natural_end", []),
+                    c.detail.get("figures"))
         for note in c.notes[:-1]:
             say(f"  {note}")
     if not result.communities:
@@ -199,15 +194,19 @@ def _stored_health(slug: str | None, as_json: bool) -> None:
         emit_json(checks)
         return
     for c in checks:
-        f = c["figures"]
-        say(f"{c['slug']}: {', '.join(c['signals']) or 'all well'} (checked on {c['checked_on']})")
-        say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
-            f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
-            f"by kind {f.get('participation_by_kind')}")
-        say(f"  half the planning done by {f.get('people_doing_half_the_planning')} person(s); "
-            f"volunteers {f.get('volunteers')}; rotation due: {f.get('rotation_due')}")
+        _say_health(c["slug"], c["signals"], c["figures"], c["checked_on"])
     if not checks:
         say(f"no health check stored for {slug} yet" if slug else "no health checks stored yet")
+
+
+def _say_health(slug: str, signals: list[str], figures: dict[str, Any] | None,
+                checked_on: str | None = None) -> None:
+    """One CoP's health in sentences (templates/cli/health.txt); Jinja loads only for text output."""
+    from models.health import NATURAL_END
+    from tasks.rendering import render
+
+    say(render("cli/health.txt", slug=slug, signals=signals, natural_end=NATURAL_END,
+               figures=figures or {}, checked_on=checked_on).rstrip("\n"))
 
 
 def work_done(slug: Slug, actor: Actor = None, today: Today = None) -> None:

@@ -12,10 +12,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from models.sessions import SessionFacts
+from models.vocabulary import Cadence
+
 # How many days may pass between sessions before the cadence counts as missed.
-CADENCE_DAYS: Mapping[str, int] = {"weekly": 7, "fortnightly": 14, "monthly": 31, "quarterly": 92}
+CADENCE_DAYS: Mapping[Cadence, int] = {
+    Cadence.weekly: 7, Cadence.fortnightly: 14, Cadence.monthly: 31, Cadence.quarterly: 92}
 CADENCE_GRACE = 1.5  # a session a little late is still on cadence
-TREND_SESSIONS = 4  # the attendance trend looks at this many recent sessions
+TREND_SESSIONS = 4  # the attendance trend looks at this many recent sessions (a report pictures more)
 TREND_CHANGE = 0.2  # a change of a fifth or more between first and last counts as a trend
 LOW_ATTENDANCE_SHARE = 0.3  # natural end: fewer than this share of members came...
 LOW_ATTENDANCE_SESSIONS = 3  # ...at each of this many recent sessions
@@ -36,19 +40,12 @@ NATURAL_END = (ATTENDANCE_FALLEN_AWAY, ENTHUSIASTS_LEFT, NOBODY_TO_LEAD, WORK_DO
 
 
 @dataclass(frozen=True)
-class SessionSeen:
-    held_on: date
-    attended: int
-    members_then: int  # current members when the check runs; the best denominator we keep
-    kinds: Sequence[str] = ()  # member kind of each attendee ("convenor" for the convenor)
-
-
-@dataclass(frozen=True)
 class HealthInputs:
     today: date
-    cadence: str | None
+    cadence: Cadence | None
     launched_on: date | None
-    sessions: Sequence[SessionSeen]  # oldest first
+    sessions: Sequence[SessionFacts]  # oldest first
+    members_now: int  # the denominator for every recent session: member counts of the past are not kept
     planning_work: Mapping[str, int]  # person -> planning tasks done
     volunteers: int  # members who volunteered to lead next, not opted out
     eligible_next: int  # people the rota could pick next (excluding the current lead)
@@ -73,9 +70,10 @@ class Health:
         return asdict(self)
 
 
-def cadence_kept(today: date, cadence: str | None, last_held: date | None, launched_on: date | None) -> bool | None:
+def cadence_kept(today: date, cadence: Cadence | None, last_held: date | None,
+                 launched_on: date | None) -> bool | None:
     """True when the last session (or launch) is within the cadence, with some grace."""
-    if cadence not in CADENCE_DAYS:
+    if cadence is None:
         return None
     since = last_held or launched_on
     if since is None:
@@ -112,10 +110,10 @@ def people_doing_half(work: Mapping[str, int]) -> int | None:
     return people
 
 
-def participation_by_kind(sessions: Sequence[SessionSeen]) -> dict[str, int]:
+def participation_by_kind(sessions: Sequence[SessionFacts]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for s in sessions:
-        counts.update(s.kinds)
+        counts.update(s.attendee_kinds)
     return dict(sorted(counts.items()))
 
 
@@ -128,6 +126,7 @@ def assess(inputs: HealthInputs) -> Health:
     half = people_doing_half(inputs.planning_work)
     work_total = sum(inputs.planning_work.values())
     health = Health(figures={
+        "cadence": inputs.cadence.value if inputs.cadence else None,
         "sessions_held": len(inputs.sessions),
         "last_session": str(last_held) if last_held else None,
         "cadence_kept": kept,
@@ -154,7 +153,7 @@ def assess(inputs: HealthInputs) -> Health:
 
     last_few = list(inputs.sessions)[-LOW_ATTENDANCE_SESSIONS:]
     if len(last_few) == LOW_ATTENDANCE_SESSIONS and all(
-        s.attended < LOW_ATTENDANCE_SHARE * max(s.members_then, 1) for s in last_few
+        s.attended < LOW_ATTENDANCE_SHARE * max(inputs.members_now, 1) for s in last_few
     ):
         health.natural_end.append(ATTENDANCE_FALLEN_AWAY)
     if inputs.convenor_left and inputs.planning_group_left * 2 > inputs.planning_group_total:

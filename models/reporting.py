@@ -12,12 +12,16 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from models.sessions import SessionFacts
 from models.vocabulary import ReportPeriod
 
-TREND_SESSIONS = 12  # sessions shown in the attendance picture
+PICTURE_SESSIONS = 12  # sessions shown in the attendance picture (health's trend reads fewer)
+# took-lead: became planning lead; volunteered / opted-out: offered to lead, or stepped back
+PlanningEvent = Literal["took-lead", "joined", "left", "volunteered", "opted-out"]
 KIND_ORDER = ("practitioner", "expert-by-experience", "researcher", "convenor")
 
 
@@ -85,25 +89,6 @@ def due_periods(
     return due
 
 
-# Plain inputs: what the store knows, without the database.
-@dataclass(frozen=True)
-class SessionFacts:
-    held_on: date
-    attendee_kinds: tuple[str, ...]  # one entry per person attending; "convenor" for the convenor
-    attendee_ids: tuple[int, ...] = ()
-    format: str = "online"
-    topics: tuple[str, ...] = ()
-    methods: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
-    story: str | None = None
-
-
-@dataclass(frozen=True)
-class PlanningChange:
-    on: date
-    what: str  # in the CoP's own words, e.g. "Sam Okafor took over as planning lead"
-
-
 # The figures: stored on the SponsorReport row and rendered for every sponsor alike.
 class Bar(BaseModel):
     held_on: date
@@ -116,9 +101,24 @@ class Story(BaseModel):
     text: str
 
 
-class Change(BaseModel):
+class PlanningChange(BaseModel):
+    """A change in who plans: the words are the template's (templates/email/_report.*)."""
+
     on: date
-    what: str
+    event: PlanningEvent | None = None
+    who: str | None = None  # None: not named (stepping back, moving on) or no longer known
+    what: str | None = None  # the sentence itself, in figures stored before the words moved to templates
+
+
+class NextTask(BaseModel):
+    title: str
+    due: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_sentence(cls, value: Any) -> Any:
+        # Figures stored before the words moved to templates hold "Title (by 3 March 2027)".
+        return {"title": value} if isinstance(value, str) else value
 
 
 class KindCount(BaseModel):
@@ -142,9 +142,9 @@ class ReportFigures(BaseModel):
     topics: list[str] = Field(default_factory=list)
     outputs: list[str] = Field(default_factory=list)
     stories: list[Story] = Field(default_factory=list)
-    planning_changes: list[Change] = Field(default_factory=list)
+    planning_changes: list[PlanningChange] = Field(default_factory=list)
     planning_lead: str | None = None
-    next_up: list[str] = Field(default_factory=list)
+    next_up: list[NextTask] = Field(default_factory=list)
     trend: list[Bar] = Field(default_factory=list)
     trend_max: int = 0
     # The whole life so far, up to the period's end: the final report credits it all.
@@ -164,7 +164,7 @@ def figures(
     members_now: int,
     changes: Sequence[PlanningChange] = (),
     planning_lead: str | None = None,
-    next_up: Sequence[str] = (),
+    next_up: Sequence[NextTask] = (),
     final: bool = False,
 ) -> ReportFigures:
     """The figures of one period. `sessions` may include earlier ones: they feed the trend."""
@@ -182,7 +182,7 @@ def figures(
     kinds = Counter(kind_of.values())
     by_kind = [KindCount(kind=k, people=kinds[k]) for k in KIND_ORDER if kinds.get(k)]
     by_kind += [KindCount(kind=k, people=n) for k, n in sorted(kinds.items()) if k not in KIND_ORDER]
-    trend = ordered[-TREND_SESSIONS:]
+    trend = ordered[-PICTURE_SESSIONS:]
     return ReportFigures(
         period_start=period.start,
         period_end=period.end,
@@ -200,8 +200,7 @@ def figures(
         outputs=_distinct([o for s in inside for o in s.outputs]),
         stories=[Story(held_on=s.held_on, text=s.story) for s in inside if s.story],
         planning_changes=[
-            Change(on=c.on, what=c.what)
-            for c in sorted(changes, key=lambda c: c.on)
+            c for c in sorted(changes, key=lambda c: c.on)
             if period.start <= c.on <= period.end
         ],
         planning_lead=planning_lead,

@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 
 from tasks.email.delivery import deliver_pending
 from tasks.email.outbox import pending_ids
+from tasks.rendering import render
 from tasks.storage.db import session_scope
 from tasks.storage.paging import (
     each_in_own_transaction,
@@ -116,21 +117,10 @@ def artifact_key(flow_name: str, slug: str) -> str:
 def summarise(flow_name: str, slug: str, outcomes: list[Outcome],
               delivered: dict[str, list[str]] | None = None) -> str:
     """A markdown artifact saying what the flow did (no email addresses in it)."""
-    lines = [f"# {flow_name}: {slug}", ""]
-    for o in outcomes:
-        if o.stage_changed:
-            lines.append(f"- **{o.slug}**: {o.stage_before} → {o.stage_after}")
-        lines += [f"- {note}" for note in o.notes]
-        if o.queued:
-            lines.append(f"- {len(o.queued)} email(s) queued")
-    if not outcomes:
-        lines.append("- nothing was due")
-    if delivered is not None and any(delivered.values()):
-        lines.append(f"- delivered: {len(delivered['sent'])} sent, {len(delivered['failed'])} failed, "
-                     f"{len(delivered['deferred'])} to retry")
-    text = "\n".join(lines) + "\n"
+    context = {"flow_name": flow_name, "slug": slug, "outcomes": outcomes, "delivered": delivered}
+    text = render("reports/flow-summary.md", **context)
     create_markdown_artifact(key=artifact_key(flow_name, slug), markdown=_no_addresses(text),
-                             description=f"What the {flow_name} flow did")
+                             description=render("reports/flow-summary.description.txt", **context).strip())
     return text
 
 

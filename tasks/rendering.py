@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,17 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["day"] = lambda d: d.strftime("%-d %B %Y") if d else ""
+    env.filters["day"] = _day
     return env
+
+
+def _day(value: date | str | None) -> str:
+    """14 January 2027; a date stored as text (2027-01-14, in JSON figures) reads the same."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    return value.strftime("%-d %B %Y")
 
 
 def _markdown_safe(value: object) -> object:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from models.db.tables import Community
+from tasks.rendering import render
 
 LOCAL_TIME = ZoneInfo("Europe/London")  # charters give local times without a zone
 
@@ -26,10 +27,10 @@ def first_session_invite(community: Community, convenor_name: str | None, conven
     event.add("dtstamp", datetime.now(UTC))
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=community.session_minutes))
-    event.add("summary", f"{community.name}: first session")
+    event.add("summary", " ".join(render("calendar/first-session.summary.txt", community=community).split()))
     if community.location:
         event.add("location", community.location)
-    event.add("description", f"{community.domain or ''}\n\nAttending is voluntary: come when you can.")
+    event.add("description", render("calendar/first-session.description.txt", community=community).strip())
     if convenor_email:
         organiser = vCalAddress(f"mailto:{convenor_email}")
         if convenor_name:

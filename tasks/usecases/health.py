@@ -29,10 +29,12 @@ from models.db.tables import (
     RoleTerm,
 )
 from models.errors import BadInput
-from models.health import NATURAL_END, HealthInputs, SessionSeen, assess
+from models.health import NATURAL_END, HealthInputs, assess
 from models.lifecycle import Stage
 from models.rota import eligible, rotation_due
+from models.sessions import SessionFacts
 from models.stages import HEALTH_STAGES, require_health_check, values
+from models.vocabulary import Cadence
 from tasks.storage import audit
 from tasks.storage.queries import get_community, rota_candidates
 from tasks.usecases.common import SCHEDULE, Outcome, queue_email
@@ -107,10 +109,11 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
         pg_ever = [m for m in everyone if m.planning_group and not m.is_convenor]
         inputs[community.id] = HealthInputs(
             today=today,
-            cadence=community.cadence,
+            cadence=Cadence(community.cadence) if community.cadence else None,
             launched_on=community.launched_on,
-            sessions=[SessionSeen(held_on=held_on, attended=len(kinds[sid]), members_then=len(members),
-                                  kinds=kinds[sid]) for sid, held_on in sessions[community.id]],
+            sessions=[SessionFacts(held_on=held_on, attendee_kinds=tuple(kinds[sid]))
+                      for sid, held_on in sessions[community.id]],
+            members_now=len(members),
             planning_work=dict(work[community.id]),
             volunteers=sum(1 for c in candidates if c.volunteered and not c.opted_out),
             eligible_next=sum(1 for c in eligible(candidates) if c.membership_id != lead_id),

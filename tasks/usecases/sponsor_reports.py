@@ -29,8 +29,10 @@ from models.db.tables import (
 )
 from models.lifecycle import Stage
 from models.reporting import (
+    NextTask,
     Period,
     PlanningChange,
+    PlanningEvent,
     ReportFigures,
     SessionFacts,
     due_periods,
@@ -45,12 +47,6 @@ from tasks.rendering import render, render_email
 from tasks.storage.db import insert_if_absent
 from tasks.storage.queries import current_members, open_tasks, sponsors_of
 
-KIND_LABELS = {
-    "practitioner": "Practitioners",
-    "expert-by-experience": "Experts by experience",
-    "researcher": "Researchers",
-    "convenor": "Convenor",
-}
 
 
 def first_day(community: Community) -> date:
@@ -92,14 +88,17 @@ def _sessions(db: Session, community: Community) -> list[SessionFacts]:
 
 
 def _planning_changes(db: Session, community: Community) -> list[PlanningChange]:
-    """Who took over planning, who volunteered or stepped back, who joined or left."""
+    """Who took over planning, who volunteered or stepped back, who joined or left.
+
+    Only people credited are named: someone stepping back or moving on is not named to a sponsor.
+    """
     changes: list[PlanningChange] = []
     terms = db.scalars(
         select(RoleTerm).options(selectinload(RoleTerm.membership).selectinload(Membership.person))
         .where(RoleTerm.community_id == community.id)
     )
     for term in terms:
-        changes.append(PlanningChange(term.started_on, f"{term.membership.person.name} took on the planning lead"))
+        changes.append(PlanningChange(on=term.started_on, event="took-lead", who=term.membership.person.name))
     members = db.scalars(
         select(Membership).options(selectinload(Membership.person))
         .where(Membership.community_id == community.id)
@@ -109,30 +108,27 @@ def _planning_changes(db: Session, community: Community) -> list[PlanningChange]
         if m.person.email:
             names[m.person.email] = m.person.name
         if m.joined_on > community.created_on:
-            changes.append(PlanningChange(m.joined_on, f"{m.person.name} joined"))
+            changes.append(PlanningChange(on=m.joined_on, event="joined", who=m.person.name))
         if m.left_on is not None:
-            changes.append(PlanningChange(m.left_on, f"{m.person.name} moved on"))
-    words = {"member.volunteered": "volunteered to help lead planning",
-             "member.opted-out": "stepped back from leading planning"}
+            changes.append(PlanningChange(on=m.left_on, event="left"))
+    events: dict[str, PlanningEvent] = {"member.volunteered": "volunteered", "member.opted-out": "opted-out"}
     entries = db.scalars(
         select(AuditEntry).where(AuditEntry.community_id == community.id,
-                                 AuditEntry.action.in_(tuple(words)))
+                                 AuditEntry.action.in_(tuple(events)))
     )
     for entry in entries:
-        who = names.get(str((entry.after or {}).get("member")), "A member")
-        changes.append(PlanningChange(entry.on_date, f"{who} {words[entry.action]}"))
+        event = events[entry.action]
+        who = names.get(str((entry.after or {}).get("member"))) if event == "volunteered" else None
+        changes.append(PlanningChange(on=entry.on_date, event=event, who=who))
     return changes
 
 
-def _next_up(db: Session, community: Community) -> tuple[str | None, list[str]]:
+def _next_up(db: Session, community: Community) -> tuple[str | None, list[NextTask]]:
     from tasks.storage.queries import current_term
 
     term = current_term(db, community)
     lead = term.membership.person.name if term is not None else None
-    tasks = [
-        f"{t.title} (by {t.due.day} {t.due:%B %Y})" if t.due else t.title
-        for t in open_tasks(db, community)[:6]
-    ]
+    tasks = [NextTask(title=t.title, due=t.due) for t in open_tasks(db, community)[:6]]
     return lead, tasks
 
 
@@ -166,7 +162,6 @@ def email_context(community: Community, figures_: ReportFigures, sponsor_name: s
         "community": community,
         "sponsor_name": sponsor_name,
         "r": figures_,
-        "kind_labels": KIND_LABELS,
         "cadence": community.cadence,
         "successor": successor,
     }
@@ -247,7 +242,7 @@ def next_report(community: Community, today: date) -> tuple[Period, date]:
 def report_markdown(community: Community, row: SponsorReport) -> str:
     """The operations copy of a report (a Prefect artifact): figures only, no addresses."""
     report = ReportFigures.model_validate(row.figures)
-    return render("reports/sponsor-report.md", community=community, r=report, kind_labels=KIND_LABELS)
+    return render("reports/sponsor-report.md", community=community, r=report)
 
 
 def report_description(slug: str, period_start: date) -> str:

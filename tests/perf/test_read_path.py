@@ -88,5 +88,5 @@ def test_health_stored_shows_the_latest_check_and_changes_nothing(cli, home: Pat
     assert done.returncode == 0, done.stderr
     assert [(c["checked_on"], c["signals"]) for c in json.loads(done.stdout)] == [("2027-03-02", [])]
     text = cli("health", "aaot", "--stored")
-    assert text.stdout.splitlines()[0] == "aaot: all well (checked on 2027-03-02)"
+    assert text.stdout.splitlines()[0] == "aaot: all well (checked on 2 March 2027)"
     assert counts() == before

@@ -6,19 +6,21 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from models import health
-from models.health import HealthInputs, SessionSeen, assess, attendance_trend, people_doing_half
+from models.health import HealthInputs, assess, attendance_trend, people_doing_half
+from models.sessions import SessionFacts
+from models.vocabulary import Cadence
 
 TODAY = date(2027, 6, 1)
 
 
-def sessions(*attended: int, members: int = 10, every: int = 30) -> list[SessionSeen]:
+def sessions(*attended: int, every: int = 30) -> list[SessionFacts]:
     start = TODAY - timedelta(days=every * len(attended))
-    return [SessionSeen(start + timedelta(days=every * i), n, members, ["practitioner"] * n)
+    return [SessionFacts(start + timedelta(days=every * i), ("practitioner",) * n)
             for i, n in enumerate(attended)]
 
 
-BASE = HealthInputs(today=TODAY, cadence="monthly", launched_on=date(2027, 1, 1),
-                    sessions=sessions(8, 8, 9), planning_work={"A": 2, "B": 2, "C": 1},
+BASE = HealthInputs(today=TODAY, cadence=Cadence.monthly, launched_on=date(2027, 1, 1),
+                    sessions=sessions(8, 8, 9), members_now=10, planning_work={"A": 2, "B": 2, "C": 1},
                     volunteers=1, eligible_next=3, rotation_due=False, convenor_left=False,
                     planning_group_total=3, planning_group_left=0, work_done=False)
 
@@ -44,7 +46,7 @@ def test_people_doing_half_the_planning() -> None:
 
 
 def test_participation_by_kind_counts_recent_attendance() -> None:
-    seen = [SessionSeen(TODAY, 3, 10, ["practitioner", "researcher", "practitioner"])]
+    seen = [SessionFacts(TODAY, ("practitioner", "researcher", "practitioner"))]
     assert assess(replace(BASE, sessions=seen)).figures["participation_by_kind"] == {
         "practitioner": 2, "researcher": 1}
 

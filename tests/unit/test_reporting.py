@@ -55,14 +55,15 @@ def test_figures_count_people_once_by_kind_and_keep_earlier_sessions_for_the_tre
                  topics=("Case A",), outputs=("Checklist",), format="hybrid"),
         _session(date(2027, 7, 8), (1,), ("convenor",)),  # after the period: not counted
     ]
-    f = figures(q2, sessions, members_now=6, changes=[PlanningChange(date(2027, 5, 1), "Sam took on the planning lead"),
-                                                      PlanningChange(date(2027, 1, 1), "earlier")])
+    f = figures(q2, sessions, members_now=6, changes=[
+        PlanningChange(on=date(2027, 5, 1), event="took-lead", who="Sam"),
+        PlanningChange(on=date(2027, 1, 1), event="joined", who="earlier")])
     assert (f.sessions, f.attendances, f.people, f.average_attendance) == (2, 6, 4, 3.0)
     assert [(k.kind, k.people) for k in f.by_kind] == [
         ("practitioner", 1), ("expert-by-experience", 1), ("researcher", 1), ("convenor", 1)]
     assert f.topics == ["Home detox", "Case A"] and f.outputs == ["Checklist"]
     assert f.methods == ["Case review"] and [s.text for s in f.stories] == ["We changed triage"]
-    assert [c.what for c in f.planning_changes] == ["Sam took on the planning lead"]
+    assert [(c.event, c.who) for c in f.planning_changes] == [("took-lead", "Sam")]
     assert [(b.held_on.month, b.attended, b.in_period) for b in f.trend] == [
         (3, 2, False), (4, 3, True), (5, 3, True)]
     assert f.trend_max == 3 and f.formats == {"online": 1, "hybrid": 1}

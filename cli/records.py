@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:  # only for the type checker: read-only commands load no ORM
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
 
 from cli.common import Actor, AsJson, Today, checked, checked_all, emit_json, parse_day, say
 from models.vocabulary import MemberKind, SessionFormat
@@ -20,14 +25,14 @@ SlugArg = Annotated[str, typer.Argument(metavar="SLUG", help="The CoP's short na
 EmailArg = Annotated[str, typer.Argument(metavar="EMAIL", help="The member's email address.")]
 
 
-def _db():  # type: ignore[no-untyped-def]
+def _db() -> AbstractContextManager[Session]:
     from tasks.storage.db import require_schema, session_scope
 
     require_schema()
     return session_scope()
 
 
-def _read():  # type: ignore[no-untyped-def]
+def _read() -> AbstractContextManager[Connection]:
     """A Core connection for the read-only commands (tasks/storage/views.py): no ORM to load."""
     from tasks.storage.db import read_scope, require_schema
 

@@ -43,8 +43,8 @@ class Role(str, Enum):
 DECIDERS = frozenset({Role.convenor, Role.planning_group})
 
 
-def require_may_decide(role: Role, actor: str, slug: str) -> None:
-    """Only the convenor and the planning group decide; sponsors never do."""
+def require_may_decide(role: Role, actor: str, slug: str) -> Role:
+    """Only the convenor and the planning group decide; sponsors never do. Returns the decider's role."""
     if role not in DECIDERS:
         why = {
             Role.sponsor: "sponsors receive reports and never decide",
@@ -53,6 +53,7 @@ def require_may_decide(role: Role, actor: str, slug: str) -> None:
             Role.stranger: "they are not part of this CoP",
         }.get(role, "only the convenor and planning group may do this")
         raise Refused(f"{actor} may not act on {slug}: {why}")
+    return role
 
 
 def require_found(slug: str, stage: str | None) -> None:
@@ -65,15 +66,19 @@ def require_found(slug: str, stage: str | None) -> None:
                            "nothing was changed (restore it from the audit trail)")
 
 
-def require_writable(stage: Stage, slug: str) -> None:
+def require_writable(stage: Stage, slug: str) -> Stage:
+    """Any stage but archived may be written to; returns the stage."""
     if stage is Stage.archived:
         raise Refused(f"{slug} is archived and read-only")
+    return stage
 
 
-def require_transition(current: Stage, target: Stage, slug: str) -> None:
+def require_transition(current: Stage, target: Stage, slug: str) -> str:
+    """The transition allowed from `current` to `target`, by name (e.g. 'launch'), or Refused."""
     if (current, target) not in TRANSITIONS:
         require_writable(current, slug)
         raise Refused(f"{slug} is {current.value}; it cannot move to {target.value}")
+    return TRANSITIONS[(current, target)]
 
 
 def notice_days(days: int | None) -> int:
@@ -95,11 +100,13 @@ class ArchiveReadiness:
     notice_over: bool
     forced: bool
 
-    def check(self, slug: str, notice_ends_on: date | None) -> None:
+    def check(self, slug: str, notice_ends_on: date | None) -> bool:
+        """May it be archived now? True when that cuts the notice short (asked for with --now)."""
         if not (self.notice_over or self.forced):
             raise Refused(
                 f"{slug} is in its notice period until {notice_ends_on}; use --now to archive sooner"
             )
+        return not self.notice_over
 
 
 MIN_MEMBERS_TO_LAUNCH = 3

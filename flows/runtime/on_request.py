@@ -133,7 +133,8 @@ def crash_if_never_started(flow_run_id: UUID, exc: BaseException) -> None:
 
     try:
         with get_client(sync_client=True) as client:
-            if client.read_flow_run(flow_run_id).state.is_pending():
+            state = client.read_flow_run(flow_run_id).state
+            if state is not None and state.is_pending():
                 client.set_flow_run_state(flow_run_id, Crashed(
                     message=f"copflow serve could not start it ({type(exc).__name__}: {exc})"), force=True)
     except Exception:

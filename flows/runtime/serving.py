@@ -90,7 +90,7 @@ def load_flow(spec: DeploymentSpec) -> Any:
 def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
     """Prefect runner deployments for `serve`, named and scheduled as in prefect.yaml."""
     from prefect.client.schemas.schedules import CronSchedule
-    from prefect.deployments.runner import EntrypointType
+    from prefect.deployments.runner import EntrypointType  # type: ignore[attr-defined]  # re-exported, not declared
     from prefect.deployments.schedules import create_deployment_schedule_create
 
     deployments = []
@@ -98,7 +98,7 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
         flow = load_flow(spec)
         schedules = [
             create_deployment_schedule_create(
-                CronSchedule(cron=s.cron, **({"timezone": s.timezone} if s.timezone else {})),
+                CronSchedule(cron=s.cron, timezone=s.timezone) if s.timezone else CronSchedule(cron=s.cron),
                 active=s.active,
             )
             for s in spec.schedules

@@ -40,4 +40,5 @@ def first_session_invite(community: Community, convenor_name: str | None, conven
     # Only the rules around the session, not decades of daylight-saving dates.
     cal.add_missing_timezones(first_date=start.date().replace(month=1, day=1),
                               last_date=start.date().replace(year=start.year + 1, month=1, day=1))
-    return cal.to_ical().decode()
+    ical: bytes = cal.to_ical()
+    return ical.decode()

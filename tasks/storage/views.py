@@ -25,7 +25,7 @@ from models.stages import HEALTH_STAGES, LAUNCHES_FROM, values
 from tasks.storage import selects
 
 
-def _community(db: Connection, slug: str) -> Row[Any]:
+def _community(db: Connection, slug: str) -> Row[*tuple[Any, ...]]:
     """The CoP's row; the same errors as queries.get_community."""
     row = db.execute(selects.named(select(community), slug)).one_or_none()
     require_found(slug, None if row is None else row.stage)
@@ -39,14 +39,14 @@ def list_communities(db: Connection) -> list[dict[str, Any]]:
     return [{"slug": c.slug, "name": c.name, "stage": c.stage} for c in rows]
 
 
-def _members(db: Connection, community_id: int) -> list[Row[Any]]:
+def _members(db: Connection, community_id: int) -> list[Row[*tuple[Any, ...]]]:
     """Current members with their names, in the order they joined (as current_members)."""
     return list(db.execute(selects.current_members(
         select(membership, person.c.name, person.c.email)
         .join(person, person.c.id == membership.c.person_id), community_id)))
 
 
-def _planning_lead(db: Connection, community_id: int) -> Row[Any] | None:
+def _planning_lead(db: Connection, community_id: int) -> Row[*tuple[Any, ...]] | None:
     """The open term, as current_term: more than one open term is an error, not a choice."""
     return db.execute(selects.open_term(
         select(role_term.c.started_on, person.c.name, person.c.email)
@@ -54,13 +54,13 @@ def _planning_lead(db: Connection, community_id: int) -> Row[Any] | None:
         .join(person, person.c.id == membership.c.person_id), community_id)).one_or_none()
 
 
-def _sponsors(db: Connection, community_id: int) -> list[Row[Any]]:
+def _sponsors(db: Connection, community_id: int) -> list[Row[*tuple[Any, ...]]]:
     return list(db.execute(selects.sponsors_of(
         select(sponsor.c.organisation, person.c.name, person.c.email)
         .join(person, person.c.id == sponsor.c.person_id), community_id)))
 
 
-def _open_tasks(db: Connection, community_id: int) -> list[Row[Any]]:
+def _open_tasks(db: Connection, community_id: int) -> list[Row[*tuple[Any, ...]]]:
     """Open planning tasks, soonest due first (as queries.open_tasks)."""
     return list(db.execute(selects.open_tasks(
         select(planning_task.c.id, planning_task.c.title, planning_task.c.due, person.c.name)

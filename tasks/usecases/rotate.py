@@ -83,7 +83,8 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
     flag_modified(community, "stage")
     if term is not None:
         term.ended_on = today
-    previous = outgoing or (last_term(db, community).membership if last_term(db, community) else None)
+    last = last_term(db, community)
+    previous = outgoing or (last.membership if last else None)
     incoming.volunteered = False  # the offer is taken up; they stay on the planning group
     new_term = RoleTerm(community_id=community.id, membership_id=incoming.id, started_on=today,
                         sessions_at_start=held)

@@ -40,7 +40,7 @@ def test_the_stage_table_is_exactly_the_design() -> None:
 
 @pytest.mark.parametrize(("current", "target"), ALLOWED)
 def test_allowed_transitions_pass(current: Stage, target: Stage) -> None:
-    require_transition(current, target, "aaot")
+    assert require_transition(current, target, "aaot") == TRANSITIONS[(current, target)]
 
 
 @pytest.mark.parametrize(("current", "target"), REFUSED)
@@ -59,7 +59,7 @@ def test_nothing_is_ever_deleted_there_is_no_way_back_to_proposed() -> None:
 
 @pytest.mark.parametrize("stage", [s for s in Stage if s is not Stage.archived])
 def test_every_stage_but_archived_can_be_written(stage: Stage) -> None:
-    require_writable(stage, "aaot")
+    assert require_writable(stage, "aaot") is stage
 
 
 def test_an_archived_cop_is_read_only() -> None:
@@ -69,7 +69,7 @@ def test_an_archived_cop_is_read_only() -> None:
 
 @pytest.mark.parametrize("role", [Role.convenor, Role.planning_group])
 def test_the_convenor_and_planning_group_decide(role: Role) -> None:
-    require_may_decide(role, "dana@example.org", "aaot")
+    assert require_may_decide(role, "dana@example.org", "aaot") is role
 
 
 @pytest.mark.parametrize(("role", "why"), [
@@ -125,7 +125,8 @@ def test_archive_waits_for_the_notice_period() -> None:
 
 @pytest.mark.parametrize(("over", "forced"), [(True, False), (False, True), (True, True)])
 def test_archive_proceeds_when_notice_is_over_or_asked_for_now(over: bool, forced: bool) -> None:
-    ArchiveReadiness(notice_over=over, forced=forced).check("aaot", date(2027, 3, 15))
+    cuts_notice_short = ArchiveReadiness(notice_over=over, forced=forced).check("aaot", date(2027, 3, 15))
+    assert cuts_notice_short is (not over)
 
 
 COMPLETE: dict[str, Any] = {"domain": "d", "practice": "p", "has_convenor": True, "sponsors": 1,

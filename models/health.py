@@ -139,27 +139,41 @@ def assess(inputs: HealthInputs) -> Health:
         "eligible_to_lead_next": inputs.eligible_next,
         "rotation_due": inputs.rotation_due,
     })
+    health.attention = _needs_attention(inputs, kept=kept, trend=trend, half=half, work_total=work_total)
+    health.natural_end = _natural_end(inputs)
+    return health
+
+
+def _needs_attention(inputs: HealthInputs, *, kept: bool | None, trend: str, half: int | None,
+                     work_total: int) -> list[str]:
+    """Signals for the convenor: things to look at, none of them a reason to close."""
+    signals = []
     if kept is False:
-        health.attention.append(CADENCE_MISSED)
+        signals.append(CADENCE_MISSED)
     if trend == "falling":
-        health.attention.append(ATTENDANCE_FALLING)
+        signals.append(ATTENDANCE_FALLING)
     if inputs.rotation_due:
-        health.attention.append(ROTATION_DUE)
+        signals.append(ROTATION_DUE)
     # Only worth a word when a new lead is about to be needed.
     if inputs.rotation_due and inputs.volunteers == 0 and inputs.eligible_next > 0:
-        health.attention.append(NO_VOLUNTEERS)
+        signals.append(NO_VOLUNTEERS)
     if half == 1 and work_total >= CONCENTRATED_MIN_TASKS:
-        health.attention.append(PLANNING_CONCENTRATED)
+        signals.append(PLANNING_CONCENTRATED)
+    return signals
 
+
+def _natural_end(inputs: HealthInputs) -> list[str]:
+    """Signals of a natural end: they lead to a proposal to people, never to a close by themselves."""
+    signals = []
     last_few = list(inputs.sessions)[-LOW_ATTENDANCE_SESSIONS:]
     if len(last_few) == LOW_ATTENDANCE_SESSIONS and all(
         s.attended < LOW_ATTENDANCE_SHARE * max(inputs.members_now, 1) for s in last_few
     ):
-        health.natural_end.append(ATTENDANCE_FALLEN_AWAY)
+        signals.append(ATTENDANCE_FALLEN_AWAY)
     if inputs.convenor_left and inputs.planning_group_left * 2 > inputs.planning_group_total:
-        health.natural_end.append(ENTHUSIASTS_LEFT)
+        signals.append(ENTHUSIASTS_LEFT)
     if inputs.eligible_next == 0:
-        health.natural_end.append(NOBODY_TO_LEAD)
+        signals.append(NOBODY_TO_LEAD)
     if inputs.work_done:
-        health.natural_end.append(WORK_DONE)
-    return health
+        signals.append(WORK_DONE)
+    return signals

@@ -157,6 +157,24 @@ def _distinct(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
+def _kind_of_each_person(sessions: Sequence[SessionFacts]) -> dict[int | tuple[date, int], str]:
+    """Each person who came, once, under their kind (sessions recorded without ids count per seat)."""
+    kind_of: dict[int | tuple[date, int], str] = {}
+    for s in sessions:
+        ids: Sequence[int | tuple[date, int]] = s.attendee_ids or [
+            (s.held_on, i) for i in range(len(s.attendee_kinds))
+        ]
+        for pid, kind in zip(ids, s.attendee_kinds, strict=True):
+            kind_of[pid] = kind
+    return kind_of
+
+
+def _by_kind(kind_of: dict[int | tuple[date, int], str]) -> list[KindCount]:
+    kinds = Counter(kind_of.values())
+    by_kind = [KindCount(kind=k, people=kinds[k]) for k in KIND_ORDER if kinds.get(k)]
+    return by_kind + [KindCount(kind=k, people=n) for k, n in sorted(kinds.items()) if k not in KIND_ORDER]
+
+
 def figures(
     period: Period,
     sessions: Sequence[SessionFacts],
@@ -171,17 +189,7 @@ def figures(
     ordered = sorted((s for s in sessions if s.held_on <= period.end), key=lambda s: s.held_on)
     inside = [s for s in ordered if s.held_on >= period.start]
     attendances = sum(len(s.attendee_kinds) for s in inside)
-    # Count each person once, under their kind.
-    kind_of: dict[int | tuple[date, int], str] = {}
-    for s in inside:
-        ids: Sequence[int | tuple[date, int]] = s.attendee_ids or [
-            (s.held_on, i) for i in range(len(s.attendee_kinds))
-        ]
-        for pid, kind in zip(ids, s.attendee_kinds, strict=True):
-            kind_of[pid] = kind
-    kinds = Counter(kind_of.values())
-    by_kind = [KindCount(kind=k, people=kinds[k]) for k in KIND_ORDER if kinds.get(k)]
-    by_kind += [KindCount(kind=k, people=n) for k, n in sorted(kinds.items()) if k not in KIND_ORDER]
+    kind_of = _kind_of_each_person(inside)
     trend = ordered[-PICTURE_SESSIONS:]
     return ReportFigures(
         period_start=period.start,
@@ -193,7 +201,7 @@ def figures(
         people=len(kind_of),
         average_attendance=round(attendances / len(inside), 1) if inside else None,
         members_now=members_now,
-        by_kind=by_kind,
+        by_kind=_by_kind(kind_of),
         formats=dict(Counter(s.format for s in inside)),
         methods=_distinct([m for s in inside for m in s.methods]),
         topics=_distinct([t for s in inside for t in s.topics]),

@@ -70,14 +70,11 @@ def _open_tasks(db: Connection, community_id: int) -> list[Row[*tuple[Any, ...]]
 
 def show_community(db: Connection, slug: str) -> dict[str, Any]:
     cop = _community(db, slug)
-    term = _planning_lead(db, cop.id)
-    members = _members(db, cop.id)
-    sponsors = _sponsors(db, cop.id)
-    successor = (db.scalar(select(community.c.slug).where(community.c.id == cop.successor_id))
-                 if cop.successor_id else None)
-    predecessors = db.scalars(select(community.c.slug).where(community.c.successor_id == cop.id)).all()
-    held = db.scalar(selects.sessions_held(cop.id)) or 0
-    convenor = next((m for m in members if m.is_convenor), None)
+    return {**_charter_of(cop), **_people_of(db, cop), **_progress_of(db, cop)}
+
+
+def _charter_of(cop: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    """What the charter said, as stored."""
     return {
         "slug": cop.slug,
         "name": cop.name,
@@ -90,28 +87,42 @@ def show_community(db: Connection, slug: str) -> dict[str, Any]:
         "first_session": cop.first_session.isoformat() if cop.first_session else None,
         "format": cop.format,
         "location": cop.location,
-        "sessions_held": held,
-        "missing_for_launch": (selects.missing_for_launch(db, cop.id)
-                               if cop.stage == LAUNCHES_FROM.value else []),
+    }
+
+
+def _roles(m: Row[*tuple[Any, ...]]) -> list[str]:
+    return [r for r, on in (("convenor", m.is_convenor),
+                            ("planning group", m.planning_group and not m.is_convenor),
+                            ("volunteer", m.volunteered),
+                            ("opted out of leading", m.opted_out)) if on]
+
+
+def _people_of(db: Connection, cop: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    """The people and their roles: convenor, planning lead, members, sponsors."""
+    term = _planning_lead(db, cop.id)
+    members = _members(db, cop.id)
+    convenor = next((m for m in members if m.is_convenor), None)
+    return {
         "convenor": {"name": convenor.name, "email": convenor.email} if convenor else None,
         "planning_lead": (
             {"name": term.name, "email": term.email, "since": str(term.started_on)} if term else None
         ),
-        "members": [
-            {
-                "name": m.name,
-                "email": m.email,
-                "kind": m.kind,
-                "roles": [r for r, on in (("convenor", m.is_convenor),
-                                          ("planning group", m.planning_group and not m.is_convenor),
-                                          ("volunteer", m.volunteered),
-                                          ("opted out of leading", m.opted_out)) if on],
-            }
-            for m in members
-        ],
+        "members": [{"name": m.name, "email": m.email, "kind": m.kind, "roles": _roles(m)} for m in members],
         "sponsors": [
-            {"name": s.name, "email": s.email, "organisation": s.organisation} for s in sponsors
+            {"name": s.name, "email": s.email, "organisation": s.organisation} for s in _sponsors(db, cop.id)
         ],
+    }
+
+
+def _progress_of(db: Connection, cop: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    """Where the CoP is in its life: sessions, what launch still needs, tasks, closing, successors."""
+    successor = (db.scalar(select(community.c.slug).where(community.c.id == cop.successor_id))
+                 if cop.successor_id else None)
+    predecessors = db.scalars(select(community.c.slug).where(community.c.successor_id == cop.id)).all()
+    return {
+        "sessions_held": db.scalar(selects.sessions_held(cop.id)) or 0,
+        "missing_for_launch": (selects.missing_for_launch(db, cop.id)
+                               if cop.stage == LAUNCHES_FROM.value else []),
         "open_tasks": [
             {"id": t.id, "title": t.title, "due": str(t.due) if t.due else None, "owner": t.name}
             for t in _open_tasks(db, cop.id)

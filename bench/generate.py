@@ -41,10 +41,18 @@ def slug_of(i: int) -> str:
     return f"cop-{i:05d}"
 
 
-def _rows_for(i: int, rng: random.Random, ids: dict[str, int]) -> dict[type, list[dict[str, Any]]]:
-    rows: dict[type, list[dict[str, Any]]] = {t: [] for t in (
-        Community, Person, Membership, Sponsorship, CopSession, Attendance, RoleTerm,
-        PlanningTask, AuditEntry)}
+Rows = dict[type, list[dict[str, Any]]]
+
+
+def _take(ids: dict[str, int], kind: str) -> int:
+    """The next id of this kind (ids are given here, so a chunk inserts without round trips)."""
+    ids[kind] += 1
+    return ids[kind] - 1
+
+
+def _rows_for(i: int, rng: random.Random, ids: dict[str, int]) -> Rows:
+    rows: Rows = {t: [] for t in (Community, Person, Membership, Sponsorship, CopSession, Attendance,
+                                  RoleTerm, PlanningTask, AuditEntry)}
     cid = i + 1
     rows[Community].append(dict(
         id=cid, slug=slug_of(i), name=f"Community of Practice {i:05d}",
@@ -55,11 +63,18 @@ def _rows_for(i: int, rng: random.Random, ids: dict[str, int]) -> dict[type, lis
         location="Microsoft Teams", stage="active", created_on=date(2026, 12, 1),
         launched_on=LAUNCHED, work_done=False, version=3,
     ))
+    memberships = _people(rows, i, cid, ids)
+    _sessions(rows, cid, memberships, rng, ids)
+    _leads_and_tasks(rows, cid, memberships[1:5], ids)
+    _audit(rows, i, cid, ids)
+    return rows
+
+
+def _people(rows: Rows, i: int, cid: int, ids: dict[str, int]) -> list[int]:
+    """Members (the first is the convenor) and sponsors; returns the membership ids."""
     memberships: list[int] = []
     for m in range(MEMBERS):
-        pid, mid = ids["person"], ids["membership"]
-        ids["person"] += 1
-        ids["membership"] += 1
+        pid, mid = _take(ids, "person"), _take(ids, "membership")
         memberships.append(mid)
         rows[Person].append(dict(id=pid, name=f"Member {m:02d} of {i:05d}",
                                  email=f"m{m:02d}.c{i:05d}@example.org"))
@@ -69,16 +84,17 @@ def _rows_for(i: int, rng: random.Random, ids: dict[str, int]) -> dict[type, lis
             volunteered=m == 5, opted_out=m == 6, joined_on=date(2026, 12, 1), left_on=None,
         ))
     for s in range(SPONSORS):
-        pid = ids["person"]
-        ids["person"] += 1
+        pid = _take(ids, "person")
         rows[Person].append(dict(id=pid, name=f"Sponsor {s} of {i:05d}",
                                  email=f"s{s}.c{i:05d}@example.nhs.uk"))
-        rows[Sponsorship].append(dict(id=ids["sponsor"], community_id=cid, person_id=pid,
+        rows[Sponsorship].append(dict(id=_take(ids, "sponsor"), community_id=cid, person_id=pid,
                                       organisation=f"Trust {s}", added_on=date(2026, 12, 1)))
-        ids["sponsor"] += 1
+    return memberships
+
+
+def _sessions(rows: Rows, cid: int, memberships: list[int], rng: random.Random, ids: dict[str, int]) -> None:
     for s in range(SESSIONS):
-        sid = ids["session"]
-        ids["session"] += 1
+        sid = _take(ids, "session")
         held = date(2027, 1, 7) + timedelta(weeks=s)
         rows[CopSession].append(dict(
             id=sid, community_id=cid, held_on=held, format="online",
@@ -87,32 +103,33 @@ def _rows_for(i: int, rng: random.Random, ids: dict[str, int]) -> dict[type, lis
         ))
         came = rng.sample(memberships, rng.randint(MEMBERS // 2, MEMBERS - 4))
         rows[Attendance].extend(dict(session_id=sid, membership_id=mid) for mid in came)
-    # Planning leads so far, three sessions each; the last term is still running.
-    leads = memberships[1:5]
+
+
+def _leads_and_tasks(rows: Rows, cid: int, leads: list[int], ids: dict[str, int]) -> None:
+    """Planning leads so far, three sessions each (the last term still running), and their tasks."""
     for t, at_start in enumerate((0, 3, 6, 9)):
         started = date(2027, 1, 7) + timedelta(weeks=at_start)
         ended = date(2027, 1, 7) + timedelta(weeks=at_start + 3) if t < 3 else None
-        rows[RoleTerm].append(dict(id=ids["term"], community_id=cid, membership_id=leads[t],
+        rows[RoleTerm].append(dict(id=_take(ids, "term"), community_id=cid, membership_id=leads[t],
                                    started_on=started, ended_on=ended, sessions_at_start=at_start))
-        ids["term"] += 1
     for k in range(OPEN_TASKS + DONE_TASKS):
         done = k >= OPEN_TASKS
         rows[PlanningTask].append(dict(
-            id=ids["task"], community_id=cid, title=f"Plan session topic {k}", notes=None,
+            id=_take(ids, "task"), community_id=cid, title=f"Plan session topic {k}", notes=None,
             due=BENCH_TODAY + timedelta(days=7 * (k + 1)), owner_id=leads[3 if not done else k % 3],
             status="done" if done else "open", created_on=date(2027, 3, 1),
             done_on=date(2027, 3, 15) if done else None,
         ))
-        ids["task"] += 1
+
+
+def _audit(rows: Rows, i: int, cid: int, ids: dict[str, int]) -> None:
     for action, on in (("community.created", date(2026, 12, 1)), ("stage.changed", LAUNCHED)):
         rows[AuditEntry].append(dict(
-            id=ids["audit"], community_id=cid, recorded_at=datetime.combine(on, datetime.min.time()),
+            id=_take(ids, "audit"), community_id=cid, recorded_at=datetime.combine(on, datetime.min.time()),
             on_date=on, actor=f"m00.c{i:05d}@example.org", action=action, why="benchmark data",
             before=None, after={"stage": "active"} if action == "stage.changed" else None,
             flow_run_id=None,
         ))
-        ids["audit"] += 1
-    return rows
 
 
 def generate(engine: Engine, n: int, *, seed: int = 2027) -> dict[str, int]:

@@ -66,7 +66,9 @@ def expand_multi_values(argv: list[str]) -> list[str]:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    from models.text import visible
+
+    return visible(" ".join(message.split()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from models.errors import BadInput
+from models.text import visible
 
 
 def parse_day(value: str | None, option: str = "--today") -> date:
@@ -35,5 +36,19 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def checked(value: str, kind: str, option: str) -> str:
+    """Validate one argument with the charter's own types (by name), for one clear error line."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from models import charter
+
+    try:
+        return TypeAdapter(getattr(charter, kind)).validate_python(value)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise BadInput(f"{option}: {message}") from None
+
+
 def say(line: str = "") -> None:
-    typer.echo(line)
+    """Print a line; stored text in it cannot drive the terminal (an ESC shows as \\x1b)."""
+    typer.echo(visible(line))

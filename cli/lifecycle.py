@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import Actor, AsJson, Today, emit_json, parse_day, say
+from cli.common import Actor, AsJson, Today, checked, emit_json, parse_day, say
 from models.errors import BadInput
 
 Slug = Annotated[str, typer.Argument(help="The CoP's slug.")]
@@ -108,6 +108,8 @@ def close(
 
     day = parse_day(today)
     reason = " ".join(reason.split())
+    if reason:  # a blank one is the use case's to refuse, with its own words
+        reason = checked(reason, "LongText", "--reason")
     _precheck(check_close, slug, actor, reason, successor, notice_days)
     _report(_run("close", CloseRequest(slug=slug, actor=actor, reason=reason, successor=successor,
                                        notice_days=notice_days, today=day)))

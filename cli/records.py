@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.common import Actor, AsJson, Today, emit_json, parse_day, say
-from models.errors import BadInput
+from cli.common import checked as _checked
 from models.vocabulary import MemberKind, SessionFormat
 
 community_app = typer.Typer(help="Create, list and show communities.", no_args_is_help=True)
@@ -18,19 +18,6 @@ task_app = typer.Typer(help="Planning tasks, owned by the planning lead.", no_ar
 
 SlugArg = Annotated[str, typer.Argument(metavar="SLUG", help="The CoP's short name, e.g. aaot.")]
 EmailArg = Annotated[str, typer.Argument(metavar="EMAIL", help="The member's email address.")]
-
-
-def _checked(value: str, kind: str, option: str) -> str:
-    """Validate one argument with the charter's own types (by name), for one clear error line."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from models import charter
-
-    try:
-        return TypeAdapter(getattr(charter, kind)).validate_python(value)
-    except ValidationError as exc:
-        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        raise BadInput(f"{option}: {message}") from None
 
 
 def _db():  # type: ignore[no-untyped-def]

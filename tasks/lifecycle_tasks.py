@@ -21,6 +21,7 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from tasks.email.delivery import deliver_pending
+from tasks.rendering import markdown_text
 from tasks.storage.db import session_scope
 from tasks.storage.paging import (
     each_in_own_transaction,
@@ -115,12 +116,14 @@ def artifact_key(flow_name: str, slug: str) -> str:
 
 def summarise(flow_name: str, slug: str, outcomes: list[Outcome],
               delivered: dict[str, list[str]] | None = None) -> str:
-    """A markdown artifact saying what the flow did (no email addresses in it)."""
-    lines = [f"# {flow_name}: {slug}", ""]
+    """A markdown artifact saying what the flow did (no email addresses in it). Every value is
+    shown as text (markdown_text): a name or reason in a note cannot become a heading or link."""
+    md = markdown_text
+    lines = [f"# {md(flow_name)}: {md(slug)}", ""]
     for o in outcomes:
         if o.stage_changed:
-            lines.append(f"- **{o.slug}**: {o.stage_before} → {o.stage_after}")
-        lines += [f"- {note}" for note in o.notes]
+            lines.append(f"- **{md(o.slug)}**: {md(str(o.stage_before))} → {md(str(o.stage_after))}")
+        lines += [f"- {md(note)}" for note in o.notes]
         if o.queued:
             lines.append(f"- {len(o.queued)} email(s) queued")
     if not outcomes:

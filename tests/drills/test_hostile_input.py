@@ -485,16 +485,15 @@ def test_stored_names_that_bypassed_the_checks_never_reach_a_header(home: Path, 
     before = snapshot(home)
     targets = [(update(Person).where(Person.email == "lee@example.org"), "name", "Lee Hart"),
                (update(Community).where(Community.slug == "aaot"), "name", "AAOT")]
-    for statement, column, good in targets:
+    for n, (statement, column, good) in enumerate(targets):
         for label, trick, text in UNSAFE:
-            if statement.table.name == "community" and trick.isspace():
+            if n == 1 and trick.isspace():
                 continue  # a subject's whitespace is collapsed to one space: below
             with session_scope() as db:
                 db.execute(statement.values({column: text}))
-            with pytest.raises(BadInput, match="a header is one line"):
-                with session_scope() as db:
-                    close(db, "aaot", actor=None, reason="done", successor=None, notice_days=14,
-                          today=date(2027, 2, 1), flow_run_id=None)
+            with pytest.raises(BadInput, match="a header is one line"), session_scope() as db:
+                close(db, "aaot", actor=None, reason="done", successor=None, notice_days=14,
+                      today=date(2027, 2, 1), flow_run_id=None)
             with session_scope() as db:
                 db.execute(statement.values({column: good}))
             DRILLS.hostile()
@@ -535,7 +534,7 @@ def test_outbox_rows_that_bypassed_the_checks_are_never_written(home: Path) -> N
     s.deliver_everything()
     rows = {r.key: r for r in s.outbox_rows()}
     bad = [r for key, r in rows.items() if key != "test:good"]
-    assert all(r.status == "failed" and r.last_error.startswith("not sent: the ") for r in bad), \
+    assert all(r.status == "failed" and (r.last_error or "").startswith("not sent: the ") for r in bad), \
         [(r.key, r.status, r.last_error) for r in bad if r.status != "failed"]
     assert rows["test:good"].status == "sent"
     files = s.eml_files(home)
@@ -747,13 +746,14 @@ def test_outbox_names_never_collide(tmp_path: Path) -> None:
     transport = FileTransport(tmp_path / "outbox")
     keys = ["invite:aaot:first+tag@example.org", "invite:aaot:first_tag@example.org",
             "invite:aaot:first/tag@example.org", "invite:aaot:first tag@example.org",
-            "invite_aaot_first_tag@example.org", "x" * 300, "x" * 301]
+            "invite_aaot_first_tag@example.org", "x" * 300, "x" * 301,
+            "close-proposal:aaot:attendance-fallen-away:2027-11-01:dana@example.nhs.uk"]  # folds
     for key in keys:
         transport.send(key, _built(key))
         DRILLS.hostile()
     written = sorted(transport.folder.iterdir())
     assert len(written) == len(keys) and all(len(p.name) < 200 for p in written)
-    assert sorted(str(_parse(p.read_bytes())["X-Copflow-Key"]) for p in written) == sorted(keys)
+    assert sorted(str(_parse(p.read_bytes())["X-Copflow-Key"]).strip() for p in written) == sorted(keys)
 
 
 def test_two_addresses_that_used_to_share_a_file_get_an_email_each(home: Path, tmp_path: Path,
@@ -835,12 +835,12 @@ def test_markdown_shows_user_text_as_text(home: Path, tmp_path: Path, trick: str
     from models.db.tables import SponsorReport
     from tasks.rendering import render
     from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
     from tasks.usecases.archive import archive
     from tasks.usecases.close import close
     from tasks.usecases.planning_tasks import add_task
-    from tasks.usecases.sponsor_reports import report_markdown
     from tasks.usecases.sessions import record_session
-    from tasks.storage.queries import get_community
+    from tasks.usecases.sponsor_reports import report_markdown
 
     one_line = " ".join(trick.split())
     trick = re.sub("[\u2028\u2029\x85]", "\n", trick)  # plain text may hold newlines, no other breaks
@@ -869,7 +869,7 @@ def test_markdown_shows_user_text_as_text(home: Path, tmp_path: Path, trick: str
     assert f"CoP {one_line}" in as_shown(summary) and f"Topic {one_line}" in as_shown(summary)
     with session_scope() as db:
         community = get_community(db, "aaot")
-        report = db.scalars(select(SponsorReport)).first()
+        report = db.scalars(select(SponsorReport).where(SponsorReport.final)).one()
         copy = report_markdown(community, report)
         community.name = "plain words"
         plain_copy = render("reports/sponsor-report.md", community=community,
@@ -939,3 +939,25 @@ def _visible(text: str) -> str:
     from models.text import visible
 
     return visible(text)
+
+
+def test_a_flow_run_here_writes_under_a_private_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect's local API starts in the first run here: what it and the run write is private,
+    and the person's own umask is back afterwards."""
+    from flows.requests import LaunchRequest
+    from flows.runtime import dispatch
+
+    def flow(request: Any) -> str:
+        (tmp_path / "written").write_text("x")
+        (tmp_path / "made").mkdir()
+        return "done"
+
+    monkeypatch.setattr(dispatch, "load_flow", lambda name: flow)
+    previous = os.umask(0o002)
+    try:
+        assert dispatch.run_here("launch", LaunchRequest(slug="aaot", today=date(2027, 1, 4))) == "done"
+        assert os.umask(0o002) == 0o002
+    finally:
+        os.umask(previous)
+    assert (_mode(tmp_path / "written"), _mode(tmp_path / "made")) == (0o600, 0o700)
+    DRILLS.hostile()

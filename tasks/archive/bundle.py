@@ -169,6 +169,6 @@ def _write(fs: Any, path: str, body: bytes, local: bool) -> None:
             f.write(body)
         return
     # A new file only (O_EXCL), never through a link (O_NOFOLLOW), its user's alone.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(body)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the ORM loads only when a session is opened: read-only comm
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows
 
 
 @lru_cache(maxsize=4)
@@ -58,7 +59,7 @@ def private_database(path: Path) -> None:
     default = path.resolve() == (home() / "copflow.db").resolve()
     private_folder(path.parent, "COPFLOW_HOME" if default else "the database folder")
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600))
         return
     except FileExistsError:
         pass

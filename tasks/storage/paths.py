@@ -51,20 +51,28 @@ def private_folder(folder: Path, what: str) -> Path:
             part.mkdir(mode=0o700)
         except FileExistsError:  # made by a concurrent command in the meantime: checked below
             pass
+        except OSError as exc:
+            raise BadInput(f"{what} {folder}: cannot make {part}: {exc.strerror or exc}") from None
     check_private(folder, what)
     return folder
 
 
 def check_private(folder: Path, what: str) -> None:
+    if os.name != "posix":  # no owner and mode bits to check
+        return
     try:
         info = folder.stat()
     except OSError as exc:
         raise BadInput(f"{what} {folder}: {exc.strerror or exc}") from None
+    mode = stat.S_IMODE(info.st_mode)
     if not stat.S_ISDIR(info.st_mode):
         raise BadInput(f"{what} {folder} is not a folder")
     if info.st_uid != os.geteuid():
         raise BadInput(f"{what} {folder} belongs to another user (uid {info.st_uid}); "
-                       "copflow keeps its data in a folder of its own user's")
-    if info.st_mode & 0o022:
-        raise BadInput(f"{what} {folder} can be written by other users "
-                       f"(mode {stat.S_IMODE(info.st_mode):04o}); make it private: chmod 700 {folder}")
+                       "use a folder of copflow's own user")
+    if mode & stat.S_ISVTX and mode & 0o002:
+        raise BadInput(f"{what} {folder} is shared with other users (mode {mode:04o}); "
+                       "use a folder of copflow's own user")
+    if mode & 0o022:
+        raise BadInput(f"{what} {folder} can be written by other users (mode {mode:04o}); "
+                       f"make it private: chmod 700 {folder}")

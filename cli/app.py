@@ -72,12 +72,15 @@ LONGEST_ERROR = 480
 
 
 def _one_line(message: str) -> str:
-    """One line, short: an error quotes at most an excerpt of what it was given."""
+    """One line, short, visible: an error quotes at most an excerpt of what it was given, and shows
+    control characters as escapes rather than letting them act on the terminal."""
+    from models.text import visible
+
     words = [w if len(w) <= LONGEST_WORD else f"{w[:40]}...({len(w):,} characters)" for w in message.split()]
     line = " ".join(words)
     if len(line) > LONGEST_ERROR:
         line = f"{line[:LONGEST_ERROR - 100]} ... {line[-90:]}"
-    return line
+    return visible(line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from models.errors import BadInput
+from models.text import visible
 
 
 def parse_day(value: str | None, option: str = "--today") -> date:
@@ -64,4 +65,5 @@ def emit_json(data: Any) -> None:
 
 
 def say(line: str = "") -> None:
-    typer.echo(line)
+    """Print a line; stored text in it cannot drive the terminal (an ESC shows as \\x1b)."""
+    typer.echo(visible(line))

@@ -107,7 +107,9 @@ def close(
     from tasks.usecases.close import check_close
 
     day = parse_day(today)
-    reason = checked(" ".join(reason.split()), "Reason", "--reason")
+    reason = " ".join(reason.split())
+    if reason:  # a blank one is the use case's to refuse, with its own words
+        reason = checked(reason, "Reason", "--reason")
     _precheck(check_close, slug, actor, reason, successor, notice_days)
     _report(_run("close", CloseRequest(slug=slug, actor=actor, reason=reason, successor=successor,
                                        notice_days=notice_days, today=day)))

@@ -8,6 +8,7 @@ import typer
 
 from cli.common import AsJson, Today, emit_json, parse_day, say
 from models.errors import BadInput
+from models.text import visible
 
 
 def report(
@@ -54,7 +55,7 @@ def report(
             say(f"{c.slug}: archived; its final report went with the archive")
     say(f"emails: {summary.sent} sent, {summary.failed} failed, {summary.waiting} waiting to retry")
     if summary.delivery_stopped:
-        typer.echo(f"note: delivery stopped early: {summary.delivery_stopped}", err=True)
+        typer.echo(f"note: delivery stopped early: {visible(summary.delivery_stopped)}", err=True)
     if summary.failed:
         typer.echo("note: see 'copflow outbox --failed' for why", err=True)
 

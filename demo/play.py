@@ -41,7 +41,7 @@ def clear(home: Path) -> None:
             raise Refused(f"{home} exists and was not made by 'copflow demo'; move it away or set "
                           "COPFLOW_HOME to another folder")
         shutil.rmtree(home)
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, mode=0o700)  # copflow refuses a home others can write in
     (home / MARKER).write_text("Made by 'copflow demo'; cleared at the start of each demo run.\n")
 
 
@@ -161,7 +161,7 @@ def play(console: Console, steps: list[Step]) -> Year:
     )
 
     from demo.steps import Year
-    from flows.runtime.dispatch import patient_local_api
+    from flows.runtime.dispatch import patient_local_api, private_files
     from tasks.rendering import render
     from tasks.storage.db import upgrade
 
@@ -172,6 +172,7 @@ def play(console: Console, steps: list[Step]) -> Year:
                         disable=not console.is_terminal)
     with ExitStack() as stack:
         stack.enter_context(progress)
+        stack.enter_context(private_files())  # Prefect's local API and its files: this user's alone
         bar = progress.add_task("Starting Prefect's local API, once for the whole demo", total=len(steps))
         # No API URL (not even a profile's): Prefect's ephemeral local API. Heartbeats tell a
         # server that a worker's run is still alive; these runs live and end in this process,

@@ -19,15 +19,25 @@ from pydantic import (
 )
 
 from models.lifecycle import missing_for_launch
+from models.text import text_problem
 from models.vocabulary import Cadence, MemberKind, ReportPeriod, SessionFormat
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
 def _no_control_chars(value: str) -> str:
-    # A CR or LF in a name would become a header injection in an email.
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("must be a single line without control characters")
+    # A CR or LF in a name, or an encoded word that decodes to one, would become a header
+    # injection in an email; an ESC would drive the terminal that shows it.
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _plain_text(value: str) -> str:
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -41,7 +51,17 @@ OneLine = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
     AfterValidator(_no_control_chars),
 ]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# A CoP's name heads every email's subject: short, so it names the CoP and cannot carry a message.
+CopName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    AfterValidator(_no_control_chars),
+]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+    AfterValidator(_plain_text),
+]
 # Why a CoP closes: a paragraph, copied into every member's notice, so kept short.
 Reason = Annotated[
     str,
@@ -105,7 +125,7 @@ class Charter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
-    name: OneLine
+    name: CopName
     slug: Slug | None = None
     domain: LongText | None = None
     practice: LongText | None = None

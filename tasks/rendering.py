@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from models.text import visible
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -37,11 +40,21 @@ def _day(value: date | str | None) -> str:
     return value.strftime("%-d %B %Y")
 
 
+WHITESPACE = re.compile(r"\s+")  # newlines and Unicode line separators among them
+MARKDOWN_SIGNIFICANT = re.compile(r"([`*_{}\[\]()#+\-.!|])")
+
+
+def markdown_text(value: str) -> str:
+    """Text put into markdown shows as typed, as text: on one line (it cannot start a heading or
+    a list), every markdown-significant character escaped (no link, image or emphasis), no
+    HTML tag, and any control character shown as an escape."""
+    text = visible(WHITESPACE.sub(" ", value)).replace("\\", "\\\\")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MARKDOWN_SIGNIFICANT.sub(r"\\\1", text)
+
+
 def _markdown_safe(value: object) -> object:
-    """Text put into markdown shows as typed and cannot open an HTML tag in a renderer."""
-    if isinstance(value, str):
-        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return value
+    return markdown_text(value) if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +76,8 @@ def render(template: str, **context: Any) -> str:
 
 def render_email(name: str, **context: Any) -> RenderedEmail:
     """Render templates/email/<name>.subject.txt, .txt and .html with the same context."""
-    subject = " ".join(render(f"email/{name}.subject.txt", **context).split())
+    subject = render("email/_subject.txt", subject=render(f"email/{name}.subject.txt", **context))
+    subject = " ".join(subject.split())
     return RenderedEmail(
         subject=subject,
         text=render(f"email/{name}.txt", **context),

@@ -41,7 +41,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from tasks.storage.settings import get_settings
 
     home = tmp_path / "copflow-home"
-    home.mkdir()  # on PostgreSQL no database file would create it
+    home.mkdir(mode=0o700)  # on PostgreSQL no database file would create it
     monkeypatch.setenv("COPFLOW_HOME", str(home))
     url = _fresh_database_url(home)
     if url:

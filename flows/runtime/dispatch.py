@@ -9,7 +9,10 @@ Either way the flow applies the same rules about who may act.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel
@@ -63,8 +66,21 @@ def run_here(name: str, request: BaseModel) -> Any:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     flow = load_flow(name)
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
+    with private_files(), \
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
         return flow(request=request)
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Umask 0o077 while the flow runs: what Prefect's local API starts and writes (its home,
+    database, results) is readable by this user alone, like copflow's own files."""
+    previous = os.umask(0o077)
+    os.umask(previous | 0o077)  # never looser than the user's own
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def patient_local_api() -> dict[Any, Any]:

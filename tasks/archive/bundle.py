@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import fsspec
+from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,6 +28,7 @@ from models.db.tables import (
 )
 from tasks.crashpoints import crash_point
 from tasks.rendering import render
+from tasks.storage.paths import private_folder
 from tasks.storage.queries import sponsors_of
 from tasks.storage.settings import get_settings
 
@@ -121,9 +125,13 @@ def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, 
 
 
 def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> str:
-    """Write the bundle to <root>/<slug>/ atomically (temp folder, then rename); return its URL."""
+    """Write the bundle to <root>/<slug>/ atomically (temp folder, then rename); return its URL.
+    In a local folder, the bundle is its user's alone (0700 folders, 0600 files)."""
     root = (root or get_settings().archive_root).rstrip("/")
     fs, base = fsspec.core.url_to_fs(root)
+    local = isinstance(fs, LocalFileSystem)
+    if local:
+        private_folder(Path(base), "the archive folder")
     final, temp = f"{base}/{slug}", f"{base}/.{slug}.{uuid.uuid4().hex}.tmp"
     files = {
         "community.json": json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
@@ -132,16 +140,17 @@ def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> st
     for leftover in fs.glob(f"{base}/.{slug}.*.tmp"):
         # Half-written by an attempt that died: never part of an archive.
         fs.rm(leftover, recursive=True)
-    fs.makedirs(temp, exist_ok=True)
+    if local:
+        os.mkdir(temp, 0o700)  # a new name: fails rather than use anything already there
+    else:
+        fs.makedirs(temp, exist_ok=True)
     sums = []
     for name, text in files.items():
         body = text.encode()
-        with fs.open(f"{temp}/{name}", "wb") as f:
-            f.write(body)
+        _write(fs, f"{temp}/{name}", body, local)
         sums.append(f"{hashlib.sha256(body).hexdigest()}  {name}\n")
         crash_point("archive.file-written")
-    with fs.open(f"{temp}/SHA256SUMS", "wb") as f:
-        f.write("".join(sums).encode())
+    _write(fs, f"{temp}/SHA256SUMS", "".join(sums).encode(), local)
     crash_point("archive.file-written")
     if fs.exists(final):
         # Left by an earlier attempt whose transaction did not commit: the CoP is not archived.
@@ -150,3 +159,13 @@ def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> st
     crash_point("archive.bundle-written")
     return root + "/" + slug
 
+
+def _write(fs: Any, path: str, body: bytes, local: bool) -> None:
+    if not local:  # object stores: access is the bucket's or container's policy
+        with fs.open(path, "wb") as f:
+            f.write(body)
+        return
+    # A new file only (O_EXCL), never through a link (O_NOFOLLOW), its user's alone.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(body)

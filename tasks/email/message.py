@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import format_datetime
 
 from models.db.tables import OutboxMessage
+from models.text import text_problem
 from tasks.storage.settings import Settings
+
+HEADERS = ("Subject", "From", "To", "Message-ID", "Date", "X-Copflow-Key")
 
 
 def message_id(key: str) -> str:
@@ -34,7 +39,14 @@ def wire_address(address: str) -> str:
     return ascii_form
 
 
-def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
+def _headers(row: OutboxMessage, settings: Settings) -> EmailMessage:
+    """The headers alone; a value with an encoded word or a control, format or line-separator
+    character is refused (a ValueError), as it would not read back as itself."""
+    for what, value in (("subject", row.subject), ("recipient's name", row.to_name),
+                        ("sender's name", settings.email_from_name), ("key", row.key)):
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(f"the {what} {problem}")
     msg = EmailMessage()
     msg["Subject"] = row.subject
     msg["From"] = Address(display_name=settings.email_from_name, addr_spec=settings.email_from)
@@ -42,6 +54,32 @@ def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
     msg["Message-ID"] = message_id(row.key)
     msg["Date"] = format_datetime(row.queued_at.replace(tzinfo=UTC))
     msg["X-Copflow-Key"] = row.key
+    return msg
+
+
+def check_as_read(msg: EmailMessage, row: OutboxMessage, settings: Settings) -> None:
+    """Parse the headers as a mail reader would and compare: exactly the headers meant (no Bcc,
+    one To), each value the one meant. Whitespace is left out of the comparison: Python's
+    folding of long non-ASCII values can move a space between encoded words."""
+    read = BytesHeaderParser(policy=policy.default).parsebytes(msg.as_bytes())
+    to = [(_bare(a.display_name), a.addr_spec) for a in read["To"].addresses] if "To" in read else []
+    sender = [(_bare(a.display_name), a.addr_spec) for a in read["From"].addresses] if "From" in read else []
+    wrong = ([name for name, _ in read.items()] != list(HEADERS)
+             or _bare(str(read["Subject"])) != _bare(row.subject)
+             or to != [(_bare(row.to_name), wire_address(row.to_email))]
+             or sender != [(_bare(settings.email_from_name), settings.email_from)]
+             or _bare(str(read["X-Copflow-Key"])) != _bare(row.key))
+    if wrong:
+        raise ValueError("its headers would not read back as written; not sent")
+
+
+def _bare(text: str) -> str:
+    return "".join(text.split())
+
+
+def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
+    msg = _headers(row, settings)
+    check_as_read(msg, row, settings)
     msg.set_content(row.text_body)
     msg.add_alternative(row.html_body, subtype="html")
     if row.calendar:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from models.db.tables import Community, OutboxMessage
 from models.errors import BadInput
+from models.text import text_problem
 from tasks.rendering import RenderedEmail
 from tasks.storage.db import insert_if_absent
 
@@ -23,12 +23,14 @@ class Recipient:
 
 
 def check_headers(*, subject: str, name: str, address: str) -> None:
-    """Last line of defence before a header: one line each, and a valid address."""
+    """Last line of defence before a header: one line each as a mail reader decodes it (no
+    encoded word, no control, format or line-separator character), and a valid address."""
     from email_validator import EmailNotValidError, validate_email
 
     for what, value in (("subject", subject), ("name", name), ("address", address)):
-        if any(unicodedata.category(ch) == "Cc" for ch in value):
-            raise BadInput(f"email {what} must be one line without control characters: {value!r}")
+        problem = text_problem(value)
+        if problem:
+            raise BadInput(f"email {what} {problem}; a header is one line as read: {value!r}")
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
+import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -36,26 +39,45 @@ class Transport(Protocol):
 
 
 class FileTransport:
-    """The embedded default: one .eml file per message in the outbox folder."""
+    """The embedded default: one .eml file per message in the outbox folder, readable by
+    copflow's user alone (0600, in a 0700 folder no one else can write in)."""
 
     name = "file"
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        from tasks.storage.paths import check_private, private_folder
+
+        self.folder = private_folder(folder, "the outbox folder")
+        if folder.parent != folder:  # the home holding it: whoever can write there could swap it
+            check_private(folder.parent, "the folder holding the outbox")
 
     def path_for(self, key: str) -> Path:
-        return self.folder / (re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".eml")
+        """A readable prefix, then a hash of the exact key: two keys never share a file
+        (first+tag@ and first_tag@ read alike, and hash apart)."""
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:100]
+        return self.folder / f"{readable}.{hashlib.sha256(key.encode()).hexdigest()[:16]}.eml"
 
     def send(self, key: str, message: EmailMessage, *, maybe_sent: bool = False) -> str:
         # The file name is the key: a message already written is not written again.
         path = self.path_for(key)
-        if not path.exists():
-            # Write then rename, so a crash never leaves half a message behind.
-            tmp = path.with_suffix(".eml.tmp")
-            tmp.write_bytes(bytes(message))
-            os.replace(tmp, path)
+        if not (path.exists() and not path.is_symlink()):
+            write_privately(path, bytes(message))
         return str(path)
 
     def close(self) -> None:
         pass
+
+
+def write_privately(path: Path, body: bytes) -> None:
+    """Write a whole file (0600) or none: into a new temporary file of a private, unguessable
+    name beside it (mkstemp: O_CREAT | O_EXCL | O_NOFOLLOW), then renamed over the path, which
+    replaces a link there rather than following it."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -11,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
 from models.errors import BadInput
-from tasks.storage.paths import database_url
+from tasks.storage.paths import database_url, home, private_folder
 
 if TYPE_CHECKING:  # the ORM loads only when a session is opened: read-only commands use Core
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "copflow_read_only"  # an execution option: this connection only reads
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows
 
 
 @lru_cache(maxsize=4)
@@ -25,7 +27,7 @@ def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_database(Path(path))
         engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False)
 
         @event.listens_for(engine, "connect")
@@ -49,6 +51,28 @@ def engine_for(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
+
+
+def private_database(path: Path) -> None:
+    """A SQLite file readable by copflow's user alone, in a folder no one else can write in.
+
+    The file is made 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+    database file's mode); one left readable by an older copflow is made private.
+    """
+    default = path.resolve() == (home() / "copflow.db").resolve()
+    private_folder(path.parent, "COPFLOW_HOME" if default else "the database folder")
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600))
+        return
+    except FileExistsError:
+        pass
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = file.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            file.chmod(0o600)
 
 
 def engine() -> Engine:

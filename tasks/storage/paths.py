@@ -7,7 +7,10 @@ pydantic-settings, keeps them fast. Settings (tasks/storage/settings.py) uses th
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+from models.errors import BadInput
 
 DEFAULT_HOME = Path("./copflow-data")
 
@@ -32,3 +35,44 @@ def sqlite_url(home: Path) -> str:
 
 def database_url() -> str:
     return env("DATABASE_URL") or sqlite_url(home())
+
+
+def private_folder(folder: Path, what: str) -> Path:
+    """The folder, made if missing (0700, as is any missing parent); refused (BadInput, exit 2)
+    when another user could write in it: a group or other write bit, or another owner. Files
+    copflow writes there are its user's alone, and no one else can plant a link among them."""
+    missing = []
+    for part in (folder, *folder.parents):
+        if part.exists():
+            break
+        missing.append(part)
+    for part in reversed(missing):
+        try:
+            part.mkdir(mode=0o700)
+        except FileExistsError:  # made by a concurrent command in the meantime: checked below
+            pass
+        except OSError as exc:
+            raise BadInput(f"{what} {folder}: cannot make {part}: {exc.strerror or exc}") from None
+    check_private(folder, what)
+    return folder
+
+
+def check_private(folder: Path, what: str) -> None:
+    if os.name != "posix":  # no owner and mode bits to check
+        return
+    try:
+        info = folder.stat()
+    except OSError as exc:
+        raise BadInput(f"{what} {folder}: {exc.strerror or exc}") from None
+    mode = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISDIR(info.st_mode):
+        raise BadInput(f"{what} {folder} is not a folder")
+    if info.st_uid != os.geteuid():
+        raise BadInput(f"{what} {folder} belongs to another user (uid {info.st_uid}); "
+                       "use a folder of copflow's own user")
+    if mode & stat.S_ISVTX and mode & 0o002:
+        raise BadInput(f"{what} {folder} is shared with other users (mode {mode:04o}); "
+                       "use a folder of copflow's own user")
+    if mode & 0o022:
+        raise BadInput(f"{what} {folder} can be written by other users (mode {mode:04o}); "
+                       f"make it private: chmod 700 {folder}")

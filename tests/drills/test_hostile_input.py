@@ -8,8 +8,13 @@ stay quick; lifecycle steps that would start Prefect run their use cases directl
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import os
+import re
+import stat
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from email import message_from_bytes, policy
@@ -24,6 +29,7 @@ from models.db.tables import Base
 from tests.conftest import SAMPLE_CHARTER
 from tests.drills import support as s
 from tests.drills.tally import DRILLS
+from tests.support.markdown import as_shown
 
 BASE = yaml.safe_load(SAMPLE_CHARTER.read_text())
 
@@ -225,7 +231,9 @@ TRICKY_TEXT = [
     ("already-escaped HTML", "Fish &amp; chips &lt;b&gt;"),
     ("quotes and ampersand", "O'Brien & \"Sons\""),
     ("template syntax", "{{ 7 * 7 }} {% raw %}"),
-    ("right-to-left override", "Evil\u202egnp.exe"),
+    ("joiners in Persian and an emoji", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \U0001f469\u200d\u2695"),
+    ("address punctuation", "Lee (Leeds) <x>, Ray; \"q\" =? y"),
+    ("backslashes", "C:\\cases\\new \\[x\\]"),
     ("emoji and CJK", "Café ☕ 学习小组"),
     ("markdown link", "[click](javascript:alert(1))"),
 ]
@@ -296,7 +304,7 @@ def _escaped_once(message: Any, text: str) -> None:
 
 
 def _markdown_text(markdown: str) -> str:
-    return html.unescape(markdown)
+    return as_shown(markdown)
 
 
 def test_unusual_but_valid_addresses(home: Path, tmp_path: Path, capsys: Any) -> None:
@@ -354,4 +362,605 @@ def test_stored_text_that_bypassed_the_checks(home: Path, launched: str, capsys:
         code, _, err = run(capsys, *argv)
         assert code == 1 and err.count("\n") == 1 and "unknown stage 'hibernating'" in err, err
         DRILLS.hostile()
+    DRILLS.hostile()
+
+
+# --- Trust: header injection, files others could read or redirect, markdown and terminal ---------
+
+B64_ATTACK = base64.b64encode(b"Lee\r\nBcc: x@attacker.example").decode()
+ENCODED_WORDS = [
+    "=?utf-8?q?Lee=0D=0ABcc=3A_x=40attacker.example?=",
+    "=?UTF-8?Q?Lee=0D=0ABcc=3A_x=40attacker.example?=",
+    f"=?utf-8?b?{B64_ATTACK}?=",
+    f"=?UTF-8?B?{B64_ATTACK}?=",
+    f"=?Utf-8?b?{B64_ATTACK}?=",
+    "=?iso-8859-1?q?Lee=0ABcc:_x@attacker.example?=",
+    "=?utf-8*en?q?Lee=0D=0A?=",
+    "Lee =?utf-8?Q?=0D=0A?= Bcc: x@attacker.example",
+    "=?us-ascii?q?URGENT=3A_reset_your_NHSmail_password?=",
+    "x =? y ?= z",
+]
+# Line breaks a mail reader or a terminal honours, bidi and other format characters, controls.
+SEPARATORS = {
+    "LINE SEPARATOR": "\u2028", "PARAGRAPH SEPARATOR": "\u2029", "NEXT LINE": "\x85",
+    "LRM": "\u200e", "RLM": "\u200f", "LRE": "\u202a", "RLE": "\u202b", "PDF": "\u202c",
+    "LRO": "\u202d", "RLO": "\u202e", "LRI": "\u2066", "RLI": "\u2067", "FSI": "\u2068",
+    "PDI": "\u2069", "ARABIC LETTER MARK": "\u061c", "BOM": "\ufeff", "ZWSP": "\u200b",
+    "WORD JOINER": "\u2060", "SOFT HYPHEN": "\u00ad", "TAG A": "\U000e0041",
+    "INTERLINEAR ANNOTATION": "\ufff9", "NUL": "\x00", "BEL": "\x07", "BACKSPACE": "\x08",
+    "VT": "\x0b", "FF": "\x0c", "CR": "\r", "LF": "\n", "CRLF": "\r\n", "TAB": "\t", "DEL": "\x7f",
+    "C1 CSI": "\x9b31m", "FS": "\x1c", "US": "\x1f", "ESC colour": "\x1b[31m",
+    "ESC title": "\x1b]0;OWNED\x07", "ESC clear": "\x1b[2J\x1b[H",
+}
+# (label, the trick, the whole value)
+UNSAFE = [(f"encoded word {i + 1}", w, w) for i, w in enumerate(ENCODED_WORDS)] + [
+    (label, ch, f"Lee{ch}Bcc: x@attacker.example") for label, ch in SEPARATORS.items()]
+MULTILINE = {"domain", "practice", "--story", "--notes", "--reason"}
+
+
+def unsafe_for(field: str) -> list[tuple[str, str, str]]:
+    """The unsafe values for a field: plain text allows newlines and tabs; --reason collapses
+    any whitespace (a Unicode line separator too) to a space, so those are not tricks there."""
+    cases = UNSAFE
+    if field in MULTILINE:
+        cases = [c for c in cases if c[1] not in ("\n", "\t")]
+    if field == "--reason":
+        cases = [c for c in cases if not c[1].isspace()]
+    return cases
+
+
+CHARTER_FIELDS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "name": lambda v: {"name": v},
+    "convenor.name": lambda v: {"convenor": {**BASE["convenor"], "name": v}},
+    f"members[{len(BASE['members'])}].name": lambda v: {"members": member(name=v)},
+    "sponsors[0].name": lambda v: {"sponsors": [{**BASE["sponsors"][0], "name": v}]},
+    "sponsors[0].organisation": lambda v: {"sponsors": [{**BASE["sponsors"][0], "organisation": v}]},
+    "location": lambda v: {"location": v},
+    "domain": lambda v: {"domain": v},
+    "practice": lambda v: {"practice": v},
+}
+
+
+def _no_raw_controls(text: str) -> bool:
+    from models.text import first_unsafe
+
+    return first_unsafe(text, "\n") is None
+
+
+def test_unsafe_text_in_every_charter_field_is_refused(home: Path, tmp_path: Path, capsys: Any) -> None:
+    before, wrong = snapshot(home), []
+    path = tmp_path / "charter.yaml"
+    for field, change in CHARTER_FIELDS.items():
+        for label, _, text in unsafe_for(field):
+            # Escaped, so the YAML reader hands over the very characters (it folds a raw NEL).
+            written = yaml.safe_dump({**BASE, **change(text)}, allow_unicode=False, sort_keys=False)
+            assert yaml.safe_load(written) == {**BASE, **change(text)}
+            path.write_text(written, encoding="utf-8")
+            code, out, err = run(capsys, "community", "create", str(path))
+            if (code, out) != (2, "") or err.count("\n") != 1 or f"{field}: must" not in err \
+                    or not _no_raw_controls(err):
+                wrong.append(f"{field} with {label}: exit {code}: {err!r}")
+            DRILLS.hostile()
+    assert not wrong, "\n".join(wrong)
+    assert snapshot(home) == before
+
+
+SESSION = ["session", "record", "aaot", "--on", "2027-01-14", "--attended", "lee@example.org"]
+ARG_FIELDS: dict[str, Callable[[str], list[str]]] = {
+    "--name": lambda v: ["member", "add", "aaot", "--name", v, "--email", "eve@example.org"],
+    "--topic": lambda v: [*SESSION, "--topic", v],
+    "--method": lambda v: [*SESSION, "--method", v],
+    "--output": lambda v: [*SESSION, "--output", v],
+    "--story": lambda v: [*SESSION, "--story", v],
+    "TITLE": lambda v: ["task", "add", "aaot", v],
+    "--notes": lambda v: ["task", "add", "aaot", "A task", "--notes", v],
+    "--reason": lambda v: ["close", "aaot", "--reason", v],
+}
+
+
+def test_unsafe_text_in_every_free_text_argument_is_refused(home: Path, launched: str, capsys: Any) -> None:
+    before, wrong = snapshot(home), []
+    for field, argv in ARG_FIELDS.items():
+        for label, _, text in unsafe_for(field) + [("lone surrogate", "\udc80", "Lee\udc80")]:
+            code, out, err = run(capsys, *argv(text))
+            if (code, out) != (2, "") or err.count("\n") != 1 or not err.startswith(f"copflow: {field}: ") \
+                    or not _no_raw_controls(err):
+                wrong.append(f"{field} with {label}: exit {code}: {err!r}")
+            DRILLS.hostile()
+    assert not wrong, "\n".join(wrong)
+    assert snapshot(home) == before
+
+
+def test_stored_names_that_bypassed_the_checks_never_reach_a_header(home: Path, launched: str) -> None:
+    """A person's name or a CoP's name written straight into the database (an old version, a
+    hand edit): the email is refused when queued, and nothing of the close is written."""
+    from sqlalchemy import update
+
+    from models.db.tables import Community, Person
+    from models.errors import BadInput
+    from tasks.rendering import render_email
+    from tasks.storage.db import session_scope
+    from tasks.usecases.close import close
+
+    before = snapshot(home)
+    targets = [(update(Person).where(Person.email == "lee@example.org"), "name", "Lee Hart"),
+               (update(Community).where(Community.slug == "aaot"), "name", "AAOT")]
+    for n, (statement, column, good) in enumerate(targets):
+        for label, trick, text in UNSAFE:
+            if n == 1 and trick.isspace():
+                continue  # a subject's whitespace is collapsed to one space: below
+            with session_scope() as db:
+                db.execute(statement.values({column: text}))
+            with pytest.raises(BadInput, match="a header is one line"), session_scope() as db:
+                close(db, "aaot", actor=None, reason="done", successor=None, notice_days=14,
+                      today=date(2027, 2, 1), flow_run_id=None)
+            with session_scope() as db:
+                db.execute(statement.values({column: good}))
+            DRILLS.hostile()
+    assert snapshot(home) == before
+    for label, trick, text in UNSAFE:
+        if trick.isspace():
+            subject = render_email("continuing-notice", community={"name": text}, **_notice_context()).subject
+            assert subject == "[copflow] Lee Bcc: x@attacker.example is carrying on", label
+            DRILLS.hostile()
+
+
+def _notice_context() -> dict[str, Any]:
+    return {"recipient_name": "Lee"}
+
+
+def _raw_row(key: str, *, subject: str = "[copflow] Hello", to_name: str = "Lee Hart",
+             to_email: str = "lee@example.org") -> Any:
+    from datetime import datetime
+
+    from models.db.tables import OutboxMessage
+
+    return OutboxMessage(key=key, community_id=None, template="test", to_name=to_name, to_email=to_email,
+                         subject=subject, text_body="Hello", html_body="<p>Hello</p>", calendar=None,
+                         status="pending", attempts=0, queued_on=date(2027, 1, 1),
+                         queued_at=datetime(2027, 1, 1, 9))
+
+
+def test_outbox_rows_that_bypassed_the_checks_are_never_written(home: Path) -> None:
+    """Rows written straight into the outbox: each refused as its message is built, the reason
+    recorded, no file written; a good row beside them goes out with exactly its headers."""
+    from tasks.storage.db import session_scope
+
+    with session_scope() as db:
+        for i, (_, _, text) in enumerate(UNSAFE):
+            db.add(_raw_row(f"test:subject:{i}", subject=text))
+            db.add(_raw_row(f"test:name:{i}", to_name=text))
+        db.add(_raw_row("test:good"))
+    s.deliver_everything()
+    rows = {r.key: r for r in s.outbox_rows()}
+    bad = [r for key, r in rows.items() if key != "test:good"]
+    assert all(r.status == "failed" and (r.last_error or "").startswith("not sent: the ") for r in bad), \
+        [(r.key, r.status, r.last_error) for r in bad if r.status != "failed"]
+    assert rows["test:good"].status == "sent"
+    files = s.eml_files(home)
+    assert list(files) == ["test:good"]
+    _headers_exactly(files["test:good"], subject="[copflow] Hello", name="Lee Hart", address="lee@example.org")
+    DRILLS.hostile(len(bad))
+
+
+@pytest.mark.parametrize("word", ENCODED_WORDS[:-1])
+def test_the_read_back_refuses_an_encoded_word_even_past_the_first_check(
+        word: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second line of defence on its own: with the character check switched off, a header
+    that would not read back as written is still refused."""
+    from types import SimpleNamespace
+
+    from tasks.email import message
+    from tasks.storage.settings import Settings
+
+    monkeypatch.setattr(message, "text_problem", lambda value, **_: None)
+    for subject, name in ((word, "Lee Hart"), ("[copflow] Hello", word)):
+        row = SimpleNamespace(**{c: getattr(_raw_row("test:k", subject=subject, to_name=name), c) for c in (
+            "key", "to_name", "to_email", "subject", "text_body", "html_body", "calendar", "queued_at")})
+        with pytest.raises(ValueError, match="would not read back as written"):
+            message.build_message(row, Settings())  # type: ignore[arg-type]
+        DRILLS.hostile()
+
+
+HEADERS_WRITTEN = ["Subject", "From", "To", "Message-ID", "Date", "X-Copflow-Key", "MIME-Version",
+                   "Content-Type"]
+
+
+def _headers_exactly(msg: Any, *, subject: str, name: str, address: str) -> None:
+    """The written bytes, parsed back: exactly the headers copflow meant, with its values."""
+    assert sorted(msg.keys()) == sorted(HEADERS_WRITTEN), msg.keys()
+    assert str(msg["Subject"]).strip() == subject  # a folded header starts after the colon's space
+    to = msg["To"].addresses
+    assert [(a.display_name, a.addr_spec) for a in to] == [(name, address)]
+    assert not any(h in msg for h in ("Bcc", "Cc", "Reply-To"))
+
+
+GOOD_NAMES = ["O'Brien & \"Sons\"", "José Ñúñez", "Lee (Leeds) <x>", "Zed, Ray; x", "C:\\back\\slash",
+              "学习小组 ☕", "a@b.example", "x =? y", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+              "Bcc: x@attacker.example", "To: y@example.org", "n" * 200, "\"quoted\" \\\" name"]
+
+
+def test_names_that_look_like_headers_are_written_as_exactly_one_name(home: Path, tmp_path: Path,
+                                                                       capsys: Any) -> None:
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
+
+    cop = "Bcc: all@example.org; To: x@y.example (\"CoP\")"
+    people = [{"name": n, "email": f"m{i}@example.org"} for i, n in enumerate(GOOD_NAMES)]
+    path = tmp_path / "charter.yaml"
+    path.write_text(charter_text(name=cop, slug="names", members=BASE["members"] + people))
+    assert run(capsys, "community", "create", str(path))[0] == 0
+    with session_scope() as db:
+        launch(db, "names", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+    s.deliver_everything()
+    files = s.eml_files(home)
+    for i, name in enumerate(GOOD_NAMES):
+        _headers_exactly(files[f"invite:names:m{i}@example.org"], subject=f"[copflow] You're invited: {cop}",
+                         name=name, address=f"m{i}@example.org")
+        DRILLS.hostile()
+    assert all(m["Subject"].strip().startswith("[copflow] ") for m in files.values())
+
+
+def test_a_cop_name_cannot_pose_as_an_instruction(home: Path, tmp_path: Path, capsys: Any) -> None:
+    """A subject starts with the [copflow] tag, then the CoP's name, at most 120 characters."""
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
+
+    path = tmp_path / "charter.yaml"
+    path.write_text(charter_text(name="x" * 121))
+    code, _, err = run(capsys, "community", "create", str(path))
+    assert code == 2 and "name: String should have at most 120 characters" in err, err
+    path.write_text(charter_text(name="URGENT: reset your NHSmail password", slug="urgent"))
+    assert run(capsys, "community", "create", str(path))[0] == 0
+    with session_scope() as db:
+        launch(db, "urgent", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+    subjects = {r.subject for r in s.outbox_rows()}
+    assert subjects == {"[copflow] You're invited: URGENT: reset your NHSmail password",
+                        "[copflow] For information: URGENT: reset your NHSmail password has launched"}
+    DRILLS.hostile(2)
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_every_file_copflow_writes_is_its_users_alone(tmp_path: Path) -> None:
+    """Under the loosest umask: the home (and a missing parent) 0700, the database and its
+    journal 0600, the outbox and archives 0700, every .eml and bundle file 0600."""
+    from tasks.storage.db import session_scope, upgrade
+    from tasks.usecases.archive import archive
+    from tasks.usecases.close import close
+
+    home = tmp_path / "new" / "copflow-data"
+    previous = os.umask(0)
+    try:
+        with s.using_home(home):
+            upgrade()
+            s.active_cop("aaot", sessions=1)
+            with session_scope() as db:
+                close(db, "aaot", actor=None, reason="done", successor=None, notice_days=0,
+                      today=date(2027, 4, 2), flow_run_id=None)
+            with session_scope() as db:
+                archive(db, "aaot", actor=None, now=False, today=date(2027, 4, 2), flow_run_id=None)
+            s.deliver_everything()
+    finally:
+        os.umask(previous)
+    folders = [home.parent, home, home / "outbox", home / "archives", home / "archives" / "aaot"]
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert {str(f.relative_to(home)) for f in files} >= {"copflow.db", "archives/aaot/summary.md"}
+    assert len([f for f in files if f.suffix == ".eml"]) > 5
+    assert {str(p): oct(_mode(p)) for p in folders if _mode(p) != 0o700} == {}
+    assert {str(p): oct(_mode(p)) for p in files if _mode(p) != 0o600} == {}
+    DRILLS.hostile(len(folders) + len(files))
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o707, 0o777, 0o1777, 0o720, 0o702])
+def test_a_home_others_can_write_in_is_refused(home: Path, capsys: Any, mode: int) -> None:
+    from tasks.storage.db import engine_for
+
+    engine_for.cache_clear()  # this process made its engine before the change
+    home.chmod(mode)
+    try:
+        for argv in (["community", "list"], ["init"]):
+            code, out, err = run(capsys, *argv)
+            assert (code, out) == (2, "") and err.count("\n") == 1, err
+            if mode == 0o1777:  # like /tmp: not a folder to make private, but to move out of
+                assert f"COPFLOW_HOME {home} is shared with other users (mode 1777)" in err, err
+            else:
+                assert f"COPFLOW_HOME {home} can be written by other users (mode {mode:04o})" in err
+                assert f"chmod 700 {home}" in err
+            DRILLS.hostile()
+    finally:
+        home.chmod(0o700)
+        engine_for.cache_clear()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
+def test_a_home_another_user_owns_is_refused(home: Path, capsys: Any) -> None:
+    from tasks.storage.db import engine_for
+
+    engine_for.cache_clear()
+    os.chown(home, 4242, -1)
+    try:
+        code, _, err = run(capsys, "community", "list")
+        assert code == 2 and f"COPFLOW_HOME {home} belongs to another user (uid 4242)" in err, err
+    finally:
+        os.chown(home, 0, -1)
+        engine_for.cache_clear()
+    DRILLS.hostile()
+
+
+def test_an_outbox_or_archive_folder_others_can_write_in_is_refused(home: Path, launched: str) -> None:
+    from models.errors import BadInput
+    from tasks.archive.bundle import write_bundle
+    from tasks.email.delivery import deliver_pending
+    from tasks.email.transports import FileTransport
+
+    outbox = home / "outbox"
+    outbox.mkdir(exist_ok=True)
+    outbox.chmod(0o777)
+    with pytest.raises(BadInput, match=f"the outbox folder {outbox} can be written by other users"):
+        FileTransport(outbox)
+    with pytest.raises(BadInput, match="the outbox folder"):
+        deliver_pending(None)  # the invitations wait, unsent, until the folder is private
+    assert {r.status for r in s.outbox_rows()} == {"pending"} and not list(outbox.iterdir())
+    outbox.chmod(0o700)
+    home.chmod(0o775)
+    with pytest.raises(BadInput, match=f"the folder holding the outbox {home} can be written"):
+        FileTransport(outbox)
+    home.chmod(0o700)
+    archives = home / "archives"
+    archives.mkdir(mode=0o777)
+    archives.chmod(0o777)
+    with pytest.raises(BadInput, match=f"the archive folder {archives} can be written by other users"):
+        write_bundle({"charter": {}}, "aaot")
+    assert list(archives.iterdir()) == []
+    DRILLS.hostile(4)
+
+
+def test_the_outbox_follows_no_link_it_did_not_make(tmp_path: Path) -> None:
+    """Links planted at the old predictable temp name, at the message's own name and at its
+    temp name: the file the links point at is untouched, and the message is a file of its own."""
+    import re
+
+    from tasks.email.transports import FileTransport
+
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    transport = FileTransport(tmp_path / "outbox")
+    key = "invite:aaot:lee@example.org"
+    path = transport.path_for(key)
+    legacy = transport.folder / (re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".eml")
+    for planted in (legacy.with_suffix(".eml.tmp"), legacy, path, path.with_suffix(".eml.tmp")):
+        planted.symlink_to(victim)
+    message = _built(key)
+    assert transport.send(key, message) == str(path)
+    assert victim.read_text() == "root's file\n"
+    assert path.is_file() and not path.is_symlink() and _mode(path) == 0o600
+    assert _parse(path.read_bytes())["X-Copflow-Key"] == key
+    DRILLS.hostile(4)
+
+
+def test_outbox_names_never_collide(tmp_path: Path) -> None:
+    from tasks.email.transports import FileTransport
+
+    transport = FileTransport(tmp_path / "outbox")
+    keys = ["invite:aaot:first+tag@example.org", "invite:aaot:first_tag@example.org",
+            "invite:aaot:first/tag@example.org", "invite:aaot:first tag@example.org",
+            "invite_aaot_first_tag@example.org", "x" * 300, "x" * 301,
+            "close-proposal:aaot:attendance-fallen-away:2027-11-01:dana@example.nhs.uk"]  # folds
+    for key in keys:
+        transport.send(key, _built(key))
+        DRILLS.hostile()
+    written = sorted(transport.folder.iterdir())
+    assert len(written) == len(keys) and all(len(p.name) < 200 for p in written)
+    assert sorted(str(_parse(p.read_bytes())["X-Copflow-Key"]).strip() for p in written) == sorted(keys)
+
+
+def test_two_addresses_that_used_to_share_a_file_get_an_email_each(home: Path, tmp_path: Path,
+                                                                      capsys: Any) -> None:
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
+
+    path = tmp_path / "charter.yaml"
+    path.write_text(charter_text(members=BASE["members"] + [
+        {"name": "First Plus", "email": "first+tag@example.org"},
+        {"name": "First Under", "email": "first_tag@example.org"}]))
+    assert run(capsys, "community", "create", str(path))[0] == 0
+    with session_scope() as db:
+        launch(db, "aaot", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+    s.deliver_everything()
+    files = s.eml_files(home)
+    for address, name in (("first+tag@example.org", "First Plus"), ("first_tag@example.org", "First Under")):
+        assert files[f"invite:aaot:{address}"]["To"].addresses[0].display_name == name
+    assert len(files) == len(s.outbox_rows()) and {r.status for r in s.outbox_rows()} == {"sent"}
+    DRILLS.hostile()
+
+
+def _built(key: str) -> Any:
+    from tasks.email.message import build_message
+    from tasks.storage.settings import Settings
+
+    return build_message(_raw_row(key), Settings())
+
+
+def _parse(data: bytes) -> Any:
+    return message_from_bytes(data, policy=policy.default)
+
+
+# --- markdown and the terminal -----------------------------------------------------------------------
+
+MARKDOWN_TRICKS = [
+    "x\n# Reset your password\n[NHS login](https://phish.example/login)",
+    "[click](javascript:alert(1))", "![t](https://track.example/p.gif)", "<img src=x onerror=alert(1)>",
+    "# heading", "## sub", "- item", "+ item", "* item", "1. item", "> quote", "---", "===",
+    "| a | b |", "`code`", "*bold* _it_ **b** __u__", "\\[escaped\\]", "&#x23; &amp; &lt;b&gt;",
+    "<https://auto.example>", "www.evil.example", "https://evil.example/x", "{: .class}",
+    "[ref]: https://evil.example", "x\u2028# sep\u2029## para\x85### nel", "line\\\n# after a backslash",
+]
+
+
+def _tags(markdown: str) -> Counter[str]:
+    """The HTML elements a CommonMark renderer (with tables) makes of this markdown."""
+    from markdown_it import MarkdownIt
+
+    html_out = MarkdownIt("commonmark").enable("table").render(markdown)
+    return Counter(re.findall(r"<([a-z][a-z0-9]*)", html_out))
+
+
+def _plain(value: Any) -> Any:
+    """The same data with every string (but a date) replaced by plain words: the shape a
+    template renders, with nothing in it that markdown could read."""
+    if isinstance(value, str):
+        return value if not value or re.match(r"\d{4}-\d\d-\d\d", value) else "plain words"
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _only_text(markdown: str, plain: str) -> None:
+    """No user text became markdown: the same elements as with plain words, the same lines (so
+    no line of its own, no heading), no link or image syntax, no HTML tag."""
+    assert _tags(markdown) == _tags(plain), (_tags(markdown) - _tags(plain), _tags(plain) - _tags(markdown))
+    lines, plain_lines = markdown.splitlines(), plain.splitlines()
+    assert len(lines) == len(plain_lines)
+    assert [line[:1] == "#" for line in lines] == [line[:1] == "#" for line in plain_lines]
+    assert "](" not in markdown and "![" not in markdown and "<" not in markdown
+
+
+@pytest.mark.parametrize("trick", MARKDOWN_TRICKS)
+def test_markdown_shows_user_text_as_text(home: Path, tmp_path: Path, trick: str) -> None:
+    """Every free-text field of the archive summary and of the Prefect artifacts holds the trick."""
+    from models.db.tables import SponsorReport
+    from tasks.rendering import render
+    from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
+    from tasks.usecases.archive import archive
+    from tasks.usecases.close import close
+    from tasks.usecases.planning_tasks import add_task
+    from tasks.usecases.sessions import record_session
+    from tasks.usecases.sponsor_reports import report_markdown
+
+    one_line = " ".join(trick.split())
+    trick = re.sub("[\u2028\u2029\x85]", "\n", trick)  # plain text may hold newlines, no other breaks
+    s.active_cop("aaot", sessions=0, name=f"CoP {one_line}", domain=f"Domain {trick}",
+                 practice=f"Practice {trick}", location=f"Room {one_line}",
+                 sponsors=[{"name": f"Priya {one_line}", "email": s.SPONSORS[0], "organisation": f"Org {one_line}"}],
+                 members=[{"name": f"Sam {one_line}", "email": s.PLANNER, "planning_group": True},
+                          {"name": f"Lee {one_line}", "email": "lee@example.org"},
+                          {"name": "Ana Costa", "email": "ana@example.ac.uk"}])
+    with session_scope() as db:
+        record_session(db, "aaot", held_on=date(2027, 1, 14), attended=["lee@example.org", s.PLANNER],
+                       format=None, topics=[f"Topic {one_line}"], methods=[f"Method {one_line}"],
+                       outputs=[f"Output {one_line}"], story=f"Story {trick}", actor=None,
+                       today=date(2027, 1, 14))
+        add_task(db, "aaot", title=f"Task {one_line}", due=None, notes=f"Notes {trick}", actor=None,
+                 today=date(2027, 1, 15))
+    with session_scope() as db:
+        close(db, "aaot", actor=None, reason=f"Reason {trick}", successor=None, notice_days=0,
+              today=date(2027, 4, 2), flow_run_id=None)
+    with session_scope() as db:
+        archive(db, "aaot", actor=None, now=False, today=date(2027, 4, 2), flow_run_id=None)
+    bundle = home / "archives" / "aaot"
+    data = json.loads((bundle / "community.json").read_text())
+    summary = (bundle / "summary.md").read_text()
+    _only_text(summary, render("archive/summary.md", data=_plain(data)))
+    assert f"CoP {one_line}" in as_shown(summary) and f"Topic {one_line}" in as_shown(summary)
+    with session_scope() as db:
+        community = get_community(db, "aaot")
+        report = db.scalars(select(SponsorReport).where(SponsorReport.final)).one()
+        copy = report_markdown(community, report)
+        community.name = "plain words"
+        plain_copy = render("reports/sponsor-report.md", community=community,
+                            r=_plain_figures(report.figures), kind_labels={})
+        db.rollback()
+    _only_text(copy, plain_copy)
+    DRILLS.hostile(12)
+
+
+def _plain_figures(figures: dict[str, Any]) -> Any:
+    from models.reporting import ReportFigures
+
+    return ReportFigures.model_validate(_plain(figures))
+
+
+def test_flow_summaries_show_notes_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The markdown a lifecycle flow leaves in Prefect: notes carrying names and reasons."""
+    from tasks import lifecycle_tasks
+    from tasks.usecases.common import Outcome
+
+    made: list[str] = []
+    monkeypatch.setattr(lifecycle_tasks, "create_markdown_artifact", lambda markdown, **_: made.append(markdown))
+    for trick in MARKDOWN_TRICKS:
+        outcome = Outcome(slug="aaot", stage_before="active", stage_after="closing",
+                          notes=[f"Lee {trick} is now planning lead", f"closing: {trick}"])
+        plain = Outcome(slug="aaot", stage_before="active", stage_after="closing",
+                        notes=["plain words", "plain words"])
+        text = lifecycle_tasks.summarise("close", "aaot", [outcome])
+        _only_text(text, lifecycle_tasks.summarise("close", "aaot", [plain]))
+        assert f"Lee {' '.join(trick.split())} is now planning lead" in as_shown(text)
+        DRILLS.hostile()
+    assert len(made) == 2 * len(MARKDOWN_TRICKS)
+
+
+TERMINAL_TRICKS = ["\x1b]0;OWNED\x07", "\x1b[2J\x1b[H", "\x9b31m", "\u202eevil", "\x00", "\x08\x08\x08",
+                   "\r\x1b[Kcopflow: all well", "\u2028fake line", "\x85next", "\x07"]
+
+
+def test_stored_text_reaches_the_terminal_as_visible_escapes(home: Path, launched: str, capsys: Any) -> None:
+    """Text that bypassed the input checks, printed by show, list, audit and outbox: no control
+    character reaches the terminal raw; each shows as an escape such as \\x1b."""
+    from sqlalchemy import update
+
+    from models.db.tables import AuditEntry, Community, OutboxMessage, Person
+    from tasks.storage.db import session_scope
+    from tasks.usecases.planning_tasks import add_task
+
+    with session_scope() as db:
+        add_task(db, "aaot", title="A task", due=None, notes=None, actor=None, today=date(2027, 1, 11))
+    for trick in TERMINAL_TRICKS:
+        with session_scope() as db:
+            db.execute(update(Community).values(name=f"AAOT{trick}", domain=f"Domain{trick}",
+                                                practice=f"Practice{trick}", location=f"Room{trick}"))
+            db.execute(update(Person).where(Person.email == "lee@example.org").values(name=f"Lee{trick}"))
+            db.execute(update(AuditEntry).values(why=f"Why{trick}"))
+            db.execute(update(OutboxMessage).values(subject=f"Subject{trick}", last_error=f"Error{trick}"))
+        for argv in (["community", "show", "aaot"], ["community", "list"], ["audit", "aaot"], ["outbox"],
+                     ["community", "show", "aaot", "--json"], ["community", "show", f"no{trick}"]):
+            code, out, err = run(capsys, *argv)
+            assert code in (0, 2) and _no_raw_controls(out + err), (argv, out, err)
+            DRILLS.hostile()
+        _, out, _ = run(capsys, "community", "show", "aaot")
+        assert f"AAOT{_visible(trick)} (aaot)" in out and f"Domain{_visible(trick)}" in out
+
+
+def _visible(text: str) -> str:
+    from models.text import visible
+
+    return visible(text)
+
+
+def test_a_flow_run_here_writes_under_a_private_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect's local API starts in the first run here: what it and the run write is private,
+    and the person's own umask is back afterwards."""
+    from flows.requests import LaunchRequest
+    from flows.runtime import dispatch
+
+    def flow(request: Any) -> str:
+        (tmp_path / "written").write_text("x")
+        (tmp_path / "made").mkdir()
+        return "done"
+
+    monkeypatch.setattr(dispatch, "load_flow", lambda name: flow)
+    previous = os.umask(0o002)
+    try:
+        assert dispatch.run_here("launch", LaunchRequest(slug="aaot", today=date(2027, 1, 4))) == "done"
+        assert os.umask(0o002) == 0o002
+    finally:
+        os.umask(previous)
+    assert (_mode(tmp_path / "written"), _mode(tmp_path / "made")) == (0o600, 0o700)
     DRILLS.hostile()

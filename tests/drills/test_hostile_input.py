@@ -815,8 +815,8 @@ def _plain(value: Any) -> Any:
     template renders, with nothing in it that markdown could read."""
     if isinstance(value, str):
         return value if not value or re.match(r"\d{4}-\d\d-\d\d", value) else "plain words"
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, dict):  # an event is a word from copflow's own vocabulary, not user text
+        return {k: v if k == "event" else _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
@@ -829,7 +829,8 @@ def _only_text(markdown: str, plain: str) -> None:
     lines, plain_lines = markdown.splitlines(), plain.splitlines()
     assert len(lines) == len(plain_lines)
     assert [line[:1] == "#" for line in lines] == [line[:1] == "#" for line in plain_lines]
-    assert "](" not in markdown and "![" not in markdown and "<" not in markdown
+    unescaped = re.sub(r"\\.", "", markdown)  # what is left once every escaped character is taken out
+    assert "](" not in unescaped and "![" not in unescaped and "<" not in markdown
 
 
 @pytest.mark.parametrize("trick", MARKDOWN_TRICKS)

@@ -44,19 +44,19 @@ WHITESPACE = re.compile(r"\s+")  # newlines and Unicode line separators among th
 # Characters that make markdown anywhere in a line (emphasis, code, links, tables, strikethrough),
 # and those that do only at its start (headings, lists, breaks): dates and hyphens mid-text stay plain.
 INLINE_SIGNIFICANT = re.compile(r"([`*_{}\[\]|~])")  # with [ ] escaped, no ( ) or ! can make a link
-LEADING_NUMBER = re.compile(r"^(\d+)([.)])")  # "1." or "1)": an ordered list
-LEADING_MARK = re.compile(r"^([#+\-=])")  # a heading, a list, a break
+LEADING_NUMBER = re.compile(r"^(\s*\d+)([.)])")  # "1." or "1)": an ordered list
+LEADING_MARK = re.compile(r"^(\s*)([#+\-=])")  # a heading, a list, a break
 
 
 def markdown_text(value: str) -> str:
     """Text put into markdown shows as typed, as text: on one line (it cannot start a heading or
     a list), every character that could make a link, image, emphasis or block escaped, no HTML
     tag, and any control character shown as an escape."""
-    text = visible(WHITESPACE.sub(" ", value).strip()).replace("\\", "\\\\")
+    text = visible(WHITESPACE.sub(" ", value)).replace("\\", "\\\\")
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = INLINE_SIGNIFICANT.sub(r"\\\1", text)
     text = LEADING_NUMBER.sub(r"\1\\\2", text)
-    return LEADING_MARK.sub(r"\\\1", text)
+    return LEADING_MARK.sub(r"\1\\\2", text)
 
 
 def _markdown_safe(value: object) -> object:

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     send_retries_in_run: int = Field(default=2, ge=0, le=20)
     send_wait_in_run_seconds: float = Field(default=30.0, ge=0, le=3600)
     # A row claimed this long ago by a run that never finished is taken up again.
-    send_claim_timeout_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    send_claim_timeout_seconds: float = Field(default=600.0, ge=0, le=86_400)
     # Parallel connections to the email service when a run has many emails to send.
     send_threads: int = Field(default=4, ge=1, le=32)
 

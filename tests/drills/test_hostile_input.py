@@ -795,7 +795,7 @@ def _parse(data: bytes) -> Any:
 MARKDOWN_TRICKS = [
     "x\n# Reset your password\n[NHS login](https://phish.example/login)",
     "[click](javascript:alert(1))", "![t](https://track.example/p.gif)", "<img src=x onerror=alert(1)>",
-    "# heading", "## sub", "- item", "+ item", "* item", "1. item", "> quote", "---", "===",
+    "# heading", "  - item after spaces", "   2) item after spaces", "~~struck~~", "## sub", "- item", "+ item", "* item", "1. item", "> quote", "---", "===",
     "| a | b |", "`code`", "*bold* _it_ **b** __u__", "\\[escaped\\]", "&#x23; &amp; &lt;b&gt;",
     "<https://auto.example>", "www.evil.example", "https://evil.example/x", "{: .class}",
     "[ref]: https://evil.example", "x\u2028# sep\u2029## para\x85### nel", "line\\\n# after a backslash",

@@ -25,10 +25,10 @@ def health_flow() -> Run:
 
 
 def health_bare() -> Run:
-    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
-    from tasks.usecases.health import active_slugs, check_page
+    from tasks.storage.db import session_scope
     from tasks.storage.paging import page_in_one_transaction, pages, pending_for
+    from tasks.usecases.health import active_slugs, check_page
 
     def run(today: date) -> dict[str, Any]:
         with session_scope() as db:
@@ -60,9 +60,9 @@ def report_bare() -> Run:
     from sqlalchemy import select
 
     from models.db.tables import Community
-    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
-    from tasks.storage.paging import pages
+    from tasks.storage.db import session_scope
+    from tasks.storage.paging import pages, pending_for
     from tasks.storage.settings import get_settings
     from tasks.usecases.sponsor_reports import page_markdown, queue_each
 
@@ -72,11 +72,13 @@ def report_bare() -> Run:
         queued = 0
         for page in pages(slugs):
             lines = []
-            for result, built, _ in queue_each(page, today=today, flow_run_id="bare"):
-                queued += result["queued"]
+            for outcome, built, _ in queue_each(page, today=today, flow_run_id="bare"):
+                queued += len(outcome.queued)
                 lines += built
             page_markdown(page, lines)  # the flow's page copy, rendered but not sent to an API
-        report = deliver_pending(None, get_settings())
+        with session_scope() as db:  # as the flow: these CoPs' rows, not the whole outbox
+            ids = pending_for(db, slugs)
+        report = deliver_pending(ids, get_settings())
         return {"communities": len(slugs), "queued": queued, "sent": len(report.sent),
                 "failed": len(report.failed)}
 

@@ -169,9 +169,9 @@ def health(
         emit_json(result.model_dump(mode="json"))
         return
     for c in result.communities:
-        say(f"{c.slug}: {', '.join(c.detail.get('attention', []) + c.detail.get('natural_end', [])) or 'all well'}")
-        if "figures" in c.detail:  # a run over every CoP leaves them in the records (--stored)
-            f = c.detail["figures"]
+        say(f"{c.slug}: {', '.join(c.attention + c.natural_end) or 'all well'}")
+        if c.figures is not None:  # a run over every CoP leaves them in the records (--stored)
+            f = c.figures
             say(f"  sessions {f.get('sessions_held')}, cadence kept: {f.get('cadence_kept')}, "
                 f"attendance {f.get('recent_attendance')} ({f.get('attendance_trend')}), "
                 f"by kind {f.get('participation_by_kind')}")
@@ -181,7 +181,7 @@ def health(
             say(f"  {note}")
     if not result.communities:
         say("no active CoPs")
-    elif all("figures" not in c.detail for c in result.communities):
+    elif all(c.figures is None for c in result.communities):
         say("each CoP's figures: copflow health SLUG --stored")
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")

@@ -199,7 +199,7 @@ def check_page(db: Session, slugs: Sequence[str], *, today: date, flow_run_id: s
                 for slug in slugs]
     if not figures:
         for outcome in outcomes:
-            outcome.detail.pop("figures", None)
+            outcome.figures = None
     return outcomes
 
 
@@ -213,7 +213,8 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
     if community.stage != Stage.active.value:
         raise Refused(f"{slug} is {community.stage}; health checks cover active CoPs")
     health = assess(page.inputs[community.id])
-    outcome = Outcome(slug=slug, actor=SCHEDULE, detail=health.as_dict())
+    outcome = Outcome(slug=slug, actor=SCHEDULE, attention=list(health.attention),
+                      natural_end=list(health.natural_end), figures=health.figures)
     natural = sorted(health.natural_end)
     since = _natural_end_since(db, community, natural, today) if natural else today
 
@@ -243,7 +244,7 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
             audit.record(db, community, actor=SCHEDULE, action="health.close-proposed", on_date=today,
                          why="natural-end signals: " + ", ".join(natural),
                          after={"signals": natural}, flow_run_id=flow_run_id)
-            outcome.detail["close_proposed"] = True
+            outcome.close_proposed = True
             outcome.notes.append(f"{slug}: natural-end signals ({', '.join(natural)}); "
                                  "a close proposal went to the convenor and planning group")
     outcome.notes.append(f"{slug}: " + (", ".join(health.signals) if health.signals else "all well"))

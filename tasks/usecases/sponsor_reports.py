@@ -42,6 +42,7 @@ from tasks.crashpoints import crash_point
 from tasks.email.outbox import Recipient, enqueue
 from tasks.rendering import render, render_email
 from tasks.storage.queries import current_members, open_tasks, sponsors_of
+from tasks.usecases.common import Outcome
 
 REPORTING_STAGES = {Stage.launching.value, Stage.active.value, Stage.closing.value}
 KIND_LABELS = {
@@ -294,7 +295,7 @@ def page_markdown(slugs: list[str], lines: list[ReportLine]) -> tuple[str, str]:
 
 
 def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None, full_copies: bool = False
-               ) -> Iterator[tuple[dict[str, Any], list[ReportLine], list[tuple[date, str]]]]:
+               ) -> Iterator[tuple[Outcome, list[ReportLine], list[tuple[date, str]]]]:
     """For each CoP, in its own transaction: queue what is due; yield what was done, a line for
     each report this run built, and (full_copies) each such report's own operations copy."""
     from tasks.storage.db import session_scope
@@ -305,11 +306,11 @@ def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None, full_c
             community = get_community(db, slug)
             keys = queue_due_reports(db, community, today=today, flow_run_id=flow_run_id)
             built = reports_built_by(db, community, flow_run_id) if flow_run_id else []
-            result: dict[str, Any] = {"slug": slug, "stage": community.stage, "queued": len(keys),
-                                      "periods": [f"{r.figures['period_label']}" for r in built]}
+            result = Outcome(slug=slug, stage_before=community.stage, stage_after=community.stage,
+                             queued=keys, periods=[f"{r.figures['period_label']}" for r in built])
             if community.stage in REPORTING_STAGES:
                 period, due_on = next_report(community, today)
-                result["next_period"], result["next_due_on"] = period.label, due_on
+                result.next_period, result.next_due_on = period.label, due_on
             lines = [report_line(slug, r, keys) for r in built]
             copies = [(r.period_start, report_markdown(community, r)) for r in built] if full_copies else []
         yield result, lines, copies

@@ -94,7 +94,7 @@ def test_archive_bundle_is_complete_verifiable_and_holds_no_contact_details(home
     assert data["successor"] == {"slug": "pathways", "name": "Alcohol Care Pathways CoP"}
     assert data["sessions"][0]["attended"] == 4 and data["role_terms"][0]["planning_lead"] == "Sam Okafor"
     assert "Succeeded by **Alcohol Care Pathways CoP**" in (folder / "summary.md").read_text()
-    assert out.detail["archive"].endswith(f"archives/{slug}")
+    assert str(out.archive).endswith(f"archives/{slug}")
 
     # The successor's own archive links back.
     active("pathways", ["sam@example.nhs.uk", "kai@example.org"])

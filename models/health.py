@@ -75,7 +75,7 @@ class Health:
 
 def cadence_kept(today: date, cadence: str | None, last_held: date | None, launched_on: date | None) -> bool | None:
     """True when the last session (or launch) is within the cadence, with some grace."""
-    if cadence not in CADENCE_DAYS:
+    if cadence is None or cadence not in CADENCE_DAYS:
         return None
     since = last_held or launched_on
     if since is None:

@@ -9,7 +9,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-import fsspec
+import fsspec  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 

@@ -38,7 +38,7 @@ def _insert_ignoring_duplicates(db: Session, values: dict[str, object]) -> bool:
     if db.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # same API
     stmt = (insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
             .returning(OutboxMessage.id))
     # RETURNING, not rowcount: with psycopg a skipped row's rowcount can read -1 (i.e. "true").

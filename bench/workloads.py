@@ -27,7 +27,7 @@ def health_flow() -> Run:
 def health_bare() -> Run:
     from tasks.email.delivery import deliver_pending
     from tasks.storage.db import session_scope
-    from tasks.storage.paging import page_in_one_transaction, pages, pending_for
+    from tasks.storage.paging import pages, pending_for
     from tasks.usecases.health import active_slugs, check_page
 
     def run(today: date) -> dict[str, Any]:
@@ -35,8 +35,8 @@ def health_bare() -> Run:
             slugs = active_slugs(db)
         outcomes = []
         for page in pages(slugs):
-            outcomes += page_in_one_transaction(check_page, page, flow_run_id="bare", today=today,
-                                                figures=False)
+            with session_scope() as db:  # as the flow's task: a page in one transaction
+                outcomes += check_page(db, page, flow_run_id="bare", today=today, figures=False)
         with_email = [o.slug for o in outcomes if o.queued]
         with session_scope() as db:
             ids = pending_for(db, with_email)

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,9 +49,6 @@ class DeliveryReport:
     deferred: list[str] = field(default_factory=list)  # still pending: retried by a later run
     busy: list[str] = field(default_factory=list)  # claimed by another run that is still sending
     stopped: str | None = None  # why delivery stopped early (transport unreachable, misconfigured)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def transport_from_settings(settings: Settings) -> Transport:

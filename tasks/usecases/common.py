@@ -17,7 +17,7 @@ from tasks.storage import audit
 SCHEDULE = "copflow schedule"  # the actor named in audit entries when a schedule, not a person, acts
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a run over every CoP holds one per CoP to its end
 class Outcome:
     """What one use case did, for the flow's artifact, events and the CLI's summary."""
 

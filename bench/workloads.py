@@ -25,19 +25,19 @@ def health_flow() -> Run:
 
 
 def health_bare() -> Run:
-    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
     from tasks.email.outbox import pending_ids
+    from tasks.storage.db import session_scope
+    from tasks.storage.paging import pages
     from tasks.usecases.health import active_slugs, check_page
-    from tasks.storage.paging import page_in_one_transaction, pages
 
     def run(today: date) -> dict[str, Any]:
         with session_scope() as db:
             slugs = active_slugs(db)
         outcomes = []
         for page in pages(slugs):
-            outcomes += page_in_one_transaction(check_page, page, flow_run_id="bare", today=today,
-                                                figures=False)
+            with session_scope() as db:  # as the flow's task: a page in one transaction
+                outcomes += check_page(db, page, flow_run_id="bare", today=today, figures=False)
         with_email = [o.slug for o in outcomes if o.queued]
         with session_scope() as db:
             ids = pending_ids(db, with_email)
@@ -61,8 +61,9 @@ def report_bare() -> Run:
     from sqlalchemy import select
 
     from models.db.tables import Community
-    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
+    from tasks.email.outbox import pending_ids
+    from tasks.storage.db import session_scope
     from tasks.storage.paging import pages
     from tasks.storage.settings import get_settings
     from tasks.usecases.sponsor_reports import page_markdown, queue_each
@@ -73,11 +74,13 @@ def report_bare() -> Run:
         queued = 0
         for page in pages(slugs):
             lines = []
-            for result, built, _ in queue_each(page, today=today, flow_run_id="bare"):
-                queued += result["queued"]
+            for outcome, built, _ in queue_each(page, today=today, flow_run_id="bare"):
+                queued += len(outcome.queued)
                 lines += built
             page_markdown(page, lines)  # the flow's page copy, rendered but not sent to an API
-        report = deliver_pending(None, get_settings())
+        with session_scope() as db:  # as the flow: these CoPs' rows, not the whole outbox
+            ids = pending_ids(db, slugs)
+        report = deliver_pending(ids, get_settings())
         return {"communities": len(slugs), "queued": queued, "sent": len(report.sent),
                 "failed": len(report.failed)}
 

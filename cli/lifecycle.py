@@ -172,13 +172,12 @@ def health(
         return
     for c in result.communities:
         # A run over every CoP leaves the figures in the records (--stored).
-        _say_health(c.slug, c.detail.get("attention", []) + c.detail.get("natural_end", []),
-                    c.detail.get("figures"))
+        _say_health(c.slug, c.attention + c.natural_end, c.figures)
         for note in c.notes[:-1]:
             say(f"  {note}")
     if not result.communities:
         say("no active CoPs")
-    elif all("figures" not in c.detail for c in result.communities):
+    elif all(c.figures is None for c in result.communities):
         say("each CoP's figures: copflow health SLUG --stored")
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")

@@ -226,7 +226,7 @@ def _first_session(slug: str, actor: str | None, day: date, details: dict[str, A
     result = _run("record-session", SessionRequest(slug=slug, actor=actor, today=day, **details))
     if _ran_elsewhere(result):
         return None
-    return int(result.communities[0].detail["attended"])
+    return int(result.communities[0].attended or 0)
 
 
 @task_app.command("add")

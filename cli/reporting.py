@@ -30,8 +30,8 @@ def report(
 
         with session_scope() as db:
             get_community(db, slug)  # an unknown CoP is bad input, before any flow starts
+    from flows.requests import ReportRequest
     from flows.runtime.dispatch import run_flow
-    from flows.sponsor_report import ReportRequest
 
     summary = run_flow("sponsor-report", ReportRequest(slug=slug, today=day))
     from flows.runtime.through_server import RemoteRun
@@ -49,11 +49,11 @@ def report(
             say(f"{c.slug}: {c.queued} sponsor email(s) queued")
         elif c.next_period:
             say(f"{c.slug}: nothing due; the report for {c.next_period} is due on {c.next_due_on}")
-        elif c.stage == "proposed":
+        elif c.stage_after == "proposed":
             say(f"{c.slug}: not launched yet; reports start with the period it launches in")
         else:
             say(f"{c.slug}: archived; its final report went with the archive")
-    say(f"emails: {summary.sent} sent, {summary.failed} failed, {summary.waiting} waiting to retry")
+    say(f"emails: {summary.sent} sent, {summary.failed} failed, {summary.deferred} waiting to retry")
     if summary.delivery_stopped:
         typer.echo(f"note: delivery stopped early: {visible(summary.delivery_stopped)}", err=True)
     if summary.failed:
@@ -85,7 +85,7 @@ def outbox(
         if failed:
             stmt = stmt.where(message.c.status == "failed")
         rows = [_row(m) for m in db.execute(stmt)]
-        counts = dict(db.execute(select(message.c.status, func.count()).group_by(message.c.status)).all())
+        counts: dict[str, int] = dict(db.execute(select(message.c.status, func.count()).group_by(message.c.status)).all())
     if as_json:
         emit_json(rows)
         return

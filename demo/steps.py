@@ -73,10 +73,11 @@ class Year:
     def _launch(self, step: Step) -> dict[str, Any]:
         from flows.requests import LaunchRequest
 
+        assert step.cop is not None  # the scenario's checks require a CoP for a launch step
         result = self.flow("launch", LaunchRequest(slug=step.cop, actor=self.email(step.as_), today=step.day))
         outcome = result.communities[0]
         return {"who": self.name(step.as_), "slug": step.cop, "notes": outcome.notes,
-                "lead": outcome.detail.get("planning_lead"), "sent": result.sent}
+                "lead": outcome.planning_lead, "sent": result.sent}
 
     def _session(self, step: Step) -> dict[str, Any]:
         from tasks.storage.queries import current_members, get_community, sessions_held
@@ -136,8 +137,12 @@ class Year:
         return {"who": step.name, "kind": step.kind.value, "by": self.name(step.as_)}
 
     def _schedule(self, step: Step) -> dict[str, Any]:
-        from flows.requests import ArchiveRequest, HealthRequest, RotateRequest
-        from flows.sponsor_report import ReportRequest
+        from flows.requests import (
+            ArchiveRequest,
+            HealthRequest,
+            ReportRequest,
+            RotateRequest,
+        )
 
         requests = {"sponsor-report": ReportRequest, "rotate": RotateRequest,
                     "health": HealthRequest, "archive": ArchiveRequest}
@@ -156,7 +161,8 @@ class Year:
         with read_scope() as db:
             figures = {h["slug"]: h["figures"] for h in stored_health(db, None)}
         for community in result.communities:
-            community.detail.setdefault("figures", figures.get(community.slug, {}))
+            if community.figures is None:
+                community.figures = figures.get(community.slug, {})
 
     def _close(self, step: Step) -> dict[str, Any]:
         from flows.requests import CloseRequest
@@ -169,5 +175,5 @@ class Year:
             successor = db.scalar(select(Community.name).where(Community.slug == step.successor))
         return {"who": self.name(step.as_), "slug": step.cop, "reason": " ".join(str(step.reason).split()),
                 "successor": successor, "successor_slug": step.successor,
-                "notice_ends_on": outcome.detail.get("notice_ends_on"), "notes": outcome.notes,
+                "notice_ends_on": outcome.notice_ends_on, "notes": outcome.notes,
                 "sent": result.sent}

@@ -9,22 +9,18 @@ from prefect import flow
 
 from flows._compose import finish, run_name
 from flows.requests import ArchiveRequest, FlowResult
-from tasks.lifecycle_tasks import apply, find
+from tasks.lifecycle_tasks import archive_cop, find_archives_due
 from tasks.retention_tasks import erase_expired
-from tasks.usecases.archive import archive as archive_use_case
-from tasks.usecases.archive import due_for_archive
 
 
 @flow(name="archive", flow_run_name=run_name("archive"))
 def archive(request: ArchiveRequest) -> FlowResult:
     today = request.day()
     if request.slug is not None:
-        outcomes = [apply("archive", request.slug, archive_use_case, actor=request.actor,
-                          now=request.now, today=today)]
+        outcomes = [archive_cop(request.slug, actor=request.actor, now=request.now, today=today)]
     else:
-        outcomes = [apply("archive", slug, archive_use_case, actor=None, now=False, today=today,
-                          scheduled=True)
-                    for slug in find("notice ended", due_for_archive, today=today)]
+        outcomes = [archive_cop(slug, actor=None, now=False, today=today, scheduled=True)
+                    for slug in find_archives_due(today)]
         # The daily run also erases contact details whose retention period has ended.
         outcomes += erase_expired(today)
     return finish("archive", request.slug or "all", outcomes)

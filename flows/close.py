@@ -6,12 +6,12 @@ from prefect import flow
 
 from flows._compose import finish
 from flows.requests import CloseRequest, FlowResult
-from tasks.lifecycle_tasks import apply
-from tasks.usecases.close import close as close_use_case
+from tasks.lifecycle_tasks import close_cop
 
 
 @flow(name="close", flow_run_name="close: {request.slug}")
 def close(request: CloseRequest) -> FlowResult:
-    outcome = apply("close", request.slug, close_use_case, actor=request.actor, reason=request.reason,
-                    successor=request.successor, notice_days=request.notice_days, today=request.day())
+    outcome = close_cop(request.slug, actor=request.actor, reason=request.reason,
+                        successor=request.successor, notice_days=request.notice_days,
+                        today=request.day())
     return finish("close", request.slug, [outcome])

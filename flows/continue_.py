@@ -6,11 +6,10 @@ from prefect import flow
 
 from flows._compose import finish
 from flows.requests import ContinueRequest, FlowResult
-from tasks.lifecycle_tasks import apply
-from tasks.usecases.close import continue_community as continue_use_case
+from tasks.lifecycle_tasks import continue_cop
 
 
 @flow(name="continue", flow_run_name="continue: {request.slug}")
 def continue_community(request: ContinueRequest) -> FlowResult:
-    outcome = apply("continue", request.slug, continue_use_case, actor=request.actor, today=request.day())
+    outcome = continue_cop(request.slug, actor=request.actor, today=request.day())
     return finish("continue", request.slug, [outcome])

@@ -6,11 +6,10 @@ from prefect import flow
 
 from flows._compose import finish
 from flows.requests import FlowResult, LaunchRequest
-from tasks.lifecycle_tasks import apply
-from tasks.usecases.launch import launch as launch_use_case
+from tasks.lifecycle_tasks import launch_cop
 
 
 @flow(name="launch", flow_run_name="launch: {request.slug}")
 def launch(request: LaunchRequest) -> FlowResult:
-    outcome = apply("launch", request.slug, launch_use_case, actor=request.actor, today=request.day())
+    outcome = launch_cop(request.slug, actor=request.actor, today=request.day())
     return finish("launch", request.slug, [outcome])

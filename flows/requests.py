@@ -65,13 +65,33 @@ class SessionRequest(Request):
     actor: str | None = None
 
 
+class ReportRequest(Request):
+    slug: str | None = Field(default=None, description="None: every CoP.")
+
+
 class CommunityResult(BaseModel):
+    """What a flow did for one CoP: tasks.usecases.common.Outcome, as the run's result."""
+
     slug: str
     stage_before: str | None = None
     stage_after: str | None = None
-    queued: int = 0
+    queued: int = 0  # emails newly queued
     notes: list[str] = []
-    detail: dict[str, Any] = {}
+    planning_lead: str | None = None  # launch, rotate: who leads planning now
+    previous_lead: str | None = None  # rotate
+    tasks_moved: int = 0  # rotate: open tasks handed over
+    no_one_eligible: bool = False  # rotate
+    attended: int | None = None  # record-session: how many came
+    notice_ends_on: date | None = None  # close
+    successor: str | None = None  # close
+    archive: str | None = None  # archive: where the bundle is
+    attention: list[str] = []  # health
+    natural_end: list[str] = []  # health
+    figures: dict[str, Any] | None = None  # health (None: in the stored records)
+    close_proposed: bool = False  # health
+    periods: list[str] = []  # sponsor-report: the periods this run built a report for
+    next_period: str | None = None  # sponsor-report
+    next_due_on: date | None = None  # sponsor-report
 
 
 class FlowResult(BaseModel):
@@ -79,30 +99,6 @@ class FlowResult(BaseModel):
     communities: list[CommunityResult] = []
     sent: int = 0
     failed: int = 0
-    deferred: int = 0
+    deferred: int = 0  # still pending: a later run retries them
+    delivery_stopped: str | None = None  # why delivery stopped early (transport unreachable)
     summary: str = ""
-
-
-# The sponsor-report flow. Results live here, not in the flow's own file: a worker loads that
-# file under another module name, and the command line must be able to read the result back.
-class ReportRequest(BaseModel):
-    slug: str | None = None  # None: every CoP
-    today: date | None = None
-
-
-class CommunityReports(BaseModel):
-    slug: str
-    stage: str
-    periods: list[str] = []  # reports built by this run
-    queued: int = 0
-    next_period: str | None = None
-    next_due_on: date | None = None
-
-
-class ReportSummary(BaseModel):
-    today: date
-    communities: list[CommunityReports]
-    sent: int = 0
-    failed: int = 0
-    waiting: int = 0
-    delivery_stopped: str | None = None

@@ -7,14 +7,13 @@ from prefect import flow
 
 from flows._compose import finish
 from flows.requests import FlowResult, SessionRequest
-from tasks.lifecycle_tasks import apply
-from tasks.usecases.sessions import session_outcome
+from tasks.lifecycle_tasks import record_session as record_session_task
 
 
 @flow(name="record-session", flow_run_name="record-session: {request.slug}")
 def record_session(request: SessionRequest) -> FlowResult:
-    outcome = apply("record-session", request.slug, session_outcome, held_on=request.held_on,
-                    attended=request.attended, format=request.format, topics=request.topics,
-                    methods=request.methods, outputs=request.outputs, story=request.story,
-                    actor=request.actor, today=request.day())
+    outcome = record_session_task(request.slug, held_on=request.held_on, attended=request.attended,
+                                  format=request.format, topics=request.topics, methods=request.methods,
+                                  outputs=request.outputs, story=request.story, actor=request.actor,
+                                  today=request.day())
     return finish("record-session", request.slug, [outcome])

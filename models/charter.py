@@ -13,8 +13,8 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    StringConstraints,
     Strict,
+    StringConstraints,
     model_validator,
 )
 

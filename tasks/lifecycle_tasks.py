@@ -1,10 +1,8 @@
-"""Prefect tasks around the lifecycle use cases: one task per CoP or per page of CoPs, one per
-batch of email.
+"""Prefect tasks around the lifecycle use cases: one task per thing a flow does, named for it,
+each calling its use case with typed arguments.
 
 Each use case runs in ONE transaction (stage change, audit entries and outbox rows commit
-together). A task retry is harmless: the transaction either committed or did not, the
-use cases refuse or skip work already done, and outbox keys dedupe. Delivery happens after
-the commit, in its own task.
+together). Delivery happens after the commit, in its own task (tasks/email_tasks.py).
 """
 
 from __future__ import annotations
@@ -12,24 +10,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import task
+from prefect import Task, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
+from sqlalchemy.exc import OperationalError
 
-from tasks.email.delivery import deliver_pending
-from tasks.email.outbox import pending_ids
+from models.vocabulary import SessionFormat
+from tasks.email.delivery import DeliveryReport
 from tasks.rendering import render
 from tasks.storage.db import session_scope
-from tasks.storage.paging import (
-    each_in_own_transaction,
-    page_in_one_transaction,
-    pages,
-)
+from tasks.usecases import archive as archiving
+from tasks.usecases import close as closing
+from tasks.usecases import health as checking
+from tasks.usecases import launch as launching
+from tasks.usecases import rotate as rotating
+from tasks.usecases import sessions
 from tasks.usecases.common import Outcome
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 STAGE_CHANGED = "copflow.community.stage-changed"
 PROPOSED_CLOSE = "copflow.community.close-proposed"
@@ -40,15 +44,70 @@ def current_flow_run_id() -> str | None:
     return str(run_id) if run_id else None
 
 
-def in_transaction(use_case: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
+def transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a use-case task only when the database failed it (a lock wait, a dropped
+    connection). That is safe: the task's one transaction either committed or did not, and a
+    second try refuses or skips work already done. A refusal, bad input or a concurrent
+    change that won would only say the same again, later."""
+    try:
+        state.result()
+    except OperationalError:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is the answer, not a hiccup
+        return False
+    return False
+
+
+def use_case_task(name: str, run_name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A Prefect task around one use case, retried as transient() says."""
+    return task(name=name, task_run_name=run_name, retries=2, retry_delay_seconds=1,
+                retry_condition_fn=transient, cache_policy=NO_CACHE)
+
+
+@use_case_task("launch-cop", "launch: {slug}")
+def launch_cop(slug: str, *, actor: str | None, today: date) -> Outcome:
     with session_scope() as db:
-        return use_case(db, *args, flow_run_id=current_flow_run_id(), **kwargs)
+        return launching.launch(db, slug, actor=actor, today=today, flow_run_id=current_flow_run_id())
 
 
-@task(name="apply to one CoP", task_run_name="{name}: {slug}", cache_policy=NO_CACHE)
-def apply(name: str, slug: str, use_case: Callable[..., Outcome], **kwargs: Any) -> Outcome:
-    """Run one lifecycle use case for one CoP in one transaction."""
-    return in_transaction(use_case, slug, **kwargs)
+@use_case_task("rotate-lead", "rotate: {slug}")
+def rotate_lead(slug: str, *, actor: str | None, today: date, scheduled: bool = False) -> Outcome:
+    with session_scope() as db:
+        return rotating.rotate(db, slug, actor=actor, today=today, scheduled=scheduled,
+                               flow_run_id=current_flow_run_id())
+
+
+@use_case_task("close-cop", "close: {slug}")
+def close_cop(slug: str, *, actor: str | None, reason: str, successor: str | None,
+              notice_days: int, today: date) -> Outcome:
+    with session_scope() as db:
+        return closing.close(db, slug, actor=actor, reason=reason, successor=successor,
+                             notice_days=notice_days, today=today, flow_run_id=current_flow_run_id())
+
+
+@use_case_task("continue-cop", "continue: {slug}")
+def continue_cop(slug: str, *, actor: str | None, today: date) -> Outcome:
+    with session_scope() as db:
+        return closing.continue_community(db, slug, actor=actor, today=today,
+                                          flow_run_id=current_flow_run_id())
+
+
+@use_case_task("record-session", "record-session: {slug}")
+def record_session(slug: str, *, held_on: date, attended: list[str], format: SessionFormat | None,
+                   topics: list[str], methods: list[str], outputs: list[str], story: str | None,
+                   actor: str | None, today: date) -> Outcome:
+    with session_scope() as db:
+        return sessions.session_outcome(db, slug, held_on=held_on, attended=attended, format=format,
+                                        topics=topics, methods=methods, outputs=outputs, story=story,
+                                        actor=actor, today=today, flow_run_id=current_flow_run_id())
+
+
+@use_case_task("archive-cop", "archive: {slug}")
+def archive_cop(slug: str, *, actor: str | None, now: bool, today: date,
+                scheduled: bool = False) -> Outcome:
+    with session_scope() as db:
+        return archiving.archive(db, slug, actor=actor, now=now, today=today, scheduled=scheduled,
+                                 flow_run_id=current_flow_run_id())
 
 
 @dataclass(frozen=True)
@@ -59,39 +118,34 @@ class PageOutcomes:
     outcomes: list[Outcome]
 
 
-@task(name="apply to a page of CoPs", task_run_name="{name}: {slugs[0]} and {more} more",
+@use_case_task("check-health-page", "health: {slugs[0]} and {more} more")
+def check_health_page(slugs: list[str], *, today: date, figures: bool, more: int = 0) -> PageOutcomes:
+    """Check a page of active CoPs in one transaction (figures=False: leave them in the records)."""
+    with session_scope() as db:
+        return PageOutcomes(checking.check_page(db, slugs, today=today, figures=figures,
+                                                flow_run_id=current_flow_run_id()))
+
+
+# Reads change nothing, so a retry is always safe.
+@task(name="find-active-cops", task_run_name="find: active", retries=2, retry_delay_seconds=1,
       cache_policy=NO_CACHE)
-def apply_page(name: str, slugs: list[str], use_case: Callable[..., Any], more: int = 0,
-               whole_page: bool = False, **kwargs: Any) -> PageOutcomes:
-    """Run one lifecycle use case over a page of CoPs: each CoP in its own transaction, or
-    (whole_page) a use case that takes the page at once, in one transaction."""
-    run = page_in_one_transaction if whole_page else each_in_own_transaction
-    return PageOutcomes(run(use_case, slugs, flow_run_id=current_flow_run_id(), **kwargs))
-
-
-def apply_each(name: str, slugs: list[str], use_case: Callable[..., Any], *,
-               whole_page: bool = False, **kwargs: Any) -> list[Outcome]:
-    """Run the use case for every CoP, one task per page of them."""
-    outcomes: list[Outcome] = []
-    for page in pages(slugs):
-        outcomes += apply_page(name, page, use_case, more=len(page) - 1, whole_page=whole_page,
-                               **kwargs).outcomes
-    return outcomes
-
-
-@task(name="find communities", task_run_name="find: {what}", cache_policy=NO_CACHE)
-def find(what: str, query: Callable[..., list[str]], **kwargs: Any) -> list[str]:
+def find_active() -> list[str]:
     with session_scope() as db:
-        return query(db, **kwargs)
+        return checking.active_slugs(db)
 
 
-@task(name="deliver email", task_run_name="deliver: {label}", cache_policy=NO_CACHE)
-def deliver(slugs: list[str], label: str) -> dict[str, list[str]]:
-    """Deliver these CoPs' pending outbox rows (this run's, and any a crashed run left)."""
+@task(name="find-rotations-due", task_run_name="find: rotation due", retries=2, retry_delay_seconds=1,
+      cache_policy=NO_CACHE)
+def find_rotations_due() -> list[str]:
     with session_scope() as db:
-        ids = pending_ids(db, slugs)
-    report = deliver_pending(ids)
-    return {"sent": report.sent, "failed": report.failed, "deferred": report.deferred}
+        return rotating.due_for_rotation(db)
+
+
+@task(name="find-archives-due", task_run_name="find: notice ended", retries=2, retry_delay_seconds=1,
+      cache_policy=NO_CACHE)
+def find_archives_due(today: date) -> list[str]:
+    with session_scope() as db:
+        return archiving.due_for_archive(db, today)
 
 
 def announce(flow_name: str, outcome: Outcome) -> None:
@@ -104,10 +158,10 @@ def announce(flow_name: str, outcome: Outcome) -> None:
                              "prefect.resource.role": "flow"}],
                    payload={"from": outcome.stage_before, "to": outcome.stage_after,
                             "actor": outcome.actor})
-    if outcome.detail.get("close_proposed"):
+    if outcome.close_proposed:
         emit_event(event=PROPOSED_CLOSE,
                    resource={"prefect.resource.id": f"copflow.community.{outcome.slug}"},
-                   payload={"signals": outcome.detail.get("natural_end", [])})
+                   payload={"signals": outcome.natural_end})
 
 
 def artifact_key(flow_name: str, slug: str) -> str:
@@ -115,12 +169,14 @@ def artifact_key(flow_name: str, slug: str) -> str:
 
 
 def summarise(flow_name: str, slug: str, outcomes: list[Outcome],
-              delivered: dict[str, list[str]] | None = None) -> str:
-    """A markdown artifact saying what the flow did (no email addresses in it)."""
+              delivered: DeliveryReport | None = None, *, artifact: bool = True) -> str:
+    """What the flow did, as markdown (templates/reports/flow-summary.md); and (artifact) as an
+    artifact, with no email addresses in it."""
     context = {"flow_name": flow_name, "slug": slug, "outcomes": outcomes, "delivered": delivered}
     text = render("reports/flow-summary.md", **context)
-    create_markdown_artifact(key=artifact_key(flow_name, slug), markdown=_no_addresses(text),
-                             description=render("reports/flow-summary.description.txt", **context).strip())
+    if artifact:
+        create_markdown_artifact(key=artifact_key(flow_name, slug), markdown=_no_addresses(text),
+                                 description=render("reports/flow-summary.description.txt", **context).strip())
     return text
 
 

@@ -34,10 +34,10 @@ def sample_report_html(home: Path) -> tuple[str, str]:
     from models.db.tables import Community, OutboxMessage, RoleTerm
     from tasks.charter_file import load_charter
     from tasks.storage.db import session_scope, upgrade
-    from tasks.usecases.planning_tasks import add_task
     from tasks.usecases.communities import create_community
-    from tasks.usecases.sessions import record_session
     from tasks.usecases.membership import volunteer
+    from tasks.usecases.planning_tasks import add_task
+    from tasks.usecases.sessions import record_session
     from tasks.usecases.sponsor_reports import queue_due_reports, queue_final_report
 
     upgrade()

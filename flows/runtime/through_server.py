@@ -105,7 +105,7 @@ def _cancel_if_still_waiting(client: Any, flow_run_id: Any) -> bool:
     if run.state is not None and run.state.type is not StateType.SCHEDULED:
         return False  # a worker has it (pending or further on): let it finish
     result = client.set_flow_run_state(flow_run_id, Cancelled(message="no worker picked it up"))
-    return result.status.value == "ACCEPT"
+    return bool(result.status.value == "ACCEPT")
 
 
 def run_through_server(flow: str, request: BaseModel) -> Any:
@@ -115,7 +115,7 @@ def run_through_server(flow: str, request: BaseModel) -> Any:
     """
     import httpx
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.objects import FlowRun, StateType
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
@@ -123,7 +123,7 @@ def run_through_server(flow: str, request: BaseModel) -> Any:
     wait = _seconds(WAIT_SECONDS_ENV, 600.0)
     name = f"{flow}/{DEPLOYMENT}"
     try:
-        run = run_deployment(
+        run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync here: not awaited
             name,
             parameters={"request": request.model_dump(mode="json")},
             timeout=0,
@@ -157,7 +157,7 @@ def run_through_server(flow: str, request: BaseModel) -> Any:
                 )
             if waited > wait:
                 raise CopflowError(
-                    f"flow run '{current.name}' is still {(state.name if state else 'waiting').lower()} "
+                    f"flow run '{current.name}' is still {((state.name if state else None) or 'waiting').lower()} "
                     f"after {wait:g} s; it carries on, watch it in the Prefect UI"
                 )
             time.sleep(interval)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
-from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
+from fsspec.implementations.local import LocalFileSystem
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,23 +50,6 @@ class DeliveryReport:
     deferred: list[str] = field(default_factory=list)  # still pending: retried by a later run
     busy: list[str] = field(default_factory=list)  # claimed by another run that is still sending
     stopped: str | None = None  # why delivery stopped early (transport unreachable, misconfigured)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def with_secret_blocks(settings: Settings) -> Settings:
-    """Fill a missing credential from the Prefect Secret block its setting names (Prefect only then)."""
-    from pydantic import SecretStr
-
-    updates: dict[str, Any] = {}
-    for field, block in (("smtp_password", settings.smtp_password_block),
-                         ("notify_api_key", settings.notify_api_key_block)):
-        if block and getattr(settings, field) is None:
-            from prefect.blocks.system import Secret
-
-            updates[field] = SecretStr(str(Secret.load(block).get()))
-    return settings.model_copy(update=updates) if updates else settings
 
 
 def transport_from_settings(settings: Settings) -> Transport:
@@ -266,14 +249,17 @@ def _earliest_retry(ids: list[int]) -> datetime | None:
 
 
 def deliver_pending(ids: list[int] | None = None, settings: Settings | None = None) -> DeliveryReport:
-    """Send the given rows (default: every row due now), retrying transient failures a little."""
+    """Send the given rows (default: every row due now), retrying transient failures a little.
+
+    `settings` come resolved: credentials kept in Prefect blocks are read by the caller
+    (tasks/email_tasks.py), so this module needs no Prefect."""
     settings = settings or get_settings()
     report = DeliveryReport()
     todo = due_ids(settings) if ids is None else list(ids)
     if not todo:
         return report
     try:
-        senders = _Senders(with_secret_blocks(settings))
+        senders = _Senders(settings)
     except (ValueError, OSError) as exc:
         report.stopped = f"email transport '{settings.email_transport}' is not ready: {exc}"
         report.deferred = [str(i) for i in todo]

@@ -6,11 +6,8 @@ baseline, so both do exactly the same work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
-
-from tasks.storage.db import session_scope
-from tasks.usecases.common import Outcome
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -21,20 +18,4 @@ def pages(items: Sequence[T], size: int = PAGE_SIZE) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start:start + size])
 
-
-def each_in_own_transaction(use_case: Callable[..., Outcome], slugs: Sequence[str], *,
-                            flow_run_id: str | None, **kwargs: Any) -> list[Outcome]:
-    """Run the use case for each CoP, each in ONE transaction of its own."""
-    outcomes = []
-    for slug in slugs:
-        with session_scope() as db:
-            outcomes.append(use_case(db, slug, flow_run_id=flow_run_id, **kwargs))
-    return outcomes
-
-
-def page_in_one_transaction(page_use_case: Callable[..., list[Outcome]], slugs: Sequence[str], *,
-                            flow_run_id: str | None, **kwargs: Any) -> list[Outcome]:
-    """Run a use case that takes a whole page of CoPs, in ONE transaction for the page."""
-    with session_scope() as db:
-        return page_use_case(db, list(slugs), flow_run_id=flow_run_id, **kwargs)
 

@@ -65,7 +65,7 @@ def archive(db: Session, slug: str, *, actor: str | None, now: bool, today: date
     audit.record(db, community, actor=who, action="archive.written", on_date=today,
                  after={"archive": uri}, flow_run_id=flow_run_id)
     outcome.stage_before, outcome.stage_after = before, Stage.archived.value
-    outcome.detail["archive"] = uri
+    outcome.archive = uri
     outcome.notes.append(f"{slug} is archived at {uri}; final report queued for "
                          f"{len(outcome.queued)} sponsor(s)")
     return outcome

@@ -79,7 +79,7 @@ def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: 
                     today=today, notice_ends_on=ends, work=work, reason=community.close_reason,
                     successor=follow_on,
                     successor_convenor=successor_convenor.person if successor_convenor else None)
-    outcome.detail.update(notice_ends_on=str(ends), successor=follow_on.slug if follow_on else None)
+    outcome.notice_ends_on, outcome.successor = ends, follow_on.slug if follow_on else None
     outcome.notes.append(f"{slug} is closing; notice ends {ends}; {len(outcome.queued)} "
                          "members thanked and given notice")
     return outcome

@@ -17,7 +17,7 @@ from tasks.storage import audit
 SCHEDULE = "copflow schedule"  # the actor named in audit entries when a schedule, not a person, acts
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a run over every CoP holds one per CoP to its end
 class Outcome:
     """What one use case did, for the flow's artifact, events and the CLI's summary."""
 
@@ -27,7 +27,26 @@ class Outcome:
     actor: str = SCHEDULE
     queued: list[str] = field(default_factory=list)  # outbox keys newly queued
     notes: list[str] = field(default_factory=list)  # plain sentences for people
-    detail: dict[str, Any] = field(default_factory=dict)
+    # launch and rotate: who leads planning now, who led before, how many open tasks moved
+    planning_lead: str | None = None
+    previous_lead: str | None = None
+    tasks_moved: int = 0
+    no_one_eligible: bool = False  # rotate: nobody else could lead, so nobody was picked
+    attended: int | None = None  # a session recorded: how many came
+    # close
+    notice_ends_on: date | None = None
+    successor: str | None = None
+    # archive: where the bundle was written
+    archive: str | None = None
+    # health: the signals, the figures (None when a run over every CoP left them in the records)
+    attention: list[str] = field(default_factory=list)
+    natural_end: list[str] = field(default_factory=list)
+    figures: dict[str, Any] | None = None
+    close_proposed: bool = False
+    # sponsor reports: the periods this run built, and the next one due
+    periods: list[str] = field(default_factory=list)
+    next_period: str | None = None
+    next_due_on: date | None = None
 
     @property
     def stage_changed(self) -> bool:

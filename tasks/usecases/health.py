@@ -78,7 +78,7 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
         .where(CopSession.community_id.in_(ids), CopSession.held_on <= today)
     ):
         kinds[sid].append("convenor" if is_convenor else kind or "member")
-    held: dict[int, int] = dict(db.execute(  # type: ignore[arg-type]
+    held: dict[int, int] = dict(db.execute(
         select(CopSession.community_id, func.count()).where(CopSession.community_id.in_(ids))
         .group_by(CopSession.community_id)).all())
     work: dict[int, Counter[str]] = defaultdict(Counter)
@@ -178,7 +178,7 @@ def check_page(db: Session, slugs: Sequence[str], *, today: date, flow_run_id: s
                 for slug in slugs]
     if not figures:
         for outcome in outcomes:
-            outcome.detail.pop("figures", None)
+            outcome.figures = None
     return outcomes
 
 
@@ -191,7 +191,8 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
         raise BadInput(f"no CoP with slug '{slug}'")
     require_health_check(Stage(community.stage), slug)
     health = assess(page.inputs[community.id])
-    outcome = Outcome(slug=slug, actor=SCHEDULE, detail=health.as_dict())
+    outcome = Outcome(slug=slug, actor=SCHEDULE, attention=list(health.attention),
+                      natural_end=list(health.natural_end), figures=health.figures)
     natural = sorted(health.natural_end)
     since = _natural_end_since(db, community, natural, today) if natural else today
 
@@ -221,7 +222,7 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
             audit.record(db, community, actor=SCHEDULE, action="health.close-proposed", on_date=today,
                          why="natural-end signals: " + ", ".join(natural),
                          after={"signals": natural}, flow_run_id=flow_run_id)
-            outcome.detail["close_proposed"] = True
+            outcome.close_proposed = True
             outcome.notes.append(f"{slug}: natural-end signals ({', '.join(natural)}); "
                                  "a close proposal went to the convenor and planning group")
     outcome.notes.append(f"{slug}: " + (", ".join(health.signals) if health.signals else "all well"))

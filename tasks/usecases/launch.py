@@ -54,7 +54,7 @@ def launch(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
     community.launched_on = today
     outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.launching.value, actor=who)
     lead = choose_first_lead(db, community, actor=who, today=today, flow_run_id=flow_run_id)
-    outcome.detail["planning_lead"] = lead.person.name if lead else None
+    outcome.planning_lead = lead.person.name if lead else None
     if lead is None:
         outcome.notes.append("nobody is eligible to lead planning yet")
 

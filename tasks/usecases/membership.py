@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from models.charter import MemberKind
 from models.db.tables import (
     Community,
     Membership,
 )
 from models.errors import BadInput
 from models.membership import require_may_leave, require_not_sponsor
+from models.vocabulary import MemberKind
 from tasks.storage import audit
 from tasks.storage.queries import (
     current_term,

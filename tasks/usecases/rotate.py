@@ -118,8 +118,8 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
                     incoming=incoming.person.name,
                     outgoing=previous.person.name if previous else None,
                     is_incoming=person.id == incoming.id)
-    outcome.detail.update(outgoing=previous.person.name if previous else None,
-                          incoming=incoming.person.name, tasks_moved=len(moved))
+    outcome.planning_lead, outcome.tasks_moved = incoming.person.name, len(moved)
+    outcome.previous_lead = previous.person.name if previous else None
     outcome.notes.append(f"{slug}: {incoming.person.name} now leads planning"
                          + (f", taking over from {previous.person.name}" if previous else "")
                          + f"; {len(moved)} open task(s) handed over")
@@ -142,7 +142,7 @@ def _no_one_eligible(db: Session, community: Community, outcome: Outcome,
                      on_date=today, why="nobody else is eligible to lead planning",
                      after={"planning_lead": outgoing.person.name if outgoing else None},
                      flow_run_id=flow_run_id)
-    outcome.detail["no_one_eligible"] = True
+    outcome.no_one_eligible = True
     outcome.notes.append(f"{slug}: nobody else is eligible to lead planning; nobody was picked "
                          "and the convenor and planning group have been told")
     return outcome

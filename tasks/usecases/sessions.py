@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.charter import SessionFormat
 from models.db.tables import (
     Attendance,
     Community,
@@ -19,6 +18,7 @@ from models.db.tables import (
 from models.errors import BadInput
 from models.lifecycle import Stage
 from models.stages import after_session, require_held, require_session
+from models.vocabulary import SessionFormat
 from tasks.storage import audit
 from tasks.storage.queries import (
     get_community,
@@ -61,21 +61,19 @@ def record_session(
 ) -> CopSession:
     return _record(db, slug, held_on=held_on, attended=attended, format=format, topics=topics,
                    methods=methods, outputs=outputs, story=story, actor=actor, today=today,
-                   flow_run_id=flow_run_id).detail["session"]  # type: ignore[no-any-return]
+                   flow_run_id=flow_run_id)[1]
 
 
 def session_outcome(db: Session, slug: str, *, flow_run_id: str | None, **details: Any) -> Outcome:
     """Record a session (as record_session) and say what it did: the record-session flow's use case."""
-    outcome = _record(db, slug, flow_run_id=flow_run_id, **details)
-    del outcome.detail["session"]  # the row stays here; the flow's result carries plain values
-    return outcome
+    return _record(db, slug, flow_run_id=flow_run_id, **details)[0]
 
 
 def _record(
     db: Session, slug: str, *, held_on: date, attended: Sequence[str], format: SessionFormat | None,
     topics: Sequence[str], methods: Sequence[str] = (), outputs: Sequence[str] = (),
     story: str | None = None, actor: str | None, today: date, flow_run_id: str | None,
-) -> Outcome:
+) -> tuple[Outcome, CopSession]:
     community, who, attendees = check_session(db, slug, held_on=held_on, attended=attended,
                                               actor=actor, today=today)
     session = CopSession(
@@ -96,6 +94,6 @@ def _record(
         change_stage(db, community, becomes, actor=who, today=today, why="first session held",
                      flow_run_id=flow_run_id)
     outcome = Outcome(slug=slug, stage_before=before, stage_after=community.stage, actor=who,
-                      notes=[f"session on {held_on} recorded for {slug}: {len(attendees)} attended"])
-    outcome.detail.update(session=session, held_on=str(held_on), attended=len(attendees))
-    return outcome
+                      notes=[f"session on {held_on} recorded for {slug}: {len(attendees)} attended"],
+                      attended=len(attendees))
+    return outcome, session

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -34,11 +35,11 @@ from models.reporting import (
     PlanningChange,
     PlanningEvent,
     ReportFigures,
-    SessionFacts,
     due_periods,
     figures,
     next_due,
 )
+from models.sessions import SessionFacts
 from models.stages import REPORTING_STAGES
 from models.vocabulary import ReportPeriod
 from tasks.crashpoints import crash_point
@@ -46,7 +47,7 @@ from tasks.email.outbox import Recipient, enqueue
 from tasks.rendering import render, render_email
 from tasks.storage.db import insert_if_absent
 from tasks.storage.queries import current_members, open_tasks, sponsors_of
-
+from tasks.usecases.common import Outcome
 
 
 def first_day(community: Community) -> date:
@@ -207,8 +208,7 @@ def queue_due_reports(db: Session, community: Community, *, today: date, flow_ru
     keys: list[str] = []
     for start, row in sorted(stored.items()):
         keys += _queue_to_sponsors(db, community, row, template="sponsor-report",
-                                   key_for=lambda email, s=start: period_key(community.slug, s, email),
-                                   today=today)
+                                   key_for=partial(period_key, community.slug, start), today=today)
     return keys
 
 
@@ -286,7 +286,7 @@ def page_markdown(slugs: list[str], lines: list[ReportLine]) -> tuple[str, str]:
 
 
 def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None, full_copies: bool = False
-               ) -> Iterator[tuple[dict[str, Any], list[ReportLine], list[tuple[date, str]]]]:
+               ) -> Iterator[tuple[Outcome, list[ReportLine], list[tuple[date, str]]]]:
     """For each CoP, in its own transaction: queue what is due; yield what was done, a line for
     each report this run built, and (full_copies) each such report's own operations copy."""
     from tasks.storage.db import session_scope
@@ -297,11 +297,11 @@ def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None, full_c
             community = get_community(db, slug)
             keys = queue_due_reports(db, community, today=today, flow_run_id=flow_run_id)
             built = reports_built_by(db, community, flow_run_id) if flow_run_id else []
-            result: dict[str, Any] = {"slug": slug, "stage": community.stage, "queued": len(keys),
-                                      "periods": [f"{r.figures['period_label']}" for r in built]}
+            result = Outcome(slug=slug, stage_before=community.stage, stage_after=community.stage,
+                             queued=keys, periods=[f"{r.figures['period_label']}" for r in built])
             if Stage(community.stage) in REPORTING_STAGES:
                 period, due_on = next_report(community, today)
-                result["next_period"], result["next_due_on"] = period.label, due_on
+                result.next_period, result.next_due_on = period.label, due_on
             lines = [report_line(slug, r, keys) for r in built]
             copies = [(r.period_start, report_markdown(community, r)) for r in built] if full_copies else []
         yield result, lines, copies

@@ -28,9 +28,9 @@ def report(today: date) -> None:
     from sqlalchemy import select
 
     from models.db.tables import Community
-    from tasks.storage.queries import get_community
-    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
+    from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
     from tasks.usecases.sponsor_reports import queue_due_reports
 
     with session_scope() as db:
@@ -42,11 +42,11 @@ def report(today: date) -> None:
 
 
 def archive(slug: str, today: date) -> None:
-    from tasks.usecases.archive import archive as archive_use_case
     from tasks.crashpoints import crash_point
-    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
     from tasks.email.outbox import pending_ids
+    from tasks.storage.db import session_scope
+    from tasks.usecases.archive import archive as archive_use_case
 
     try:
         with session_scope() as db:
@@ -64,10 +64,10 @@ def archive(slug: str, today: date) -> None:
 def _direct_run(name: str, request: Any) -> Any:
     """Stand-in for flows.runtime.dispatch.run_flow: the flow's use case in one transaction, then delivery."""
     from flows.requests import CommunityResult, FlowResult
-    from tasks.usecases.close import close, continue_community
-    from tasks.storage.db import session_scope
     from tasks.email.delivery import deliver_pending
     from tasks.email.outbox import pending_ids
+    from tasks.storage.db import session_scope
+    from tasks.usecases.close import close, continue_community
     from tasks.usecases.rotate import rotate
 
     fields = request.model_dump(exclude={"today"})
@@ -87,8 +87,9 @@ def _direct_run(name: str, request: Any) -> Any:
 
 def run_cli(go_file: str, args: list[str]) -> int:
     import flows.runtime.dispatch
+    import tasks.email.delivery
+    import tasks.usecases.close  # noqa: E401,F401 - load before the start
     from cli.app import main
-    import tasks.usecases.close, tasks.usecases.rotate, tasks.email.delivery  # noqa: E401,F401 - load before the start
 
     flows.runtime.dispatch.run_flow = _direct_run
     with open(f"{go_file}.ready.{os.getpid()}", "w"):
@@ -111,8 +112,9 @@ def fork_race(spec_file: str) -> int:
     import json
 
     import flows.runtime.dispatch
+    import tasks.email.delivery
+    import tasks.usecases.close  # noqa: E401,F401 - load before forking
     from cli.app import main as copflow_main
-    import tasks.usecases.close, tasks.usecases.rotate, tasks.email.delivery  # noqa: E401,F401 - load before forking
 
     spec = json.loads(open(spec_file).read())
     flows.runtime.dispatch.run_flow = _direct_run

@@ -58,8 +58,8 @@ def charter(slug: str = "aaot", **changes: Any) -> Charter:
 def active_cop(slug: str = "aaot", sessions: int = 3, **changes: Any) -> str:
     """Created, launched and active, with a session a month (through the real use cases)."""
     from tasks.storage.db import session_scope
-    from tasks.usecases.launch import launch
     from tasks.usecases.communities import create_community
+    from tasks.usecases.launch import launch
     from tasks.usecases.sessions import record_session
 
     written = charter(slug, **changes)
@@ -77,8 +77,8 @@ def active_cop(slug: str = "aaot", sessions: int = 3, **changes: Any) -> str:
 
 
 def closing_cop(slug: str = "aaot", closed_on: date = date(2027, 5, 3)) -> str:
-    from tasks.usecases.close import close
     from tasks.storage.db import session_scope
+    from tasks.usecases.close import close
 
     active_cop(slug)
     with session_scope() as db:

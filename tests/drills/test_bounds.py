@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import SAMPLE_CHARTER, CliRunner
-from tests.drills.test_hostile_input import run, snapshot
 from tests.drills.tally import DRILLS
+from tests.drills.test_hostile_input import run, snapshot
 
 ONE_LINE_MAX = 500  # an error quotes at most an excerpt of what it was given
 

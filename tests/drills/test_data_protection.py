@@ -20,8 +20,8 @@ LEAVING = {s.CONVENOR, "lee@example.org", "ana@example.ac.uk", "jo@example.nhs.u
 
 
 def _two_cops() -> None:
-    from tasks.usecases.archive import archive
     from tasks.storage.db import session_scope
+    from tasks.usecases.archive import archive
     from tasks.usecases.sessions import record_session
 
     s.closing_cop("aaot")
@@ -96,8 +96,8 @@ def test_contacts_erased_after_the_retention_period_and_only_then(home: Path) ->
     assert [e.action for e in s.stage_and_audit("aaot")[1]].count("contacts.erased") == 1
     # The live CoP still reaches Sam and Priya.
     from tasks.storage.db import session_scope
-    from tasks.usecases.sponsor_reports import queue_due_reports
     from tasks.storage.queries import get_community
+    from tasks.usecases.sponsor_reports import queue_due_reports
 
     with session_scope() as db:
         keys = queue_due_reports(db, get_community(db, "live"), today=date(2027, 10, 2), flow_run_id=None)

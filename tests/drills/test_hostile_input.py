@@ -196,11 +196,11 @@ BAD_ARGS: list[tuple[str, list[str], int]] = [
 
 @pytest.fixture
 def launched(home: Path) -> str:
-    from tasks.storage.db import session_scope
-    from tasks.usecases.launch import launch
-    from tasks.usecases.communities import create_community
-    from tasks.usecases.sessions import record_session
     from tasks.charter_file import load_charter
+    from tasks.storage.db import session_scope
+    from tasks.usecases.communities import create_community
+    from tasks.usecases.launch import launch
+    from tasks.usecases.sessions import record_session
 
     with session_scope() as db:
         create_community(db, load_charter(SAMPLE_CHARTER), date(2027, 1, 1))
@@ -242,9 +242,9 @@ TRICKY_TEXT = [
 @pytest.mark.parametrize("label, text", TRICKY_TEXT, ids=[label for label, _ in TRICKY_TEXT])
 def test_tricky_text_is_stored_as_typed_and_escaped_once(home: Path, tmp_path: Path, capsys: Any,
                                                          label: str, text: str) -> None:
+    from tasks.storage.db import session_scope
     from tasks.usecases.archive import archive
     from tasks.usecases.close import close
-    from tasks.storage.db import session_scope
     from tasks.usecases.launch import launch
 
     path = tmp_path / "charter.yaml"
@@ -343,10 +343,10 @@ def test_stored_text_that_bypassed_the_checks(home: Path, launched: str, capsys:
     """Rows written by other means (an old version, a hand edit) still fail safely."""
     from sqlalchemy import update
 
-    from models.errors import BadInput
     from models.db.tables import Community, Person
-    from tasks.usecases.close import close
+    from models.errors import BadInput
     from tasks.storage.db import session_scope
+    from tasks.usecases.close import close
 
     with session_scope() as db:  # a name with CRLF reaches an email header: refused there
         db.execute(update(Person).where(Person.email == "lee@example.org").values(name="Lee\r\nBcc: x@example.org"))

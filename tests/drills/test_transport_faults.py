@@ -35,7 +35,7 @@ def _run_until_settled(runs: int = 3) -> list[Any]:
     summaries = []
     for _ in range(runs):
         summaries.append(sponsor_report(request=ReportRequest(today=DAY)))
-        if not summaries[-1].waiting:
+        if not summaries[-1].deferred:
             break
         time.sleep(0.2)  # past the backoff
     return summaries
@@ -65,7 +65,7 @@ def test_smtp_drop_421_451_and_550_in_one_flow_run(home: Path, prefect_harness: 
     rows = _check(Counter(str(m["X-Copflow-Key"]) for m in mailbox.messages))
     failed = [r for r in rows if r.status == "failed"]
     assert all("550 5.1.1 mailbox unavailable" in r.last_error for r in failed) and len(failed) == 6
-    assert sum(x.failed for x in summaries) == 6 and summaries[-1].waiting == 0
+    assert sum(x.failed for x in summaries) == 6 and summaries[-1].deferred == 0
     assert mailbox.drop_next == 0 and mailbox.data_replies == []  # every fault was met
     retried = [r for r in rows if r.status == "sent" and r.attempts > 1]
     assert len(retried) >= 1

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models.errors import CopflowError
 from models.db.tables import AuditEntry, PlanningTask
+from models.errors import CopflowError
 from tests.drills import support as s
 from tests.drills.tally import DRILLS
 
@@ -112,13 +112,13 @@ def expected(command: str, actor: str, stage: str) -> int:
 
 
 def _build() -> None:
+    from tasks.storage.db import session_scope
     from tasks.usecases.archive import archive
     from tasks.usecases.close import close
-    from tasks.storage.db import session_scope
-    from tasks.usecases.launch import launch
-    from tasks.usecases.planning_tasks import add_task
     from tasks.usecases.communities import create_community
+    from tasks.usecases.launch import launch
     from tasks.usecases.membership import leave
+    from tasks.usecases.planning_tasks import add_task
     from tasks.usecases.sessions import record_session
 
     members = [{"name": "Sam Okafor", "email": s.PLANNER, "planning_group": True},

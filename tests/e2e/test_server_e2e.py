@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from models.db.tables import OutboxMessage
 from flows.runtime.on_request import CLAIMED_BY
+from models.db.tables import OutboxMessage
 from tests.e2e.conftest import COPFLOW, POOL, PREFECT, Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

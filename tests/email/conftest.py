@@ -69,9 +69,9 @@ def notify_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Notif
 @pytest.fixture
 def queue(home: Path) -> Callable[..., list[int]]:
     """Queue plain test emails to the given addresses; returns their outbox ids."""
-    from tasks.storage.db import session_scope
     from tasks.email.outbox import Recipient, enqueue
     from tasks.rendering import RenderedEmail
+    from tasks.storage.db import session_scope
 
     def run(*addresses: str, prefix: str = "test") -> list[int]:
         from sqlalchemy import select

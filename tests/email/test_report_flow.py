@@ -31,10 +31,10 @@ def test_smtp_exactly_once_across_a_retried_run(prefect_harness, smtp_server, mo
     mailbox.data_replies = ["451 4.7.1 try again later"]  # the first sponsor's copy, once
     first = sponsor_report(request=ReportRequest(slug=slug, today=date(2027, 4, 1)))
     assert first.communities[0].periods == ["January to March 2027"]
-    assert (first.sent, first.waiting, first.failed) == (1, 1, 0)
+    assert (first.sent, first.deferred, first.failed) == (1, 1, 0)
     time.sleep(0.1)  # past the backoff
     again = sponsor_report(request=ReportRequest(slug=slug, today=date(2027, 4, 1)))
-    assert again.communities[0].periods == [] and (again.sent, again.waiting) == (1, 0)
+    assert again.communities[0].periods == [] and (again.sent, again.deferred) == (1, 0)
     sponsor_report(request=ReportRequest(slug=slug, today=date(2027, 4, 2)))
     for sponsor in SPONSORS:
         got = mailbox.to(sponsor)
@@ -63,7 +63,7 @@ def test_notify_exactly_once_when_an_answer_is_lost(prefect_harness, notify_serv
     slug = _q1_cop()
     notify_server.replies = [(502, True), (503, False)]  # first: created but answer lost; second: not created
     first = sponsor_report(request=ReportRequest(slug=slug, today=date(2027, 4, 1)))
-    assert (first.sent, first.waiting) == (0, 2)
+    assert (first.sent, first.deferred) == (0, 2)
     time.sleep(0.1)
     second = sponsor_report(request=ReportRequest(slug=slug, today=date(2027, 4, 1)))
     assert second.sent == 2
@@ -129,3 +129,23 @@ def test_password_from_a_secret_block_never_reaches_logs_artifacts_or_outbox(
         f"{r.text_body}{r.html_body}{r.last_error}{r.transport_ref}" for r in rows())
     assert "s3cret-relay-pass" not in text
     assert "priya@example.nhs.uk" not in str(artifacts[0].data)  # operations copy: figures, no addresses
+
+
+def test_a_run_for_one_cop_delivers_that_cops_email_only(prefect_harness, home) -> None:
+    """Another CoP's pending email waits for its own run: a run for cop-a sends none of cop-b's."""
+    from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
+    from tasks.usecases.sponsor_reports import queue_due_reports
+
+    for slug in ("cop-a", "cop-b"):
+        make_active_cop(date(2027, 1, 5), date(2027, 1, 10), slug=slug)
+    with session_scope() as db:  # cop-b's reports queued by a run that stopped before delivery
+        queue_due_reports(db, get_community(db, "cop-b"), today=date(2027, 4, 1), flow_run_id=None)
+    result = sponsor_report(request=ReportRequest(slug="cop-a", today=date(2027, 4, 1)))
+    assert [c.slug for c in result.communities] == ["cop-a"] and result.sent == 2
+    status = {(r.key.split(":")[1], r.status) for r in rows()}
+    assert status == {("cop-a", "sent"), ("cop-b", "pending")}
+    # cop-b's own run sends what the stopped run left, and builds nothing twice.
+    again = sponsor_report(request=ReportRequest(slug="cop-b", today=date(2027, 4, 1)))
+    assert again.communities[0].periods == [] and (again.sent, again.deferred) == (2, 0)
+    assert {r.status for r in rows()} == {"sent"}

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import smtplib
 import ssl
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from tasks.email.delivery import _now, deliver_pending

@@ -15,14 +15,28 @@ from flows.continue_ import continue_community
 from flows.health import health
 from flows.launch import launch
 from flows.requests import (
-    ArchiveRequest, CloseRequest, ContinueRequest, HealthRequest, LaunchRequest, RotateRequest,
+    ArchiveRequest,
+    CloseRequest,
+    ContinueRequest,
+    HealthRequest,
+    LaunchRequest,
+    RotateRequest,
 )
 from flows.rotate import rotate
-from models.errors import Refused
 from models.db.tables import AuditEntry
+from models.errors import Refused
 from tasks.usecases.membership import volunteer
 from tests.support.lifecycle import (
-    CONVENOR, DAY0, EVERYONE, SPONSOR, counts, create, hold_session, in_db, outbox, stage,
+    CONVENOR,
+    DAY0,
+    EVERYONE,
+    SPONSOR,
+    counts,
+    create,
+    hold_session,
+    in_db,
+    outbox,
+    stage,
 )
 
 pytestmark = pytest.mark.flows
@@ -62,7 +76,7 @@ def test_the_whole_life_of_a_cop(home: Path, emitted: Any) -> None:
     assert stage(slug) == "active"
     in_db(volunteer, slug, "lee@example.org", opt_out=False, actor=None, today=day)
     scheduled = rotate(request=RotateRequest(today=day))
-    assert [c.detail["incoming"] for c in scheduled.communities] == ["Lee Hart"]
+    assert [c.planning_lead for c in scheduled.communities] == ["Lee Hart"]
     assert len(outbox("handover-pack")) == 2
 
     checked = health(request=HealthRequest(today=day + timedelta(days=1)))
@@ -135,7 +149,7 @@ def test_the_first_session_makes_a_cop_active_through_the_stage_change_path(
     result = record_session(request=SessionRequest(slug=slug, held_on=day, attended=EVERYONE,
                                                    topics=["a case"], actor=CONVENOR, today=day))
     assert stage(slug) == "active"
-    assert [(c.stage_before, c.stage_after, c.detail["attended"]) for c in result.communities] == [
+    assert [(c.stage_before, c.stage_after, c.attended) for c in result.communities] == [
         ("launching", "active", 4)]
     change = in_db(lambda db: db.scalars(select(AuditEntry).where(
         AuditEntry.action == "stage.changed").order_by(AuditEntry.id.desc()).limit(1)).one())
@@ -145,3 +159,39 @@ def test_the_first_session_makes_a_cop_active_through_the_stage_change_path(
     changes = [(e.payload["from"], e.payload["to"]) for e in emitted.read()
                if e.event == "copflow.community.stage-changed"]
     assert changes == [("proposed", "launching"), ("launching", "active")]
+
+
+def test_each_task_run_is_named_for_what_it_does(home: Path, prefect_harness: None) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    slug = create()
+    state = launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0), return_state=True)
+    result = state.result()
+    assert result.communities[0].planning_lead == "Sam Okafor" and result.sent == 5
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    assert sorted(r.name for r in runs) == [f"deliver: {slug}", f"launch: {slug}"]
+
+
+def test_a_database_hiccup_is_retried_once_and_queues_nothing_twice(
+        home: Path, prefect_harness: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import tasks.usecases.launch as launching
+
+    real, tries = launching.launch, []
+
+    def locked_once(*args: Any, **kwargs: Any) -> Any:
+        outcome = real(*args, **kwargs)  # the work is done, then the commit fails: rolled back
+        tries.append(outcome.slug)
+        if len(tries) == 1:
+            raise OperationalError("COMMIT", {}, Exception("database is locked"))
+        return outcome
+
+    monkeypatch.setattr(launching, "launch", locked_once)
+    slug = create()
+    result = launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0))
+    assert tries == [slug, slug] and stage(slug) == "launching"
+    assert result.sent == 5 and len(outbox("member-invitation")) == 4

@@ -11,14 +11,22 @@ from pathlib import Path
 import pytest
 
 from models.errors import Refused
+from models.vocabulary import MemberKind
 from tasks.usecases.archive import archive
 from tasks.usecases.close import close, continue_community
 from tasks.usecases.membership import add_member
 from tasks.usecases.planning_tasks import add_task
 from tasks.usecases.sessions import record_session
-from models.vocabulary import MemberKind
 from tests.support.lifecycle import (
-    CONVENOR, DAY0, active, closing, counts, create, in_db, outbox, stage,
+    CONVENOR,
+    DAY0,
+    active,
+    closing,
+    counts,
+    create,
+    in_db,
+    outbox,
+    stage,
 )
 
 SUCCESSOR = """
@@ -94,7 +102,7 @@ def test_archive_bundle_is_complete_verifiable_and_holds_no_contact_details(home
     assert data["successor"] == {"slug": "pathways", "name": "Alcohol Care Pathways CoP"}
     assert data["sessions"][0]["attended"] == 4 and data["role_terms"][0]["planning_lead"] == "Sam Okafor"
     assert "Succeeded by **Alcohol Care Pathways CoP**" in (folder / "summary.md").read_text()
-    assert out.detail["archive"].endswith(f"archives/{slug}")
+    assert str(out.archive).endswith(f"archives/{slug}")
 
     # The successor's own archive links back.
     active("pathways", ["sam@example.nhs.uk", "kai@example.org"])

@@ -11,11 +11,18 @@ from sqlalchemy import select
 
 from models.db.tables import PlanningTask
 from tasks.storage.queries import current_term, get_community
-from tasks.usecases.planning_tasks import add_task
 from tasks.usecases.membership import leave, volunteer
+from tasks.usecases.planning_tasks import add_task
 from tasks.usecases.rotate import rotate
 from tests.support.lifecycle import (
-    CONVENOR, DAY0, audit_actions, create, hold_session, in_db, launched, outbox,
+    CONVENOR,
+    DAY0,
+    audit_actions,
+    create,
+    hold_session,
+    in_db,
+    launched,
+    outbox,
 )
 
 TEAM = """

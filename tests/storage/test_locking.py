@@ -25,8 +25,8 @@ def _create_sample() -> None:
 
 
 def test_second_writer_waits_for_the_first_and_sees_its_change(home: Path) -> None:
-    from tasks.storage.queries import get_community
     from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
 
     _create_sample()
     first_holds_lock = threading.Event()
@@ -71,8 +71,8 @@ def test_a_stale_copy_cannot_overwrite_a_newer_change(home: Path) -> None:
     """Optimistic locking: the loser of a race changes nothing (the CLI exits 3)."""
     from sqlalchemy.orm.exc import StaleDataError
 
-    from tasks.storage.queries import get_community
     from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
 
     _create_sample()
     with session_scope() as db:
@@ -90,8 +90,8 @@ def test_a_stale_copy_cannot_overwrite_a_newer_change(home: Path) -> None:
 def test_two_launches_at_once_one_goes_ahead_and_the_other_is_refused_cleanly(home: Path) -> None:
     """The second waits for the first's lock, then sees 'launching' and refuses in plain words."""
     from models.errors import Refused
-    from tasks.storage.queries import get_community
     from tasks.storage.db import session_scope
+    from tasks.storage.queries import get_community
     from tasks.usecases.launch import launch
 
     _create_sample()

@@ -11,9 +11,9 @@ from models.db.tables import OutboxMessage
 
 
 def test_the_same_key_twice_queues_one_email_and_says_so(home: Path) -> None:
-    from tasks.storage.db import session_scope
     from tasks.email.outbox import Recipient, enqueue
     from tasks.rendering import RenderedEmail
+    from tasks.storage.db import session_scope
 
     email = RenderedEmail(subject="Your sponsor report", text="Figures", html="<p>Figures</p>")
     answers = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from prefect.states import Cancelled, Completed, Crashed, Failed, exception_to_failed_state
+from prefect.states import Cancelled, Completed, Crashed, exception_to_failed_state
 
 from flows.runtime.through_server import RemoteRun, error_from_failure, outcome
 from models.errors import BadInput, CopflowError, Refused

@@ -1,6 +1,7 @@
 """Alembic environment: the engine comes from copflow's settings (tasks.storage.db)."""
 
 from alembic import context
+
 from models.db.schema import metadata as target_metadata
 
 config = context.config

@@ -32,7 +32,7 @@ def finish(flow_name: str, label: str, outcomes: list[Outcome], *,
 
 
 # Every field of a CommunityResult is given, so one shared set says so for all of them: pydantic
-# would keep a set of 19 names per CoP (2 KB; 20 MB in a run over 10,000 CoPs). Adding a name
+# would keep a set of 20 names per CoP (2 KB; 20 MB in a run over 10,000 CoPs). Adding a name
 # on assignment (the demo sets figures) changes nothing, as every name is in it already.
 ALL_GIVEN = set(CommunityResult.model_fields)
 
@@ -41,7 +41,7 @@ def community_result(o: Outcome) -> CommunityResult:
     result = CommunityResult(
         slug=o.slug, stage_before=o.stage_before, stage_after=o.stage_after, queued=len(o.queued),
         notes=o.notes, planning_lead=o.planning_lead, previous_lead=o.previous_lead,
-        tasks_moved=o.tasks_moved, no_one_eligible=o.no_one_eligible,
+        tasks_moved=o.tasks_moved, no_one_eligible=o.no_one_eligible, attended=o.attended,
         notice_ends_on=o.notice_ends_on, successor=o.successor, archive=o.archive,
         attention=o.attention, natural_end=o.natural_end, figures=o.figures,
         close_proposed=o.close_proposed, periods=o.periods, next_period=o.next_period,

@@ -97,8 +97,8 @@ class Bench:
         result.update(n=n, smtp_received=self.sink.counter.take())
         self.runs.append(result)
         log(f"N={n:>6} {workload:<6} {mode:<4} {result['seconds']:8.2f} s  "
-            f"(cpu {result['cpu_seconds']:7.2f} s) {result['peak_rss_mb']:7.1f} MB  {result['statements']:>8} statements  "
-            f"{result['smtp_received']:>6} emails")
+            f"(cpu {result['cpu_seconds']:7.2f} s) {result['peak_rss_mb']:7.1f} MB  "
+            f"{result['statements']:>8} statements  {result['smtp_received']:>6} emails")
         return result
 
     def cli_latency(self, n: int, repeat: int) -> dict[str, Any]:

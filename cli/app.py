@@ -8,12 +8,13 @@ from cli.startup import pause_garbage_collection
 
 pause_garbage_collection()
 
-import typer  # noqa: E402 - after the collector is paused
-from typer._click import exceptions as usage  # typer vendors its own click
+# These imports come after the collector is paused: start-up allocates a great deal.
+import typer  # noqa: E402
+from typer._click import exceptions as usage  # noqa: E402 - typer vendors its own click
 
-from cli import backup, lifecycle, operations, records, reporting
-from demo.play import demo as play_demo
-from models.errors import CopflowError
+from cli import backup, lifecycle, operations, records, reporting  # noqa: E402
+from demo.play import demo as play_demo  # noqa: E402
+from models.errors import CopflowError  # noqa: E402
 
 app = typer.Typer(
     name="copflow",
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("copflow: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+    except Exception as exc:
         from cli.unexpected import describe
 
         message, code = describe(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from typing import Annotated, Any
 
 import typer
@@ -32,7 +32,7 @@ Actor = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(kind: str) -> Any:
     from pydantic import TypeAdapter
 

@@ -85,7 +85,8 @@ def outbox(
         if failed:
             stmt = stmt.where(message.c.status == "failed")
         rows = [_row(m) for m in db.execute(stmt)]
-        counts: dict[str, int] = dict(db.execute(select(message.c.status, func.count()).group_by(message.c.status)).all())
+        by_status = select(message.c.status, func.count()).group_by(message.c.status)
+        counts: dict[str, int] = dict(db.execute(by_status).all())
     if as_json:
         emit_json(rows)
         return

@@ -20,4 +20,5 @@ def describe(exc: Exception) -> tuple[str, int]:
         return f"database error: {text.splitlines()[0]}", 1
     if os.environ.get("COPFLOW_DEBUG"):
         raise exc
-    return f"unexpected error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); set COPFLOW_DEBUG=1 for details", 1
+    first_line = str(exc).splitlines()[0] if str(exc) else ""
+    return f"unexpected error ({type(exc).__name__}: {first_line}); set COPFLOW_DEBUG=1 for details", 1

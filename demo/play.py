@@ -86,7 +86,7 @@ def lines_of(text: str, width: int, first: str) -> list[str]:
     """A narrative block as lines: the first after the date column, the rest indented under it."""
     out: list[str] = []
     indent = " " * DATE_COLUMN
-    for n, line in enumerate(l for l in text.splitlines() if l.strip()):
+    for n, line in enumerate(t for t in text.splitlines() if t.strip()):
         extra = " " * (len(line) - len(line.lstrip()))
         out += textwrap.wrap(line.strip(), width=width, initial_indent=(first if n == 0 else indent) + extra,
                              subsequent_indent=indent + extra + "  ", break_on_hyphens=False)

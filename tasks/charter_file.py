@@ -87,9 +87,9 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
             # Aliases can expand a small file into a huge one; tags can build objects.
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise BadInput("YAML anchors and aliases are not allowed in a charter")
-            if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if event.tag not in (None, "!") and event.tag not in PLAIN_TAGS:
-                    raise BadInput(f"YAML tag {event.tag} is not allowed in a charter")
+            tag = getattr(event, "tag", None)  # scalars, mappings and sequences carry one
+            if tag not in (None, "!") and tag not in PLAIN_TAGS:
+                raise BadInput(f"YAML tag {tag} is not allowed in a charter")
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:
         raise BadInput(f"{source}: nested too deeply to be a charter") from None

@@ -53,7 +53,7 @@ def transient(task: Any, task_run: Any, state: Any) -> bool:
         state.result()
     except OperationalError:
         return True
-    except Exception:  # noqa: BLE001 - any other failure is the answer, not a hiccup
+    except Exception:
         return False
     return False
 

@@ -88,7 +88,7 @@ def patient_local_api() -> dict[Any, Any]:
     start, not 20: on a small, busy machine it can take longer, and a user should not see a
     timeout for it."""
     from prefect.settings import (
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as startup,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as STARTUP,
     )
 
-    return {startup: max(startup.value(), 90)}
+    return {STARTUP: max(STARTUP.value(), 90)}

@@ -117,7 +117,7 @@ class OnRequestRunner:
     def _run_claimed(self, flow: Any, flow_run_id: UUID) -> None:
         try:
             run_in_this_process(flow, flow_run_id)
-        except BaseException as exc:  # noqa: BLE001 - the run's state says what went wrong
+        except BaseException as exc:
             log.warning("on-request run %s ended with an error: %s", flow_run_id, exc)
             crash_if_never_started(flow_run_id, exc)
         finally:

@@ -126,7 +126,7 @@ def serve(path: Path = PREFECT_FILE, limit: int | None = None) -> None:
     from flows.runtime.on_request import OnRequestRunner
     from flows.runtime.through_server import DEPLOYMENT
 
-    deployments = list(zip(specs, runner_deployments(specs)))
+    deployments = list(zip(specs, runner_deployments(specs), strict=True))
     # The on-request runs are this process's alone (flows/runtime/on_request.py); Prefect's own loop never
     # sees them, since two claimants can both take a run that finishes in under a second.
     at_once = OnRequestRunner({d.apply(): load_flow(spec) for spec, d in deployments if spec.name == DEPLOYMENT})

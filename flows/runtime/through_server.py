@@ -73,7 +73,7 @@ def outcome(flow: str, run_name: str, state: Any) -> Any:
     if state.is_completed():
         try:
             return state.result(raise_on_failure=False)
-        except Exception:  # noqa: BLE001 - results live where the worker kept them; may be out of reach
+        except Exception:
             return RemoteRun(flow=flow, flow_run=run_name, state=state.name or "Completed")
     if state.is_failed():
         raise error_from_failure(flow, run_name, state.message)

@@ -48,7 +48,7 @@ class Community(Base):
     memberships: Mapped[list[Membership]] = relationship(back_populates="community")
     sponsors: Mapped[list[Sponsorship]] = relationship(back_populates="community")
 
-    __mapper_args__ = {"version_id_col": schema.community.c.version}
+    __mapper_args__ = {"version_id_col": schema.community.c.version}  # noqa: RUF012 - SQLAlchemy's own hook
 
 
 class Person(Base):

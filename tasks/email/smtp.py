@@ -8,6 +8,7 @@ at-least-once window, and the deterministic Message-ID lets mailboxes spot it.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -73,10 +74,8 @@ class SmtpTransport:
     def _quietly_close(conn: smtplib.SMTP | None) -> None:
         if conn is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # closing a broken connection may fail too: nothing to do
             conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection
-            pass
 
     def send(self, key: str, message: EmailMessage, *, maybe_sent: bool = False) -> str:
         # SMTP offers no way to ask whether a message was taken; see the module note.
@@ -108,7 +107,7 @@ class SmtpTransport:
         try:
             assert self._conn is not None
             self._conn.rset()
-        except Exception:  # noqa: BLE001 - a broken connection is replaced on the next send
+        except Exception:
             self._quietly_close(self._conn)
             self._conn = None
 
@@ -116,6 +115,6 @@ class SmtpTransport:
         if self._conn is not None:
             try:
                 self._conn.quit()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self._quietly_close(self._conn)
             self._conn = None

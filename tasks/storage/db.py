@@ -90,9 +90,8 @@ def _sessionmaker(eng: Engine) -> sessionmaker[Session]:
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
-    with _sessionmaker(engine())() as session:
-        with session.begin():
-            yield session
+    with _sessionmaker(engine())() as session, session.begin():
+        yield session
 
 
 @contextmanager

@@ -135,7 +135,7 @@ def _next_up(db: Session, community: Community) -> tuple[str | None, list[NextTa
 
 def build_figures(db: Session, community: Community, period: Period, *, final: bool = False) -> ReportFigures:
     lead, next_up = _next_up(db, community)
-    members = [m for m in current_members(db, community)]
+    members = current_members(db, community)
     return figures(
         period, _sessions(db, community), members_now=len(members),
         changes=_planning_changes(db, community), planning_lead=lead, next_up=next_up, final=final,

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.drills.tally import DRILLS
-from tests.email.servers import Mailbox, free_port
+from tests.support.servers import Mailbox, free_port
 
 
 @pytest.fixture
@@ -33,6 +33,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
         if done:
             report.user_properties.append(("drills", done))
 
-
-# The email tests' real servers (STARTTLS relay with login; GOV.UK Notify stand-in).
-from tests.email.conftest import cert, notify_server, smtp_server  # noqa: E402,F401

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from models.errors import CopflowError
@@ -88,7 +89,7 @@ def _direct_run(name: str, request: Any) -> Any:
 def run_cli(go_file: str, args: list[str]) -> int:
     import flows.runtime.dispatch
     import tasks.email.delivery
-    import tasks.usecases.close  # noqa: E401,F401 - load before the start
+    import tasks.usecases.close  # noqa: F401 - load before the start
     from cli.app import main
 
     flows.runtime.dispatch.run_flow = _direct_run
@@ -113,10 +114,10 @@ def fork_race(spec_file: str) -> int:
 
     import flows.runtime.dispatch
     import tasks.email.delivery
-    import tasks.usecases.close  # noqa: E401,F401 - load before forking
+    import tasks.usecases.close  # noqa: F401 - load before forking
     from cli.app import main as copflow_main
 
-    spec = json.loads(open(spec_file).read())
+    spec = json.loads(Path(spec_file).read_text())
     flows.runtime.dispatch.run_flow = _direct_run
     go, children = spec["go"], []
     for i, args in enumerate(spec["commands"]):
@@ -143,7 +144,7 @@ def fork_race(spec_file: str) -> int:
     for pid, out, err in children:
         _, status = os.waitpid(pid, 0)
         results.append({"code": os.waitstatus_to_exitcode(status),
-                        "out": open(out).read(), "err": open(err).read()})
+                        "out": Path(out).read_text(), "err": Path(err).read_text()})
     with open(spec["results"], "w") as f:
         json.dump(results, f)
     return 0

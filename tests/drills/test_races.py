@@ -57,7 +57,7 @@ def race(tmp: Path, commands: list[list[str]]) -> list[Racer]:
         assert time.monotonic() < deadline and parent.poll() is None, parent.communicate()
         time.sleep(0.02)
     go.touch()
-    out, err = parent.communicate(timeout=300)
+    _, err = parent.communicate(timeout=300)
     assert parent.returncode == 0, err
     racers = [Racer(args, r["code"], r["out"], r["err"])
               for args, r in zip(commands, json.loads(results.read_text()), strict=True)]

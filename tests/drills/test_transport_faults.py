@@ -1,6 +1,6 @@
 """Drill 3: transport faults across a whole sponsor-report flow run (Prefect test harness).
 
-tests/email/test_smtp.py and test_notify.py inject each fault into a small batch of plain test
+tests/integration/email/test_smtp.py and test_notify.py inject each fault into a small batch of plain test
 rows; here they hit one mixed batch of real emails from several CoPs (launch invitations,
 sponsor notices and quarterly reports), delivered by the flow: transient faults are retried
 until delivered, permanent ones are recorded and reported, and everyone else gets theirs once.

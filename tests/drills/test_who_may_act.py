@@ -128,22 +128,22 @@ def _build() -> None:
     for stage in STAGES:
         slug = f"cop-{stage}"
         steps: list[Callable[[Any], Any]] = [
-            lambda db: create_community(db, s.charter(slug, members=members), date(2027, 1, 1)),
-            lambda db: leave(db, slug, "fay@example.org", actor=None, today=date(2027, 1, 2)),
-            lambda db: add_task(db, slug, title=f"Book a room for {slug}", due=None, notes=None,
+            lambda db, slug=slug: create_community(db, s.charter(slug, members=members), date(2027, 1, 1)),
+            lambda db, slug=slug: leave(db, slug, "fay@example.org", actor=None, today=date(2027, 1, 2)),
+            lambda db, slug=slug: add_task(db, slug, title=f"Book a room for {slug}", due=None, notes=None,
                                 actor=None, today=date(2027, 1, 2)),
         ]
         if stage != "proposed":
-            steps.append(lambda db: launch(db, slug, actor=None, today=date(2027, 1, 4), flow_run_id=None))
+            steps.append(lambda db, slug=slug: launch(db, slug, actor=None, today=date(2027, 1, 4), flow_run_id=None))
         if stage in ("active", "closing", "archived"):
-            steps.append(lambda db: record_session(db, slug, held_on=date(2027, 1, 14),
+            steps.append(lambda db, slug=slug: record_session(db, slug, held_on=date(2027, 1, 14),
                                                    attended=[s.CONVENOR, "lee@example.org"], format=None,
                                                    topics=[], actor=None, today=date(2027, 1, 14)))
         if stage in ("closing", "archived"):
-            steps.append(lambda db: close(db, slug, actor=None, reason="done", successor=None,
+            steps.append(lambda db, slug=slug: close(db, slug, actor=None, reason="done", successor=None,
                                           notice_days=14, today=date(2027, 5, 3), flow_run_id=None))
         if stage == "archived":
-            steps.append(lambda db: archive(db, slug, actor=None, now=False, today=date(2027, 5, 18),
+            steps.append(lambda db, slug=slug: archive(db, slug, actor=None, now=False, today=date(2027, 5, 18),
                                             flow_run_id=None))
         for step in steps:
             with session_scope() as db:

@@ -1,4 +1,5 @@
-"""Fixtures for the email tests: real SMTP and HTTP servers on loopback, and queued rows."""
+"""The email fixtures (a pytest plugin, registered in tests/conftest.py): real SMTP and HTTP servers on
+loopback, queued rows, and a sample CoP to report on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.email.servers import (
+from tests.support.servers import (
     API_KEY,
     TEMPLATE_ID,
     Authenticator,

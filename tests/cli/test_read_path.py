@@ -17,12 +17,12 @@ import pytest
 HEAVY = ("prefect", "pydantic_settings", "alembic", "jinja2", "rich", "email_validator", "httpx",
          "sqlalchemy.orm", "models.db.tables", "pydantic")
 
-PROBE = """
+PROBE = f"""
 import json, sys
 from cli.app import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}), file=sys.stderr)
-""" % (HEAVY,)
+print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}), file=sys.stderr)
+"""
 
 
 def _loaded_by(*args: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 from email import message_from_bytes
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import select
@@ -70,7 +71,7 @@ def test_rota_is_fair_over_a_long_run(home: Path) -> None:
         if round_no == 7:
             assert leads[-1] == "Fi Six"
 
-    assert all(a != b for a, b in zip(leads, leads[1:])), leads  # never twice in a row
+    assert all(a != b for a, b in pairwise(leads)), leads  # never twice in a row
     assert "Ed Five" not in leads  # opted out: never chosen
     assert "Dana Whitlow" not in leads  # the convenor leads only when nobody else can
     served = Counter(leads)

@@ -9,8 +9,8 @@ import jwt
 from tasks.email.delivery import deliver_pending
 from tasks.email.notify import bearer_token, split_api_key
 from tasks.storage.settings import get_settings
-from tests.email.conftest import rows
-from tests.email.servers import API_KEY, SECRET, SERVICE_ID, TEMPLATE_ID
+from tests.support.mail import rows
+from tests.support.servers import API_KEY, SECRET, SERVICE_ID, TEMPLATE_ID
 
 
 def test_api_key_gives_service_id_and_secret_and_a_valid_token() -> None:
@@ -82,7 +82,7 @@ def test_a_wrong_key_is_refused_by_the_server_and_never_recorded(notify_server, 
 
 
 def test_unreachable_notify_leaves_rows_pending(home, queue, monkeypatch) -> None:
-    from tests.email.servers import free_port
+    from tests.support.servers import free_port
 
     for name, value in {"EMAIL_TRANSPORT": "notify", "NOTIFY_BASE_URL": f"http://127.0.0.1:{free_port()}",
                         "NOTIFY_API_KEY": API_KEY, "NOTIFY_TEMPLATE_ID": TEMPLATE_ID,

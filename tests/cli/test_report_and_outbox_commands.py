@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from tests.conftest import SAMPLE_CHARTER
-from tests.email.conftest import make_active_cop
+from tests.support.mail import make_active_cop
 
 
 def test_report_needs_one_cop_or_all(cli) -> None:

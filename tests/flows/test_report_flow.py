@@ -10,7 +10,7 @@ import pytest
 
 from flows.sponsor_report import ReportRequest, sponsor_report
 from tasks.storage.settings import get_settings
-from tests.email.conftest import EVERYONE, SPONSORS, make_active_cop, record, rows
+from tests.support.mail import EVERYONE, SPONSORS, make_active_cop, record, rows
 
 pytestmark = pytest.mark.flows
 
@@ -84,7 +84,7 @@ def test_a_year_of_quarterly_reports(prefect_harness, home, cli) -> None:
         first, fifteenth = date(2027, month, 1), date(2027, month, 15)
         quarters_ended = (month - 1) // 3
         runs = [first, first] if month in (4, 7, 10) else [first]
-        for day in runs + [fifteenth]:
+        for day in [*runs, fifteenth]:
             if day == fifteenth:
                 attended = EVERYONE[: 2 + (month % 4)]
                 record(slug, date(2027, month, 14), attended, topics=[f"Case {month}"],

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from models.db.tables import Community, OutboxMessage, SponsorReport
 from tasks.storage.db import session_scope
 from tasks.usecases.sponsor_reports import queue_due_reports, queue_final_report
-from tests.email.conftest import EVERYONE, make_active_cop, record
+from tests.support.mail import EVERYONE, make_active_cop, record
 
 
 def _queue(slug: str, today: date, final: bool = False) -> list[str]:

@@ -9,8 +9,8 @@ from aiosmtpd.controller import Controller
 
 from tasks.email.delivery import _now, deliver_pending
 from tasks.storage.settings import get_settings
-from tests.email.conftest import rows
-from tests.email.servers import Mailbox, free_port
+from tests.support.mail import rows
+from tests.support.servers import Mailbox, free_port
 
 
 def test_starttls_login_and_one_message_each_as_multipart_alternative(smtp_server, queue) -> None:
@@ -165,7 +165,7 @@ def test_a_stale_claim_from_a_crashed_run_is_taken_up_once(smtp_server, queue) -
     from tasks.storage.db import session_scope
 
     mailbox, _ = smtp_server
-    ids = queue("a@example.nhs.uk", "b@example.org")
+    queue("a@example.nhs.uk", "b@example.org")
     with session_scope() as db:  # as a run that claimed both and then died
         db.execute(update(OutboxMessage).values(status="sending", attempts=1,
                                                 claimed_at=_now() - timedelta(hours=1)))

@@ -11,7 +11,7 @@ import pytest
 
 from flows.sponsor_report import ReportRequest, sponsor_report
 from tasks.storage.paging import pages
-from tests.email.conftest import EVERYONE, SPONSORS, make_active_cop, record
+from tests.support.mail import EVERYONE, SPONSORS, make_active_cop, record
 from tests.support.markdown import as_shown
 
 pytestmark = pytest.mark.flows

@@ -41,7 +41,7 @@ def test_second_writer_waits_for_the_first_and_sees_its_change(home: Path) -> No
                 # Hold the lock long enough for the second writer to be waiting on it.
                 threading.Event().wait(0.5)
                 community.stage = "launching"
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
             first_holds_lock.set()
 
@@ -52,7 +52,7 @@ def test_second_writer_waits_for_the_first_and_sees_its_change(home: Path) -> No
                 community = get_community(db, "aaot", for_update=True)
                 seen_by_second.append(community.stage)
                 community.stage = "active"
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
@@ -79,10 +79,9 @@ def test_a_stale_copy_cannot_overwrite_a_newer_change(home: Path) -> None:
         stale = get_community(db, "aaot")
     with session_scope() as db:
         get_community(db, "aaot").stage = "launching"
-    with pytest.raises(StaleDataError):
-        with session_scope() as db:
-            mine = db.merge(stale, load=False)
-            mine.stage = "active"
+    with pytest.raises(StaleDataError), session_scope() as db:
+        mine = db.merge(stale, load=False)
+        mine.stage = "active"
     with session_scope() as db:
         assert get_community(db, "aaot").stage == "launching"
 
@@ -106,7 +105,7 @@ def test_two_launches_at_once_one_goes_ahead_and_the_other_is_refused_cleanly(ho
                 first_launched.set()
                 threading.Event().wait(0.5)  # still holding the CoP's row
             outcomes.append("launched")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             first_launched.set()
             outcomes.append(exc)
 
@@ -116,7 +115,7 @@ def test_two_launches_at_once_one_goes_ahead_and_the_other_is_refused_cleanly(ho
             with session_scope() as db:
                 launch(db, "aaot", actor=convenor, today=date(2027, 1, 2), flow_run_id=None)
             outcomes.append("launched")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             outcomes.append(exc)
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]

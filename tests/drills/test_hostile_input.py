@@ -460,7 +460,7 @@ ARG_FIELDS: dict[str, Callable[[str], list[str]]] = {
 def test_unsafe_text_in_every_free_text_argument_is_refused(home: Path, launched: str, capsys: Any) -> None:
     before, wrong = snapshot(home), []
     for field, argv in ARG_FIELDS.items():
-        for label, _, text in [*unsafe_for(field), ("lone surrogate", "�", "Lee�")]:
+        for label, _, text in [*unsafe_for(field), ("lone surrogate", "\udc80", "Lee\udc80")]:
             code, out, err = run(capsys, *argv(text))
             if (code, out) != (2, "") or err.count("\n") != 1 or not err.startswith(f"copflow: {field}: ") \
                     or not _no_raw_controls(err):

@@ -7,7 +7,7 @@ decided (the stage to move to, when the action moves one) or refuses with one cl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from models.errors import BadInput, Refused
 from models.lifecycle import ArchiveReadiness, Stage
@@ -128,3 +128,9 @@ def require_held(held_on: date, today: date) -> date:
     if held_on > today:
         raise BadInput(f"--on: {held_on} is after today ({today}); record a session once it is held")
     return held_on
+
+
+def erasure_due(stage: Stage, archived_on: date | None, today: date, retention_days: int) -> bool:
+    """Contact details may go once a CoP has been archived for the retention period."""
+    return stage is Stage.archived and archived_on is not None and \
+        archived_on <= today - timedelta(days=retention_days)

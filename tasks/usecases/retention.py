@@ -12,7 +12,7 @@ Runs from the archive flow's scheduled run (`copflow archive --all`, daily in de
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import String, cast, or_, select
@@ -27,6 +27,7 @@ from models.db.tables import (
     Sponsorship,
 )
 from models.lifecycle import Stage
+from models.stages import erasure_due
 from tasks.storage import audit
 from tasks.usecases.common import SCHEDULE
 
@@ -76,11 +77,10 @@ def erase_expired_contacts(db: Session, *, today: date, retention_days: int,
                            flow_run_id: str | None = None) -> dict[str, int]:
     """Erase what the retention setting says is due; returns slug -> people erased (new only)."""
     communities = {c.id: c for c in db.scalars(select(Community))}
-    cutoff = today - timedelta(days=retention_days)
 
     def expired(community_id: int) -> bool:
         c = communities[community_id]
-        return c.stage == Stage.archived.value and c.archived_on is not None and c.archived_on <= cutoff
+        return erasure_due(Stage(c.stage), c.archived_on, today, retention_days)
 
     erased: dict[int, int] = {}
     for person_id, ids in _links(db).items():

@@ -177,3 +177,13 @@ def test_a_task_needs_an_owner_and_is_done_once() -> None:
     assert require_task_open(7, "open") == "open"
     with pytest.raises(Refused, match="^task 7 is already done$"):
         require_task_open(7, "done")
+
+
+def test_contact_details_go_only_after_the_retention_period_of_an_archived_cop() -> None:
+    from models.stages import erasure_due
+
+    archived = date(2027, 6, 1)
+    assert erasure_due(Stage.archived, archived, date(2027, 8, 30), 90) is True
+    assert erasure_due(Stage.archived, archived, date(2027, 8, 29), 90) is False
+    assert erasure_due(Stage.closing, archived, date(2030, 1, 1), 90) is False
+    assert erasure_due(Stage.archived, None, date(2030, 1, 1), 90) is False

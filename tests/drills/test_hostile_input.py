@@ -392,6 +392,15 @@ SEPARATORS = {
     "ESC title": "\x1b]0;OWNED\x07", "ESC clear": "\x1b[2J\x1b[H",
 }
 # (label, the trick, the whole value)
+# PostgreSQL refuses a NUL in any text column, so no old version or hand edit can have stored
+# one there: the drills that write past the checks leave NUL out on PostgreSQL.
+ON_POSTGRES = bool(os.environ.get("COPFLOW_TEST_POSTGRES_URL"))
+
+
+def storable(text: str) -> bool:
+    return not (ON_POSTGRES and "\x00" in text)
+
+
 UNSAFE = [(f"encoded word {i + 1}", w, w) for i, w in enumerate(ENCODED_WORDS)] + [
     (label, ch, f"Lee{ch}Bcc: x@attacker.example") for label, ch in SEPARATORS.items()]
 MULTILINE = {"domain", "practice", "--story", "--notes", "--reason"}
@@ -486,6 +495,8 @@ def test_stored_names_that_bypassed_the_checks_never_reach_a_header(home: Path, 
                (update(Community).where(Community.slug == "aaot"), "name", "AAOT")]
     for n, (statement, column, good) in enumerate(targets):
         for _label, trick, text in UNSAFE:
+            if not storable(text):
+                continue
             if n == 1 and trick.isspace():
                 continue  # a subject's whitespace is collapsed to one space: below
             with session_scope() as db:
@@ -526,7 +537,7 @@ def test_outbox_rows_that_bypassed_the_checks_are_never_written(home: Path) -> N
     from tasks.storage.db import session_scope
 
     with session_scope() as db:
-        for i, (_, _, text) in enumerate(UNSAFE):
+        for i, (_, _, text) in enumerate(u for u in UNSAFE if storable(u[2])):
             db.add(_raw_row(f"test:subject:{i}", subject=text))
             db.add(_raw_row(f"test:name:{i}", to_name=text))
         db.add(_raw_row("test:good"))
@@ -655,6 +666,12 @@ def test_every_file_copflow_writes_is_its_users_alone(tmp_path: Path) -> None:
     DRILLS.hostile(len(folders) + len(files))
 
 
+# On PostgreSQL the home holds no database, and a read-only command opens nothing in it; the
+# outbox and archive folders it does hold are checked as they are written (the test below).
+HOME_HOLDS_THE_DATABASE = pytest.mark.skipif(ON_POSTGRES, reason="the database is not in the home")
+
+
+@HOME_HOLDS_THE_DATABASE
 @pytest.mark.parametrize("mode", [0o770, 0o707, 0o777, 0o1777, 0o720, 0o702])
 def test_a_home_others_can_write_in_is_refused(home: Path, capsys: Any, mode: int) -> None:
     from tasks.storage.db import engine_for
@@ -676,6 +693,7 @@ def test_a_home_others_can_write_in_is_refused(home: Path, capsys: Any, mode: in
         engine_for.cache_clear()
 
 
+@HOME_HOLDS_THE_DATABASE
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
 def test_a_home_another_user_owns_is_refused(home: Path, capsys: Any) -> None:
     from tasks.storage.db import engine_for
@@ -922,7 +940,7 @@ def test_stored_text_reaches_the_terminal_as_visible_escapes(home: Path, launche
 
     with session_scope() as db:
         add_task(db, "aaot", title="A task", due=None, notes=None, actor=None, today=date(2027, 1, 11))
-    for trick in TERMINAL_TRICKS:
+    for trick in filter(storable, TERMINAL_TRICKS):
         with session_scope() as db:
             db.execute(update(Community).values(name=f"AAOT{trick}", domain=f"Domain{trick}",
                                                 practice=f"Practice{trick}", location=f"Room{trick}"))

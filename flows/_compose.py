@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from prefect.runtime import flow_run
 
@@ -13,21 +13,36 @@ from tasks.lifecycle_tasks import announce, summarise
 from tasks.usecases.common import Outcome
 
 
-def finish(flow_name: str, label: str, outcomes: list[Outcome], *,
+class RunResults:
+    """A run's per-CoP results, made as each page of outcomes comes in: the page's Outcomes (with
+    their outbox keys) are let go at once, so a run over 10,000 CoPs holds only the small results."""
+
+    def __init__(self, flow_name: str) -> None:
+        self.flow_name = flow_name
+        self.communities: list[CommunityResult] = []
+
+    def add(self, outcomes: Iterable[Outcome]) -> RunResults:
+        for outcome in outcomes:
+            announce(self.flow_name, outcome)
+            self.communities.append(community_result(outcome))
+        return self
+
+
+def finish(flow_name: str, label: str, outcomes: list[Outcome] | RunResults, *,
            deliver_for: Sequence[str] | None = None, artifact: bool = True) -> FlowResult:
     """Announce, deliver, summarise. Delivery covers `deliver_for` (default: the CoPs that
     queued email in this run), each CoP's own rows only, with any a crashed run left."""
-    for outcome in outcomes:
-        announce(flow_name, outcome)
-    with_email = list(deliver_for) if deliver_for is not None else [o.slug for o in outcomes if o.queued]
+    run = outcomes if isinstance(outcomes, RunResults) else RunResults(flow_name).add(outcomes)
+    results = run.communities
+    with_email = list(deliver_for) if deliver_for is not None else [c.slug for c in results if c.queued]
     delivered = DeliveryReport()
     if with_email:
         delivered = deliver(with_email, label if len(with_email) > 1 else with_email[0])
     return FlowResult(
-        flow=flow_name, communities=[community_result(o) for o in outcomes],
+        flow=flow_name, communities=results,
         sent=len(delivered.sent), failed=len(delivered.failed), deferred=len(delivered.deferred),
         delivery_stopped=delivered.stopped,
-        summary=summarise(flow_name, label, outcomes, delivered, artifact=artifact),
+        summary=summarise(flow_name, label, results, delivered, artifact=artifact),
     )
 
 

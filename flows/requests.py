@@ -93,6 +93,14 @@ class CommunityResult(BaseModel):
     next_period: str | None = None  # sponsor-report
     next_due_on: date | None = None  # sponsor-report
 
+    @property
+    def stage_changed(self) -> bool:
+        return self.stage_before is not None and self.stage_before != self.stage_after
+
+    @property
+    def queued_count(self) -> int:
+        return self.queued
+
 
 class FlowResult(BaseModel):
     flow: str

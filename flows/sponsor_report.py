@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish, run_name
+from flows._compose import RunResults, finish, run_name
 from flows.requests import FlowResult, ReportRequest
 from tasks.report_tasks import find_cops_to_report, queue_reports
 from tasks.storage.paging import pages
-from tasks.usecases.common import Outcome
 
 __all__ = ["ReportRequest", "sponsor_report"]
 
@@ -17,10 +16,10 @@ __all__ = ["ReportRequest", "sponsor_report"]
 def sponsor_report(request: ReportRequest) -> FlowResult:
     today = request.day()
     slugs = find_cops_to_report(request.slug)
-    outcomes: list[Outcome] = []
+    results = RunResults("sponsor-report")
     for page in pages(slugs):  # one task per page of CoPs, each CoP in its own transaction
-        outcomes += queue_reports(page, today=today, one_cop=request.slug is not None,
-                                  more=len(page) - 1).outcomes
+        results.add(queue_reports(page, today=today, one_cop=request.slug is not None,
+                                  more=len(page) - 1).outcomes)
     # Deliver these CoPs' reports, and any a failed or crashed run of them left to retry.
     # Its artifacts are the reports themselves (tasks/report_tasks.py), not a summary.
-    return finish("sponsor-report", request.slug or "all", outcomes, deliver_for=slugs, artifact=False)
+    return finish("sponsor-report", request.slug or "all", results, deliver_for=slugs, artifact=False)

@@ -8,10 +8,10 @@ together). Delivery happens after the commit, in its own task (tasks/email_tasks
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from prefect import Task, task
 from prefect.artifacts import create_markdown_artifact
@@ -168,7 +168,24 @@ def artifact_key(flow_name: str, slug: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", f"{flow_name}-{slug}".lower())).strip("-")
 
 
-def summarise(flow_name: str, slug: str, outcomes: list[Outcome],
+class Summarised(Protocol):
+    """What the summary shows of each CoP: an Outcome, or the flow's smaller result made from it."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def stage_before(self) -> str | None: ...
+    @property
+    def stage_after(self) -> str | None: ...
+    @property
+    def notes(self) -> list[str]: ...
+    @property
+    def stage_changed(self) -> bool: ...
+    @property
+    def queued_count(self) -> int: ...
+
+
+def summarise(flow_name: str, slug: str, outcomes: Sequence[Summarised],
               delivered: DeliveryReport | None = None, *, artifact: bool = True) -> str:
     """What the flow did, as markdown (templates/reports/flow-summary.md); and (artifact) as an
     artifact, with no email addresses in it."""

@@ -52,6 +52,10 @@ class Outcome:
     def stage_changed(self) -> bool:
         return self.stage_before is not None and self.stage_before != self.stage_after
 
+    @property
+    def queued_count(self) -> int:
+        return len(self.queued)
+
 
 def change_stage(
     db: Session, community: Community, target: Stage, *, actor: str, today: date,

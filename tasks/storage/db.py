@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 
 from models.errors import BadInput
+from tasks.storage.database_url import checked_url, shown, sqlite_path
 from tasks.storage.paths import database_url, home, private_folder
+from tasks.storage.revisions import check_revision, refuse_newer, stored_revisions
 
 if TYPE_CHECKING:  # the ORM loads only when a session is opened: read-only commands use Core
     from sqlalchemy.orm import Session, sessionmaker
@@ -24,10 +26,11 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows
 
 @lru_cache(maxsize=4)
 def engine_for(url: str) -> Engine:
+    url = checked_url(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            private_database(Path(path))
+        path = sqlite_path(url)
+        if path is not None:
+            private_database(path)
         engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False)
 
         @event.listens_for(engine, "connect")
@@ -48,8 +51,6 @@ def engine_for(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -122,11 +123,22 @@ def upgrade() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine()
+    with engine().connect() as connection:  # Alembic's own error names no cause a person can act on
+        refuse_newer(stored_revisions(connection.execution_options(**{READ_ONLY: True})))
     command.upgrade(cfg, "head")
 
 
 def require_schema() -> None:
+    """A database made by `copflow init`, at the migration this copflow knows; else one line.
+
+    A SQLite file that is not there is named, not created: a mistyped path makes nothing."""
+    url = checked_url(database_url())
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise BadInput(f"no copflow database at {path}; run 'copflow init' first, "
+                       "or set COPFLOW_HOME or COPFLOW_DATABASE_URL to where it is")
     with engine().connect() as connection:  # a look at the schema takes no write lock
-        present = inspect(connection.execution_options(**{READ_ONLY: True})).has_table("community")
-    if not present:
-        raise BadInput("no copflow database here; run 'copflow init' first")
+        connection = connection.execution_options(**{READ_ONLY: True})
+        if not inspect(connection).has_table("community"):
+            raise BadInput(f"no copflow database in {shown(url)}; run 'copflow init' first")
+        check_revision(connection)

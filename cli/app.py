@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = expand_multi_values(list(sys.argv[1:] if argv is None else argv))
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="copflow", standalone_mode=False)
+        code = command.main(args=args, prog_name="copflow", standalone_mode=False)
     except CopflowError as exc:
         print(f"copflow: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         message, code = describe(exc)
         print(f"copflow: {message}", file=sys.stderr)
         return code
-    return 0
+    return code if isinstance(code, int) else 0  # click returns a typer.Exit's code here
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ def work_pool_ready() -> str:
         try:
             pool = client.read_work_pool(POOL)
         except ObjectNotFound:
-            raise CopflowError(f"no work pool '{POOL}'; create it: prefect work-pool create {POOL} --type process") from None
+            raise CopflowError(f"no work pool '{POOL}'; create it: "
+                               f"prefect work-pool create {POOL} --type process") from None
     status = getattr(pool.status, "value", pool.status)
     if status != "READY":
         raise CopflowError(f"work pool '{POOL}' is {str(status).lower().replace('_', ' ')}: no worker is polling it; "

@@ -128,6 +128,9 @@ def run_through_server(flow: str, request: BaseModel) -> Any:
             parameters={"request": request.model_dump(mode="json")},
             timeout=0,
             as_subflow=False,
+            # Named now, as the flow names its runs (flows/_compose.run_name): a run no worker
+            # ever starts is still "launch: aaot" in the UI, not a random name.
+            flow_run_name=f"{flow}: {getattr(request, 'slug', None) or 'all'}",
             tags=["copflow-cli"],
         )
     except ObjectNotFound:

@@ -84,6 +84,25 @@ def has_calendar_invite(message: Message) -> bool:
     return any(part.get_content_type() == "text/calendar" for part in message.walk())
 
 
+def test_doctor_names_what_a_new_server_lacks_then_finds_it(prefect_server: Server, tmp_path: Path) -> None:
+    # First in this module: the server has neither the work pool nor the deployments yet.
+    site = Site(prefect_server, tmp_path)
+    site.ok("init")
+    bare = site.copflow("doctor")
+    assert bare.returncode == 1
+    assert f"ok   prefect: the Prefect server at {prefect_server.api_url} answers" in bare.stdout
+    assert "FAIL deployments: 12 of 12 deployments missing on the server" in bare.stderr
+    assert "run: prefect deploy --prefect-file deployments/prefect.yaml --all" in bare.stderr
+    assert f"FAIL work pool: no work pool '{POOL}'; create it" in bare.stderr
+
+
+def test_doctor_finds_every_deployment_once_deployed(deployed: Server, tmp_path: Path) -> None:
+    site = Site(deployed, tmp_path)
+    site.ok("init")
+    done = site.copflow("doctor")
+    assert "ok   prefect: all 12 deployments are on the server" in done.stdout, done.stdout + done.stderr
+
+
 def test_a_convenor_launches_through_the_server_and_the_report_goes_once(
     deployed: Server, tmp_path: Path
 ) -> None:
@@ -158,7 +177,9 @@ def test_with_no_worker_the_run_is_cancelled_and_nothing_changes(deployed: Serve
     assert site.stage("aaot") == "proposed"
     runs = flow_runs(deployed, "launch", "on-request")
     assert len(runs) == before + 1
-    assert sorted(runs, key=lambda r: r["created"])[-1]["state_type"] == "CANCELLED"
+    never_started = sorted(runs, key=lambda r: r["created"])[-1]
+    assert never_started["state_type"] == "CANCELLED"
+    assert never_started["name"] == "launch: aaot"  # named for its CoP though it never ran
 
 
 def test_copflow_serve_runs_the_same_deployments_without_a_worker(deployed: Server, tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_the_whole_life_of_a_cop(home: Path, emitted: Any) -> None:
         day += timedelta(days=28)
         hold_session(slug, day, EVERYONE)
     assert stage(slug) == "active"
-    in_db(volunteer, slug, "lee@example.org", opt_out=False, actor=None, today=day)
+    in_db(volunteer, slug, "lee@example.org", opt_out=False, actor="lee@example.org", today=day)
     scheduled = rotate(request=RotateRequest(today=day))
     assert [c.planning_lead for c in scheduled.communities] == ["Lee Hart"]
     assert len(outbox("handover-pack")) == 2

@@ -49,7 +49,10 @@ def declared_actor(actor: str | None) -> str:
     value = actor if actor is not None else os.environ.get(ACTOR_ENV)
     if value is None or not value.strip():
         raise BadInput(NO_ACTOR)
-    email: str = checked(value.strip(), "Email", "--as")
+    try:
+        email: str = checked(value.strip(), "Email", "--as")
+    except BadInput:
+        raise BadInput(f"--as: '{value}' is not an email address") from None
     return email
 
 

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Tests replay 2027 and later whatever the machine's date: every process they start (through
 # tests/support/clock/sitecustomize.py) and this one may record days up to this one, no later.
 TESTS_LATEST_DAY = "2030-12-31"
-os.environ["COPFLOW_TESTS_LATEST_DAY"] = TESTS_LATEST_DAY
+os.environ["TESTS_COPFLOW_LATEST_DAY"] = TESTS_LATEST_DAY
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(REPO / "tests" / "support" / "clock"), os.environ.get("PYTHONPATH")) if p)
 

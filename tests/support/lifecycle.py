@@ -93,3 +93,12 @@ def audit_actions(slug: str) -> list[str]:
         return list(db.scalars(select(AuditEntry.action).where(AuditEntry.community_id == cid)
                                .order_by(AuditEntry.id)))
     return in_db(read)
+
+
+def pid(email: str) -> int:
+    """A person's id: what a flow is told (Prefect's stores never hold an address)."""
+    from models.db.tables import Person
+
+    found = in_db(lambda db: db.scalar(select(Person.id).where(Person.email == email)))
+    assert found is not None, email
+    return int(found)

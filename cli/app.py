@@ -87,6 +87,9 @@ def _one_line(message: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = expand_multi_values(list(sys.argv[1:] if argv is None else argv))
+    from tasks.storage.operator import at_the_terminal
+
+    at_the_terminal()  # whatever this command changes is audited as typed by this OS user
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="copflow", standalone_mode=False)

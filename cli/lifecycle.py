@@ -13,22 +13,46 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import Actor, AsJson, Today, checked, emit_json, parse_day, say
+from cli.common import Actor, AsJson, Today, as_the_schedule, checked, declared_actor, emit_json, parse_day, say
 from models.errors import BadInput
 
 Slug = Annotated[str, typer.Argument(help="The CoP's slug.")]
 
 
-def _precheck(check: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """Run a use case's checks and roll back: nothing is changed here."""
+def _precheck(check: Callable[..., Any], slug: str | None, actor: str | None, *args: Any, **kwargs: Any) -> int:
+    """Run a use case's checks and roll back: nothing is changed here. Returns the person id of
+    who acts, which is what the flow is given: Prefect's stores never hold an address."""
+    from tasks.storage.db import _sessionmaker, engine, require_schema
+    from tasks.storage.queries import person_by_email
+
+    email = declared_actor(actor)
+    require_schema()
+    with _sessionmaker(engine())() as db:
+        try:
+            check(db, slug, email, *args, **kwargs)
+            person = person_by_email(db, email)
+            assert person is not None  # the check refuses an unknown address
+            return person.id
+        finally:
+            db.rollback()
+
+
+def _precheck_cop(check: Callable[..., Any], slug: str) -> None:
+    """A check that names no actor (health asks as the schedule); rolled back."""
     from tasks.storage.db import _sessionmaker, engine, require_schema
 
     require_schema()
     with _sessionmaker(engine())() as db:
         try:
-            check(db, *args, **kwargs)
+            check(db, slug)
         finally:
             db.rollback()
+
+
+def _operator() -> str | None:
+    from tasks.storage.operator import current
+
+    return current()
 
 
 def _run(name: str, request: Any) -> Any:
@@ -72,13 +96,14 @@ def launch(slug: Slug, actor: Actor = None, today: Today = None) -> None:
     from tasks.usecases.launch import check_launch
 
     day = parse_day(today)
-    _precheck(check_launch, slug, actor)
-    _report(_run("launch", LaunchRequest(slug=slug, actor=actor, today=day)))
+    who = _precheck(check_launch, slug, actor)
+    _report(_run("launch", LaunchRequest(slug=slug, actor_id=who, today=day, operator=_operator())))
 
 
 def rotate(
     slug: Annotated[str | None, typer.Argument(help="The CoP's slug.")] = None,
-    all_due: Annotated[bool, typer.Option("--all", help="Every active CoP whose rotation is due.")] = False,
+    all_due: Annotated[bool, typer.Option("--all", help=(
+        "Every active CoP whose rotation is due, as the schedule (no --as).")) ] = False,
     actor: Actor = None,
     today: Today = None,
 ) -> None:
@@ -86,12 +111,13 @@ def rotate(
     from flows.requests import RotateRequest
     from tasks.usecases.rotate import check_rotate
 
-    day = parse_day(today)
     if (slug is None) == (not all_due):
         raise BadInput("name one CoP (SLUG) or use --all")
-    if slug is not None:
-        _precheck(check_rotate, slug, actor)
-    _report(_run("rotate", RotateRequest(slug=slug, actor=actor, today=day)))
+    if all_due:
+        as_the_schedule(actor)
+    day = parse_day(today)
+    who = _precheck(check_rotate, slug, actor) if slug is not None else None
+    _report(_run("rotate", RotateRequest(slug=slug, actor_id=who, today=day, operator=_operator())))
 
 
 def close(
@@ -110,9 +136,9 @@ def close(
     reason = " ".join(reason.split())
     if reason:  # a blank one is the use case's to refuse, with its own words
         reason = checked(reason, "Reason", "--reason")
-    _precheck(check_close, slug, actor, reason, successor, notice_days)
-    _report(_run("close", CloseRequest(slug=slug, actor=actor, reason=reason, successor=successor,
-                                       notice_days=notice_days, today=day)))
+    who = _precheck(check_close, slug, actor, reason, successor, notice_days)
+    _report(_run("close", CloseRequest(slug=slug, actor_id=who, reason=reason, successor=successor,
+                                       notice_days=notice_days, today=day, operator=_operator())))
 
 
 def continue_(slug: Slug, actor: Actor = None, today: Today = None) -> None:
@@ -121,14 +147,15 @@ def continue_(slug: Slug, actor: Actor = None, today: Today = None) -> None:
     from tasks.usecases.close import check_continue
 
     day = parse_day(today)
-    _precheck(check_continue, slug, actor)
-    _report(_run("continue", ContinueRequest(slug=slug, actor=actor, today=day)))
+    who = _precheck(check_continue, slug, actor)
+    _report(_run("continue", ContinueRequest(slug=slug, actor_id=who, today=day, operator=_operator())))
 
 
 def archive(
     slug: Annotated[str | None, typer.Argument(help="The CoP's slug.")] = None,
-    all_due: Annotated[bool, typer.Option("--all", help="Every closing CoP whose notice has ended.")] = False,
-    now: Annotated[bool, typer.Option("--now", help="Archive before the notice period ends.")] = False,
+    all_due: Annotated[bool, typer.Option("--all", help=(
+        "Every closing CoP whose notice has ended, as the schedule (no --as, no --now).")) ] = False,
+    now: Annotated[bool, typer.Option("--now", help="Archive one CoP before its notice period ends.")] = False,
     actor: Actor = None,
     today: Today = None,
 ) -> None:
@@ -136,12 +163,17 @@ def archive(
     from flows.requests import ArchiveRequest
     from tasks.usecases.archive import check_archive
 
-    day = parse_day(today)
     if (slug is None) == (not all_due):
         raise BadInput("name one CoP (SLUG) or use --all")
-    if slug is not None:
-        _precheck(check_archive, slug, actor, now=now, today=day)
-    _report(_run("archive", ArchiveRequest(slug=slug, actor=actor, now=now, today=day)))
+    if all_due:
+        as_the_schedule(actor)
+        if now:
+            raise BadInput("--now: --all archives only the CoPs whose notice has ended; archiving "
+                           "early is for one CoP, asked for by its convenor or planning group")
+    day = parse_day(today)
+    who = _precheck(check_archive, slug, actor, now=now, today=day) if slug is not None else None
+    _report(_run("archive", ArchiveRequest(slug=slug, actor_id=who, now=now, today=day,
+                                           operator=_operator())))
 
 
 def health(
@@ -163,8 +195,8 @@ def health(
     from tasks.usecases.health import check_health
 
     if slug is not None:
-        _precheck(check_health, slug)
-    result = _run("health", HealthRequest(slug=slug, today=day))
+        _precheck_cop(check_health, slug)
+    result = _run("health", HealthRequest(slug=slug, today=day, operator=_operator()))
     if _ran_elsewhere(result):
         return
     if as_json:
@@ -216,9 +248,10 @@ def work_done(slug: Slug, actor: Actor = None, today: Today = None) -> None:
     from tasks.usecases.close import mark_work_done
 
     day = parse_day(today)
+    who = declared_actor(actor)
     require_schema()
     with session_scope() as db:
-        mark_work_done(db, slug, actor=actor, today=day)
+        mark_work_done(db, slug, actor=who, today=day)
     say(f"{slug}: marked as work done; the health check will propose a graceful close")
 
 

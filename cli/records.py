@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # only for the type checker: read-only commands load no ORM
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
-from cli.common import Actor, AsJson, Today, checked, checked_all, emit_json, parse_day, say
+from cli.common import Actor, AsJson, Today, checked, checked_all, declared_actor, emit_json, parse_day, say
 from models.vocabulary import MemberKind, SessionFormat
 
 community_app = typer.Typer(help="Create, list and show communities.", no_args_is_help=True)
@@ -138,20 +138,23 @@ def member_add(
     day = parse_day(today)
     checked_name = checked(name, "PersonName", "--name")
     checked_email = checked(email, "Email", "--email")
+    who = declared_actor(actor)
     with _db() as db:
         add_member(db, slug, name=checked_name, email=checked_email, kind=kind,
-                   planning_group=planning_group, actor=actor, today=day)
+                   planning_group=planning_group, actor=who, today=day)
     say(f"{checked_name} joined {slug}")
 
 
 @member_app.command("leave")
 def member_leave(slug: SlugArg, email: EmailArg, actor: Actor = None, today: Today = None) -> None:
-    """Record that a member has left (they are thanked, never chased)."""
+    """Record that a member has left (they are thanked, never chased); --as the member themselves,
+    or the convenor or planning group."""
     from tasks.usecases.membership import leave
 
     day = parse_day(today)
+    who = declared_actor(actor)
     with _db() as db:
-        leave(db, slug, email, actor=actor, today=day)
+        leave(db, slug, email, actor=who, today=day)
     say(f"{email} has left {slug}")
 
 
@@ -163,12 +166,14 @@ def member_volunteer(
     actor: Actor = None,
     today: Today = None,
 ) -> None:
-    """Volunteer to lead planning (joins the planning group), or opt out of leading."""
+    """Offer to lead planning, or opt out of leading; --as the member themselves, or the convenor
+    or planning group. An offer makes them eligible for the rota; it does not let them decide."""
     from tasks.usecases.membership import volunteer
 
     day = parse_day(today)
+    who = declared_actor(actor)
     with _db() as db:
-        volunteer(db, slug, email, opt_out=opt_out, actor=actor, today=day)
+        volunteer(db, slug, email, opt_out=opt_out, actor=who, today=day)
     say(f"{email} {'opted out of leading' if opt_out else 'volunteered to lead planning'} in {slug}")
 
 
@@ -202,28 +207,41 @@ def session_record(
                                "methods": checked_all(method or [], "OneLine", "--method", MAX_LIST_ITEMS),
                                "outputs": checked_all(output or [], "OneLine", "--output", MAX_LIST_ITEMS),
                                "story": checked(story, "LongText", "--story") if story is not None else None}
+    who = declared_actor(actor)
     with _db() as db:
         first = makes_active(db, slug)
         if first:  # refused here, in one line, before Prefect starts; nothing is written
-            check_session(db, slug, held_on=held_on, attended=emails, actor=actor, today=day)
+            _, _, attendees = check_session(db, slug, held_on=held_on, attended=emails, actor=who, today=day)
+            # The flow is given person ids: Prefect's stores never hold an address (DESIGN 6a).
+            details["attended"] = [m.person_id for m in attendees]
+            actor_id = _person_id(db, who)
         else:  # a routine record changes no stage: no flow, no Prefect
-            count = len(record_session(db, slug, actor=actor, today=day, **details).attendance)
+            count = len(record_session(db, slug, actor=who, today=day, **details).attendance)
     if first:
-        ran = _first_session(slug, actor, day, details)
+        ran = _first_session(slug, actor_id, day, details)
         if ran is None:
             return
         count = ran
     say(f"session on {held_on} recorded for {slug}: {count} attended")
 
 
-def _first_session(slug: str, actor: str | None, day: date, details: dict[str, Any]) -> int | None:
+def _person_id(db: Session, email: str) -> int:
+    from tasks.storage.queries import person_by_email
+
+    person = person_by_email(db, email)
+    assert person is not None  # the checks refuse an unknown address
+    return person.id
+
+
+def _first_session(slug: str, actor_id: int, day: date, details: dict[str, Any]) -> int | None:
     """Record the first session through the record-session flow: it makes the CoP active by the
     same stage-change path as launch and close (audited with the run, announced as an event).
     Returns how many attended, or None when the run went to a worker (it says which run)."""
-    from cli.lifecycle import _ran_elsewhere, _run
+    from cli.lifecycle import _operator, _ran_elsewhere, _run
     from flows.requests import SessionRequest
 
-    result = _run("record-session", SessionRequest(slug=slug, actor=actor, today=day, **details))
+    result = _run("record-session", SessionRequest(slug=slug, actor_id=actor_id, today=day,
+                                                   operator=_operator(), **details))
     if _ran_elsewhere(result):
         return None
     return int(result.communities[0].attended or 0)
@@ -245,8 +263,9 @@ def task_add(
     due_on = parse_day(due, "--due") if due else None
     checked_title = checked(title, "OneLine", "TITLE")
     checked_notes = checked(notes, "LongText", "--notes") if notes is not None else None
+    who = declared_actor(actor)
     with _db() as db:
-        task = add_task(db, slug, title=checked_title, due=due_on, notes=checked_notes, actor=actor, today=day)
+        task = add_task(db, slug, title=checked_title, due=due_on, notes=checked_notes, actor=who, today=day)
         task_id, owner = task.id, task.owner.person.name
     say(f"task #{task_id} added to {slug}, owned by {owner}")
 
@@ -258,12 +277,13 @@ def task_done(
     actor: Actor = None,
     today: Today = None,
 ) -> None:
-    """Mark a planning task done."""
+    """Mark a planning task done (--as its owner, or the convenor or planning group)."""
     from tasks.usecases.planning_tasks import complete_task
 
     day = parse_day(today)
+    who = declared_actor(actor)
     with _db() as db:
-        complete_task(db, slug, task_id, actor=actor, today=day)
+        complete_task(db, slug, task_id, actor=who, today=day)
     say(f"task #{task_id} in {slug} is done")
 
 
@@ -280,7 +300,15 @@ def audit(slug: SlugArg, as_json: AsJson = False) -> None:
         why = f": {e['why']}" if e["why"] else ""
         run = f" (flow run {e['flow_run_id']})" if e["flow_run_id"] else ""
         change = "".join(f" {label} {_brief(e[label])}" for label in ("before", "after") if e[label])
-        say(f"{e['on']} {e['actor']} {e['action']}{why}{run}{change}")
+        say(f"{e['on']} {e['actor']}{_operator_said(e)} {e['action']}{why}{run}{change}")
+
+
+def _operator_said(entry: dict[str, Any]) -> str:
+    """Who typed it or started the run, beside the person declared as acting."""
+    operator = entry["operator"]
+    if operator is None:
+        return " (asked through the Prefect API)" if entry["flow_run_id"] else " (operator not recorded)"
+    return "" if operator == "schedule" else f" (typed by {operator})"
 
 
 def _brief(values: dict[str, object]) -> str:

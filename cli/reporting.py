@@ -32,8 +32,9 @@ def report(
             get_community(db, slug)  # an unknown CoP is bad input, before any flow starts
     from flows.requests import ReportRequest
     from flows.runtime.dispatch import run_flow
+    from tasks.storage.operator import current
 
-    summary = run_flow("sponsor-report", ReportRequest(slug=slug, today=day))
+    summary = run_flow("sponsor-report", ReportRequest(slug=slug, today=day, operator=current()))
     from flows.runtime.through_server import RemoteRun
 
     if isinstance(summary, RemoteRun):  # ran on a worker whose result this machine cannot read

@@ -26,7 +26,7 @@ Scheduled = Literal["sponsor-report", "rotate", "health", "archive"]
 NEEDS: dict[str, tuple[str, ...]] = {
     "create": ("charter",),
     "launch": ("cop", "as_"),
-    "session": ("cop", "attended"),
+    "session": ("cop", "as_", "attended"),
     "task": ("cop", "title"),
     "done": ("cop", "title"),
     "volunteer": ("cop", "who"),

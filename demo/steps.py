@@ -36,6 +36,17 @@ class Year:
             raise BadInput(f"demo scenario: nobody called '{handle}' has been introduced yet")
         return self.emails[handle]
 
+    def person_id(self, handle: str | None) -> int:
+        """Who acts, as a flow is told: by person id, never by address (DESIGN 6a)."""
+        from tasks.storage.queries import person_by_email
+
+        email = self.email(handle)
+        with session_scope() as db:
+            person = person_by_email(db, email)
+            if person is None:
+                raise BadInput(f"demo scenario: '{handle}' is not in the database")
+            return person.id
+
     def name(self, handle: str | None) -> str:
         self.email(handle)
         return self.names[str(handle)]
@@ -74,7 +85,7 @@ class Year:
         from flows.requests import LaunchRequest
 
         assert step.cop is not None  # the scenario's checks require a CoP for a launch step
-        result = self.flow("launch", LaunchRequest(slug=step.cop, actor=self.email(step.as_), today=step.day))
+        result = self.flow("launch", LaunchRequest(slug=step.cop, actor_id=self.person_id(step.as_), today=step.day))
         outcome = result.communities[0]
         return {"who": self.name(step.as_), "slug": step.cop, "notes": outcome.notes,
                 "lead": outcome.planning_lead, "sent": result.sent}
@@ -88,7 +99,7 @@ class Year:
             held = record_session(
                 db, str(step.cop), held_on=step.day, attended=[self.email(h) for h in step.attended],
                 format=None, topics=step.topics, methods=step.methods, outputs=step.outputs,
-                story=step.story, actor=None, today=step.day)
+                story=step.story, actor=self.email(step.as_), today=step.day)
             kinds = Counter("convenor" if a.membership.is_convenor else a.membership.kind
                             for a in held.attendance)
             community = get_community(db, str(step.cop))
@@ -123,7 +134,9 @@ class Year:
         from tasks.usecases.membership import volunteer
 
         with session_scope() as db:
-            volunteer(db, str(step.cop), self.email(step.who), opt_out=False, actor=None, today=step.day)
+            # An offer, made by the member for themselves.
+            volunteer(db, str(step.cop), self.email(step.who), opt_out=False, actor=self.email(step.who),
+                      today=step.day)
         return {"who": self.name(step.who)}
 
     def _join(self, step: Step) -> dict[str, Any]:
@@ -168,7 +181,7 @@ class Year:
         from flows.requests import CloseRequest
 
         result = self.flow("close", CloseRequest(
-            slug=str(step.cop), actor=self.email(step.as_), reason=" ".join(str(step.reason).split()),
+            slug=str(step.cop), actor_id=self.person_id(step.as_), reason=" ".join(str(step.reason).split()),
             successor=step.successor, notice_days=step.notice_days, today=step.day))
         outcome = result.communities[0]
         with session_scope() as db:

@@ -7,11 +7,13 @@ from prefect import flow
 from flows._compose import finish
 from flows.requests import CloseRequest, FlowResult
 from tasks.lifecycle_tasks import close_cop
+from tasks.storage.operator import operated_by
 
 
 @flow(name="close", flow_run_name="close: {request.slug}")
 def close(request: CloseRequest) -> FlowResult:
-    outcome = close_cop(request.slug, actor=request.actor, reason=request.reason,
-                        successor=request.successor, notice_days=request.notice_days,
-                        today=request.day())
-    return finish("close", request.slug, [outcome])
+    actor, today = request.require_actor(), request.day()
+    with operated_by(request.operator_name(every_cop=False)):
+        outcome = close_cop(request.slug, actor=actor, reason=request.reason,
+                            successor=request.successor, notice_days=request.notice_days, today=today)
+        return finish("close", request.slug, [outcome])

@@ -7,9 +7,12 @@ from prefect import flow
 from flows._compose import finish
 from flows.requests import ContinueRequest, FlowResult
 from tasks.lifecycle_tasks import continue_cop
+from tasks.storage.operator import operated_by
 
 
 @flow(name="continue", flow_run_name="continue: {request.slug}")
 def continue_community(request: ContinueRequest) -> FlowResult:
-    outcome = continue_cop(request.slug, actor=request.actor, today=request.day())
-    return finish("continue", request.slug, [outcome])
+    actor, today = request.require_actor(), request.day()
+    with operated_by(request.operator_name(every_cop=False)):
+        outcome = continue_cop(request.slug, actor=actor, today=today)
+        return finish("continue", request.slug, [outcome])

@@ -7,16 +7,18 @@ from prefect import flow
 from flows._compose import RunResults, finish, run_name
 from flows.requests import FlowResult, HealthRequest
 from tasks.lifecycle_tasks import check_health_page, find_active
+from tasks.storage.operator import operated_by
 from tasks.storage.paging import pages
 
 
 @flow(name="health", flow_run_name=run_name("health"))
 def health(request: HealthRequest) -> FlowResult:
     today = request.day()
-    slugs = [request.slug] if request.slug is not None else find_active()
-    results = RunResults("health")
-    for page in pages(slugs):  # one task per page of CoPs, each page in one transaction
-        # A run over every CoP keeps their signals; the figures stay in each CoP's health record.
-        results.add(check_health_page(page, today=today, figures=request.slug is not None,
-                                      more=len(page) - 1).outcomes)
-    return finish("health", request.slug or "all", results)
+    with operated_by(request.operator_name(every_cop=request.slug is None)):
+        slugs = [request.slug] if request.slug is not None else find_active()
+        results = RunResults("health")
+        for page in pages(slugs):  # one task per page of CoPs, each page in one transaction
+            # A run over every CoP keeps their signals; the figures stay in each CoP's health record.
+            results.add(check_health_page(page, today=today, figures=request.slug is not None,
+                                          more=len(page) - 1).outcomes)
+        return finish("health", request.slug or "all", results)

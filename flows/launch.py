@@ -7,9 +7,12 @@ from prefect import flow
 from flows._compose import finish
 from flows.requests import FlowResult, LaunchRequest
 from tasks.lifecycle_tasks import launch_cop
+from tasks.storage.operator import operated_by
 
 
 @flow(name="launch", flow_run_name="launch: {request.slug}")
 def launch(request: LaunchRequest) -> FlowResult:
-    outcome = launch_cop(request.slug, actor=request.actor, today=request.day())
-    return finish("launch", request.slug, [outcome])
+    actor, today = request.require_actor(), request.day()
+    with operated_by(request.operator_name(every_cop=False)):
+        outcome = launch_cop(request.slug, actor=actor, today=today)
+        return finish("launch", request.slug, [outcome])

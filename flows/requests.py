@@ -7,62 +7,91 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.errors import BadInput
 from models.vocabulary import SessionFormat
+from tasks.clock import checked_day
+from tasks.storage.operator import SCHEDULED
+
+ACTOR_HELP = ("The person acting, by their copflow person id (never an email address): required to "
+              "act on one CoP; empty for a run over every CoP, which acts as the schedule.")
+OPERATOR_HELP = "Who asked for this run: the command line fills in its OS user; empty from the Prefect UI or API."
+MAX_ATTENDED = 10_000  # more than any CoP has: a longer list is refused before anything is read
 
 
 class Request(BaseModel):
     model_config = {"extra": "forbid"}
-    today: date | None = Field(default=None, description="The date recorded; None means today.")
+    today: date | None = Field(default=None, description="The date recorded; None means today. "
+                               "A past date replays; a future one is refused.")
+    operator: str | None = Field(default=None, max_length=64, pattern=r"^[^@\s]+$", description=OPERATOR_HELP)
 
     def day(self) -> date:
-        return self.today or date.today()
+        """The day to record under, never in the future (a day's slack for another time zone)."""
+        return checked_day(self.today, "today", slack_days=1)
+
+    def operator_name(self, every_cop: bool) -> str | None:
+        """Who to record as the operator: the one who asked, or the schedule for a run over every CoP."""
+        return self.operator or (SCHEDULED if every_cop else None)
 
 
-class LaunchRequest(Request):
+class ActingRequest(Request):
+    """A request some person makes on one CoP (or, with no slug where allowed, the schedule's)."""
+
+    actor_id: int | None = Field(default=None, ge=1, description=ACTOR_HELP)
+
+    def require_actor(self) -> int:
+        """Who acts on one CoP: an on-request run without an actor is refused, nothing changed."""
+        if self.actor_id is None:
+            raise BadInput("actor_id: say who acts (their copflow person id); a run on one CoP "
+                           "without an actor is refused, and nothing was changed")
+        return self.actor_id
+
+    def as_schedule(self) -> None:
+        """A run over every CoP acts as the schedule: naming a person is a mistake, refused."""
+        if self.actor_id is not None:
+            raise BadInput("actor_id: a run over every CoP acts as the schedule and takes no actor; "
+                           "nothing was changed")
+
+
+class LaunchRequest(ActingRequest):
     slug: str
-    actor: str | None = None
 
 
-class RotateRequest(Request):
+class RotateRequest(ActingRequest):
     slug: str | None = Field(default=None, description="None: every active CoP whose rotation is due.")
-    actor: str | None = None
 
 
 class HealthRequest(Request):
     slug: str | None = Field(default=None, description="None: every active CoP.")
 
 
-class CloseRequest(Request):
+class CloseRequest(ActingRequest):
     slug: str
-    actor: str | None = None
     reason: str
     successor: str | None = None
     notice_days: int = 14
 
 
-class ContinueRequest(Request):
+class ContinueRequest(ActingRequest):
     slug: str
-    actor: str | None = None
 
 
-class ArchiveRequest(Request):
+class ArchiveRequest(ActingRequest):
     slug: str | None = Field(default=None, description="None: every closing CoP whose notice has ended.")
-    actor: str | None = None
     now: bool = False
 
 
-class SessionRequest(Request):
+class SessionRequest(ActingRequest):
     """A session held; the command line sends it here only for a launching CoP's first session."""
 
     slug: str
     held_on: date
-    attended: list[str]
+    attended: list[int] = Field(max_length=MAX_ATTENDED,
+                                description="Person ids of those who came (never email addresses).")
     format: SessionFormat | None = None
     topics: list[str] = []
     methods: list[str] = []
     outputs: list[str] = []
     story: str | None = None
-    actor: str | None = None
 
 
 class ReportRequest(Request):

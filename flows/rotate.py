@@ -7,14 +7,19 @@ from prefect import flow
 from flows._compose import finish, run_name
 from flows.requests import FlowResult, RotateRequest
 from tasks.lifecycle_tasks import find_rotations_due, rotate_lead
+from tasks.storage.operator import operated_by
 
 
 @flow(name="rotate", flow_run_name=run_name("rotate"))
 def rotate(request: RotateRequest) -> FlowResult:
+    if request.slug is None:
+        request.as_schedule()
+    actor = request.require_actor() if request.slug is not None else None
     today = request.day()
-    if request.slug is not None:
-        outcomes = [rotate_lead(request.slug, actor=request.actor, today=today)]
-    else:
-        outcomes = [rotate_lead(slug, actor=None, today=today, scheduled=True)
-                    for slug in find_rotations_due()]
-    return finish("rotate", request.slug or "all", outcomes)
+    with operated_by(request.operator_name(every_cop=request.slug is None)):
+        if request.slug is not None:
+            outcomes = [rotate_lead(request.slug, actor=actor, today=today)]
+        else:  # as the schedule: only the CoPs whose rota says a change is due
+            outcomes = [rotate_lead(slug, actor=None, today=today, scheduled=True)
+                        for slug in find_rotations_due()]
+        return finish("rotate", request.slug or "all", outcomes)

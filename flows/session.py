@@ -8,12 +8,16 @@ from prefect import flow
 from flows._compose import finish
 from flows.requests import FlowResult, SessionRequest
 from tasks.lifecycle_tasks import record_session as record_session_task
+from tasks.storage.operator import operated_by
+from tasks.usecases.acting import ActorRef
 
 
 @flow(name="record-session", flow_run_name="record-session: {request.slug}")
 def record_session(request: SessionRequest) -> FlowResult:
-    outcome = record_session_task(request.slug, held_on=request.held_on, attended=request.attended,
-                                  format=request.format, topics=request.topics, methods=request.methods,
-                                  outputs=request.outputs, story=request.story, actor=request.actor,
-                                  today=request.day())
-    return finish("record-session", request.slug, [outcome])
+    actor, today = request.require_actor(), request.day()
+    with operated_by(request.operator_name(every_cop=False)):
+        outcome = record_session_task(request.slug, held_on=request.held_on, attended=list[ActorRef](request.attended),
+                                      format=request.format, topics=request.topics, methods=request.methods,
+                                      outputs=request.outputs, story=request.story, actor=actor,
+                                      today=today)
+        return finish("record-session", request.slug, [outcome])

@@ -7,6 +7,7 @@ from prefect import flow
 from flows._compose import RunResults, finish, run_name
 from flows.requests import FlowResult, ReportRequest
 from tasks.report_tasks import find_cops_to_report, queue_reports
+from tasks.storage.operator import operated_by
 from tasks.storage.paging import pages
 
 __all__ = ["ReportRequest", "sponsor_report"]
@@ -14,12 +15,14 @@ __all__ = ["ReportRequest", "sponsor_report"]
 
 @flow(name="sponsor-report", flow_run_name=run_name("sponsor-report"))
 def sponsor_report(request: ReportRequest) -> FlowResult:
-    today = request.day()
-    slugs = find_cops_to_report(request.slug)
-    results = RunResults("sponsor-report")
-    for page in pages(slugs):  # one task per page of CoPs, each CoP in its own transaction
-        results.add(queue_reports(page, today=today, one_cop=request.slug is not None,
-                                  more=len(page) - 1).outcomes)
-    # Deliver these CoPs' reports, and any a failed or crashed run of them left to retry.
-    # Its artifacts are the reports themselves (tasks/report_tasks.py), not a summary.
-    return finish("sponsor-report", request.slug or "all", results, deliver_for=slugs, artifact=False)
+    today = request.day()  # never in the future: only periods that have really ended are sent
+    with operated_by(request.operator_name(every_cop=request.slug is None)):
+        slugs = find_cops_to_report(request.slug)
+        results = RunResults("sponsor-report")
+        for page in pages(slugs):  # one task per page of CoPs, each CoP in its own transaction
+            results.add(queue_reports(page, today=today, one_cop=request.slug is not None,
+                                      more=len(page) - 1).outcomes)
+        # Deliver these CoPs' reports, and any a failed or crashed run of them left to retry.
+        # Its artifacts are the reports themselves (tasks/report_tasks.py), not a summary.
+        return finish("sponsor-report", request.slug or "all", results, deliver_for=slugs,
+                      artifact=False)

@@ -24,7 +24,7 @@ class Candidate:
 
     @property
     def eligible(self) -> bool:
-        # Volunteering puts a member on the planning group; sponsors never lead.
+        # Volunteering makes a member eligible (not a decider); sponsors never lead.
         return (self.planning_group or self.volunteered) and not self.opted_out and not self.is_sponsor
 
 

@@ -30,6 +30,7 @@ from tasks.usecases import health as checking
 from tasks.usecases import launch as launching
 from tasks.usecases import rotate as rotating
 from tasks.usecases import sessions
+from tasks.usecases.acting import ActorRef
 from tasks.usecases.common import Outcome
 
 P = ParamSpec("P")
@@ -65,20 +66,20 @@ def use_case_task(name: str, run_name: str) -> Callable[[Callable[P, R]], Task[P
 
 
 @use_case_task("launch-cop", "launch: {slug}")
-def launch_cop(slug: str, *, actor: str | None, today: date) -> Outcome:
+def launch_cop(slug: str, *, actor: ActorRef | None, today: date) -> Outcome:
     with session_scope() as db:
         return launching.launch(db, slug, actor=actor, today=today, flow_run_id=current_flow_run_id())
 
 
 @use_case_task("rotate-lead", "rotate: {slug}")
-def rotate_lead(slug: str, *, actor: str | None, today: date, scheduled: bool = False) -> Outcome:
+def rotate_lead(slug: str, *, actor: ActorRef | None, today: date, scheduled: bool = False) -> Outcome:
     with session_scope() as db:
         return rotating.rotate(db, slug, actor=actor, today=today, scheduled=scheduled,
                                flow_run_id=current_flow_run_id())
 
 
 @use_case_task("close-cop", "close: {slug}")
-def close_cop(slug: str, *, actor: str | None, reason: str, successor: str | None,
+def close_cop(slug: str, *, actor: ActorRef | None, reason: str, successor: str | None,
               notice_days: int, today: date) -> Outcome:
     with session_scope() as db:
         return closing.close(db, slug, actor=actor, reason=reason, successor=successor,
@@ -86,16 +87,16 @@ def close_cop(slug: str, *, actor: str | None, reason: str, successor: str | Non
 
 
 @use_case_task("continue-cop", "continue: {slug}")
-def continue_cop(slug: str, *, actor: str | None, today: date) -> Outcome:
+def continue_cop(slug: str, *, actor: ActorRef | None, today: date) -> Outcome:
     with session_scope() as db:
         return closing.continue_community(db, slug, actor=actor, today=today,
                                           flow_run_id=current_flow_run_id())
 
 
 @use_case_task("record-session", "record-session: {slug}")
-def record_session(slug: str, *, held_on: date, attended: list[str], format: SessionFormat | None,
+def record_session(slug: str, *, held_on: date, attended: list[ActorRef], format: SessionFormat | None,
                    topics: list[str], methods: list[str], outputs: list[str], story: str | None,
-                   actor: str | None, today: date) -> Outcome:
+                   actor: ActorRef | None, today: date) -> Outcome:
     with session_scope() as db:
         return sessions.session_outcome(db, slug, held_on=held_on, attended=attended, format=format,
                                         topics=topics, methods=methods, outputs=outputs, story=story,
@@ -103,7 +104,7 @@ def record_session(slug: str, *, held_on: date, attended: list[str], format: Ses
 
 
 @use_case_task("archive-cop", "archive: {slug}")
-def archive_cop(slug: str, *, actor: str | None, now: bool, today: date,
+def archive_cop(slug: str, *, actor: ActorRef | None, now: bool, today: date,
                 scheduled: bool = False) -> Outcome:
     with session_scope() as db:
         return archiving.archive(db, slug, actor=actor, now=now, today=today, scheduled=scheduled,
@@ -156,8 +157,9 @@ def announce(flow_name: str, outcome: Outcome) -> None:
                              "prefect.resource.name": outcome.slug},
                    related=[{"prefect.resource.id": f"copflow.flow.{flow_name}",
                              "prefect.resource.role": "flow"}],
+                   # Who acted by person id (None: the schedule); Prefect's stores get no address.
                    payload={"from": outcome.stage_before, "to": outcome.stage_after,
-                            "actor": outcome.actor})
+                            "actor_id": outcome.actor_id, "by": "person" if outcome.actor_id else "schedule"})
     if outcome.close_proposed:
         emit_event(event=PROPOSED_CLOSE,
                    resource={"prefect.resource.id": f"copflow.community.{outcome.slug}"},

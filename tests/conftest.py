@@ -24,6 +24,24 @@ pytest_plugins = ["tests.support.mail"]
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Tests replay 2027 and later whatever the machine's date: every process they start (through
+# tests/support/clock/sitecustomize.py) and this one may record days up to this one, no later.
+TESTS_LATEST_DAY = "2030-12-31"
+os.environ["TESTS_COPFLOW_LATEST_DAY"] = TESTS_LATEST_DAY
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(REPO / "tests" / "support" / "clock"), os.environ.get("PYTHONPATH")) if p)
+
+
+def _extend_clock() -> None:
+    from datetime import date
+
+    import tasks.clock
+
+    tasks.clock.extend_to(date.fromisoformat(TESTS_LATEST_DAY))
+
+
+_extend_clock()
 COPFLOW = str(Path(sys.executable).parent / "copflow")
 SAMPLE_CHARTER = REPO / "examples" / "aaot-charter.yaml"
 

@@ -157,6 +157,8 @@ audit_entry = Table(
     Column("before", JSON),
     Column("after", JSON),
     Column("flow_run_id", String(64)),
+    # Who typed the command or started the run (an OS user, 'schedule'); None: the Prefect API.
+    Column("operator", String(64)),
 )
 
 # Every email is a row here first; a transport delivers it exactly once.

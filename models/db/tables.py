@@ -173,6 +173,7 @@ class AuditEntry(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     flow_run_id: Mapped[str | None]
+    operator: Mapped[str | None]
 
 
 class OutboxMessage(Base):

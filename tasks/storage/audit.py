@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from models.db.tables import AuditEntry, Community
+from tasks.storage import operator as operators
 
 
 def record(
@@ -21,7 +22,10 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     flow_run_id: str | None = None,
+    operator: str | None = None,
 ) -> AuditEntry:
+    """operator: who typed the command or started the run; by default the one this process or
+    flow run says (tasks/storage/operator.py)."""
     entry = AuditEntry(
         community_id=community.id if community is not None else None,
         recorded_at=datetime.now(UTC).replace(tzinfo=None),
@@ -32,6 +36,7 @@ def record(
         before=before,
         after=after,
         flow_run_id=flow_run_id,
+        operator=operator if operator is not None else operators.current(),
     )
     db.add(entry)
     return entry

@@ -6,17 +6,18 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from models.db.tables import Community
+from models.db.tables import Community, Person
 from models.errors import BadInput
 from models.lifecycle import Role, Stage, require_may_decide, require_writable
 from tasks.storage.queries import (
-    convenor_of,
     get_community,
+    person_by_email,
     role_of,
 )
+from tasks.usecases.common import SCHEDULE
 
 
-def acting_decider(db: Session, slug: str, actor: str | None, *,
+def acting_decider(db: Session, slug: str, actor: ActorRef | None, *,
                    for_self: Callable[[Community], str | None] | None = None) -> tuple[Community, str]:
     """The CoP and who acts, once the rules of section 2 allow them to decide.
 
@@ -36,21 +37,48 @@ def acting_decider(db: Session, slug: str, actor: str | None, *,
     return community, who
 
 
-def resolve_actor(db: Session, community: Community, actor: str | None) -> str:
-    """Who acts: --as when given; otherwise the convenor, as the contract's examples assume."""
-    if actor is not None:
-        from pydantic import TypeAdapter, ValidationError
+# Who acts, as a use case is told: an email address (the command line, the web app) or a
+# person id (a flow's parameter: Prefect's stores never hold an address, DESIGN 6a).
+ActorRef = str | int
 
-        from models.charter import Email
+NO_ACTOR = "--as: say who acts (--as EMAIL, or COPFLOW_ACTOR); nothing is done in anyone's name by default"
 
-        try:
-            return TypeAdapter(Email).validate_python(actor)
-        except ValidationError:
-            raise BadInput(f"--as: '{actor}' is not an email address") from None
-    convenor = convenor_of(db, community)
-    if convenor is None or convenor.person.email is None:
-        raise BadInput(f"--as: {community.slug} has no convenor; say who acts with --as EMAIL")
-    return convenor.person.email
+
+def resolve_actor(db: Session, community: Community, actor: ActorRef | None) -> str:
+    """The address of who acts, as declared; never assumed (no default actor, DESIGN section 2)."""
+    return known_person(db, actor).email or ""
+
+
+def known_person(db: Session, actor: ActorRef | None) -> Person:
+    """The person an actor names: a known address or person id, else bad input (exit 2)."""
+    if actor is None or (isinstance(actor, str) and not actor.strip()):
+        raise BadInput(NO_ACTOR)
+    if isinstance(actor, int) and not isinstance(actor, bool):
+        person = db.get(Person, actor) if 0 < actor < 2**63 else None
+        if person is None or person.email is None:
+            raise BadInput(f"actor_id: no person {actor} who can act is known to copflow")
+        return person
+    from pydantic import TypeAdapter, ValidationError
+
+    from models.charter import Email
+
+    try:
+        email = TypeAdapter(Email).validate_python(actor)
+    except ValidationError:
+        raise BadInput(f"--as: '{actor}' is not an email address") from None
+    found = person_by_email(db, email)
+    if found is None:
+        raise BadInput(f"--as: {email} is not known to copflow")
+    return found
+
+
+def actor_id(db: Session, email: str) -> int | None:
+    """The person id of an address that acted (for events and results: ids, never addresses);
+    None for the schedule."""
+    if email == SCHEDULE:
+        return None
+    person = person_by_email(db, email)
+    return person.id if person is not None else None
 
 
 def require_decider(db: Session, community: Community, actor: str) -> Role:

@@ -16,12 +16,12 @@ from tasks.archive.bundle import bundle_data, write_bundle
 from tasks.crashpoints import crash_point
 from tasks.storage import audit
 from tasks.storage.queries import current_term, get_community
-from tasks.usecases.acting import acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import SCHEDULE, Outcome, change_stage
 from tasks.usecases.sponsor_reports import queue_final_report
 
 
-def check_archive(db: Session, slug: str, actor: str | None, *, now: bool, today: date) -> tuple[Community, str]:
+def check_archive(db: Session, slug: str, actor: ActorRef | None, *, now: bool, today: date) -> tuple[Community, str]:
     community, who = acting_decider(db, slug, actor)
     require_archive(Stage(community.stage), slug, notice_ends_on=community.notice_ends_on,
                     today=today, now=now)
@@ -35,15 +35,15 @@ def due_for_archive(db: Session, today: date) -> list[str]:
         .order_by(Community.slug)))
 
 
-def archive(db: Session, slug: str, *, actor: str | None, now: bool, today: date,
+def archive(db: Session, slug: str, *, actor: ActorRef | None, now: bool, today: date,
             flow_run_id: str | None, scheduled: bool = False) -> Outcome:
     if scheduled:
         community, who = get_community(db, slug, for_update=True), SCHEDULE
         if not archive_due(Stage(community.stage), community.notice_ends_on, today):
-            return Outcome(slug=slug, actor=who, notes=[f"{slug}: not due for archiving"])
+            return Outcome(slug=slug, actor_id=actor_id(db, who), notes=[f"{slug}: not due for archiving"])
     else:
         community, who = check_archive(db, slug, actor, now=now, today=today)
-    outcome = Outcome(slug=slug, actor=who)
+    outcome = Outcome(slug=slug, actor_id=actor_id(db, who))
     outcome.queued += queue_final_report(db, community, today=today, flow_run_id=flow_run_id)
     if outcome.queued:
         audit.record(db, community, actor=who, action="report.final-queued", on_date=today,

@@ -20,11 +20,11 @@ from models.stages import (
 )
 from tasks.storage import audit
 from tasks.storage.queries import convenor_of, current_members, get_community
-from tasks.usecases.acting import acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import Outcome, change_stage, queue_email
 
 
-def check_close(db: Session, slug: str, actor: str | None, reason: str, successor: str | None,
+def check_close(db: Session, slug: str, actor: ActorRef | None, reason: str, successor: str | None,
                 notice_days: int) -> tuple[Community, str, Community | None]:
     close_reason(reason)
     checked_notice_days(notice_days)
@@ -56,7 +56,7 @@ def what_it_did(db: Session, community: Community) -> dict[str, object]:
     }
 
 
-def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: str | None,
+def close(db: Session, slug: str, *, actor: ActorRef | None, reason: str, successor: str | None,
           notice_days: int, today: date, flow_run_id: str | None) -> Outcome:
     community, who, follow_on = check_close(db, slug, actor, reason, successor, notice_days)
     ends = notice_end(today, notice_days)
@@ -69,7 +69,7 @@ def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: 
     community.closing_since = today
     community.notice_ends_on = ends
     community.successor_id = follow_on.id if follow_on else None
-    outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.closing.value, actor=who)
+    outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.closing.value, actor_id=actor_id(db, who))
     successor_convenor = convenor_of(db, follow_on) if follow_on else None
     work = what_it_did(db, community)
     change = stage_change_id(db, community)
@@ -85,13 +85,13 @@ def close(db: Session, slug: str, *, actor: str | None, reason: str, successor: 
     return outcome
 
 
-def check_continue(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
+def check_continue(db: Session, slug: str, actor: ActorRef | None) -> tuple[Community, str]:
     community, who = acting_decider(db, slug, actor)
     require_continue(Stage(community.stage), slug)
     return community, who
 
 
-def continue_community(db: Session, slug: str, *, actor: str | None, today: date,
+def continue_community(db: Session, slug: str, *, actor: ActorRef | None, today: date,
                        flow_run_id: str | None) -> Outcome:
     community, who = check_continue(db, slug, actor)
     before = change_stage(db, community, Stage.active, actor=who, today=today,
@@ -100,7 +100,7 @@ def continue_community(db: Session, slug: str, *, actor: str | None, today: date
     community.close_reason = community.closing_since = community.notice_ends_on = None
     community.successor_id = None
     community.work_done = False
-    outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.active.value, actor=who,
+    outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.active.value, actor_id=actor_id(db, who),
                       notes=[f"{slug} continues: it is active again"])
     # Members were given notice of the close; tell them it is carrying on.
     change = stage_change_id(db, community)
@@ -110,7 +110,7 @@ def continue_community(db: Session, slug: str, *, actor: str | None, today: date
     return outcome
 
 
-def mark_work_done(db: Session, slug: str, *, actor: str | None, today: date) -> Community:
+def mark_work_done(db: Session, slug: str, *, actor: ActorRef | None, today: date) -> Community:
     """The convenor (or planning group) says the CoP's work is done: a natural-end signal."""
     community, who = acting_decider(db, slug, actor)
     require_work_done_mark(Stage(community.stage), slug, community.work_done)

@@ -24,7 +24,7 @@ class Outcome:
     slug: str
     stage_before: str | None = None
     stage_after: str | None = None
-    actor: str = SCHEDULE
+    actor_id: int | None = None  # the person who acted, by id (None: the schedule); never an address
     queued: list[str] = field(default_factory=list)  # outbox keys newly queued
     notes: list[str] = field(default_factory=list)  # plain sentences for people
     # launch and rotate: who leads planning now, who led before, how many open tasks moved

@@ -191,7 +191,7 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
         raise BadInput(f"no CoP with slug '{slug}'")
     require_health_check(Stage(community.stage), slug)
     health = assess(page.inputs[community.id])
-    outcome = Outcome(slug=slug, actor=SCHEDULE, attention=list(health.attention),
+    outcome = Outcome(slug=slug, attention=list(health.attention),
                       natural_end=list(health.natural_end), figures=health.figures)
     natural = sorted(health.natural_end)
     since = _natural_end_since(db, community, natural, today) if natural else today

@@ -19,11 +19,11 @@ from tasks.storage.queries import (
     sponsors_of,
 )
 from tasks.storage.selects import missing_for_launch
-from tasks.usecases.acting import acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import Outcome, change_stage, queue_email
 
 
-def check_launch(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
+def check_launch(db: Session, slug: str, actor: ActorRef | None) -> tuple[Community, str]:
     """Everything launch checks before it changes anything (the CLI asks this first)."""
     community, who = acting_decider(db, slug, actor)
     require_launch(Stage(community.stage), slug, lambda: missing_for_launch(db, community.id))
@@ -38,21 +38,24 @@ def choose_first_lead(db: Session, community: Community, *, actor: str, today: d
         return None
     lead = db.get(Membership, pick.membership_id)
     assert lead is not None
-    lead.volunteered = False  # volunteering is an offer for the next term; it is now taken up
+    # Volunteering is an offer for the next term; it is now taken up, and they join the planning group.
+    joins = not lead.planning_group and not lead.is_convenor
+    lead.volunteered, lead.planning_group = False, True
     db.add(RoleTerm(community_id=community.id, membership_id=lead.id, started_on=today,
                     sessions_at_start=0))
     audit.record(db, community, actor=actor, action="lead.chosen", on_date=today,
                  why="first planning lead, by the rota rules",
-                 after={"planning_lead": lead.person.name}, flow_run_id=flow_run_id)
+                 after={"planning_lead": lead.person.name, **({"joined_planning_group": True} if joins else {})},
+                 flow_run_id=flow_run_id)
     return lead
 
 
-def launch(db: Session, slug: str, *, actor: str | None, today: date, flow_run_id: str | None) -> Outcome:
+def launch(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_run_id: str | None) -> Outcome:
     community, who = check_launch(db, slug, actor)
     before = change_stage(db, community, Stage.launching, actor=who, today=today,
                           why="charter complete; launched", flow_run_id=flow_run_id)
     community.launched_on = today
-    outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.launching.value, actor=who)
+    outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.launching.value, actor_id=actor_id(db, who))
     lead = choose_first_lead(db, community, actor=who, today=today, flow_run_id=flow_run_id)
     outcome.planning_lead = lead.person.name if lead else None
     if lead is None:

@@ -20,13 +20,13 @@ from tasks.storage.queries import (
     require_member,
     sponsorship_of,
 )
-from tasks.usecases.acting import acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider
 from tasks.usecases.communities import find_or_add_person
 
 
 def add_member(
     db: Session, slug: str, *, name: str, email: str, kind: MemberKind, planning_group: bool,
-    actor: str | None, today: date,
+    actor: ActorRef | None, today: date,
 ) -> Membership:
     community, who = acting_decider(db, slug, actor)
     require_not_sponsor(sponsorship_of(db, community, email) is not None, email, slug)
@@ -53,7 +53,7 @@ def add_member(
     return membership
 
 
-def leave(db: Session, slug: str, email: str, *, actor: str | None, today: date) -> Membership:
+def leave(db: Session, slug: str, email: str, *, actor: ActorRef | None, today: date) -> Membership:
     # A member may leave of their own accord; anyone else needs a decider.
     community, who = acting_decider(
         db, slug, actor, for_self=lambda cop: require_member(db, cop, email).person.email)
@@ -71,7 +71,7 @@ def leave(db: Session, slug: str, email: str, *, actor: str | None, today: date)
 
 
 def volunteer(
-    db: Session, slug: str, email: str, *, opt_out: bool, actor: str | None, today: date
+    db: Session, slug: str, email: str, *, opt_out: bool, actor: ActorRef | None, today: date
 ) -> Membership:
     def themselves(cop: Community) -> str | None:
         require_not_sponsor(sponsorship_of(db, cop, email) is not None, email, slug, to_lead=True)
@@ -85,8 +85,9 @@ def volunteer(
     if opt_out:
         membership.opted_out, membership.volunteered = True, False
     else:
-        # Volunteering to lead puts a member on the planning group.
-        membership.opted_out, membership.volunteered, membership.planning_group = False, True, True
+        # An offer, not a role (DESIGN section 2): it makes them eligible to lead. They join the
+        # planning group, and may decide, only once the rota picks them or the group takes them in.
+        membership.opted_out, membership.volunteered = False, True
     after = {"volunteered": membership.volunteered, "opted_out": membership.opted_out,
              "planning_group": membership.planning_group}
     audit.record(db, community, actor=who,

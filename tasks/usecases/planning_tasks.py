@@ -17,12 +17,12 @@ from tasks.storage.queries import (
     convenor_of,
     current_term,
 )
-from tasks.usecases.acting import acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider
 
 
 def add_task(
     db: Session, slug: str, *, title: str, due: date | None, notes: str | None,
-    actor: str | None, today: date,
+    actor: ActorRef | None, today: date,
 ) -> PlanningTask:
     community, who = acting_decider(db, slug, actor)
     term = current_term(db, community)
@@ -39,7 +39,7 @@ def add_task(
     return task
 
 
-def complete_task(db: Session, slug: str, task_id: int, *, actor: str | None, today: date) -> PlanningTask:
+def complete_task(db: Session, slug: str, task_id: int, *, actor: ActorRef | None, today: date) -> PlanningTask:
     def owner(cop: Community) -> str | None:
         """The task's owner may mark it done themselves while they are a member."""
         task = _task_in(db, cop, task_id)

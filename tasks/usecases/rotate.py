@@ -21,11 +21,11 @@ from tasks.storage.queries import (
     rota_candidates,
     sessions_held,
 )
-from tasks.usecases.acting import acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import SCHEDULE, Outcome, queue_email
 
 
-def check_rotate(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
+def check_rotate(db: Session, slug: str, actor: ActorRef | None) -> tuple[Community, str]:
     community, who = acting_decider(db, slug, actor)
     require_rotation(Stage(community.stage), slug)
     return community, who
@@ -56,15 +56,15 @@ def planning_group(db: Session, community: Community) -> list[Membership]:
     return [m for m in current_members(db, community) if m.is_convenor or m.planning_group]
 
 
-def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_id: str | None,
+def rotate(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_run_id: str | None,
            scheduled: bool = False) -> Outcome:
     if scheduled:
         community, who = get_community(db, slug, for_update=True), SCHEDULE
         if Stage(community.stage) not in ROTATION_STAGES or not is_due(db, community):
-            return Outcome(slug=slug, actor=who, notes=[f"{slug}: rotation not due"])
+            return Outcome(slug=slug, actor_id=actor_id(db, who), notes=[f"{slug}: rotation not due"])
     else:
         community, who = check_rotate(db, slug, actor)
-    outcome = Outcome(slug=slug, actor=who)
+    outcome = Outcome(slug=slug, actor_id=actor_id(db, who))
     term = current_term(db, community)
     if term is not None and term.started_on == today and term.sessions_at_start == sessions_held(db, community):
         # A retry of today's rotation: the lead already changed, nothing more to do.
@@ -74,7 +74,7 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
     held = sessions_held(db, community)
     pick = next_lead(rota_candidates(db, [community.id])[community.id], outgoing.id if outgoing else None)
     if pick is None or (outgoing is not None and pick.membership_id == outgoing.id):
-        return _no_one_eligible(db, community, outcome, outgoing, held=held, today=today,
+        return _no_one_eligible(db, community, outcome, outgoing, who=who, held=held, today=today,
                                 flow_run_id=flow_run_id, scheduled=scheduled)
 
     incoming = db.get(Membership, pick.membership_id)
@@ -85,7 +85,9 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
         term.ended_on = today
     last = last_term(db, community)
     previous = outgoing or (last.membership if last else None)
-    incoming.volunteered = False  # the offer is taken up; they stay on the planning group
+    # The offer is taken up: a volunteer picked by the rota joins the planning group now.
+    joins = not incoming.planning_group and not incoming.is_convenor
+    incoming.volunteered, incoming.planning_group = False, True
     new_term = RoleTerm(community_id=community.id, membership_id=incoming.id, started_on=today,
                         sessions_at_start=held)
     db.add(new_term)
@@ -93,7 +95,8 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
     audit.record(db, community, actor=who, action="lead.rotated", on_date=today,
                  why="rotation due" if scheduled else "asked for by the convenor or planning group",
                  before={"planning_lead": previous.person.name if previous else None},
-                 after={"planning_lead": incoming.person.name, "term": new_term.id},
+                 after={"planning_lead": incoming.person.name, "term": new_term.id,
+                        **({"joined_planning_group": True} if joins else {})},
                  flow_run_id=flow_run_id)
 
     # Hand over: the outgoing lead's open tasks, and any owned by people who have left.
@@ -127,7 +130,7 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
 
 
 def _no_one_eligible(db: Session, community: Community, outcome: Outcome,
-                     outgoing: Membership | None, *, held: int, today: date,
+                     outgoing: Membership | None, *, who: str, held: int, today: date,
                      flow_run_id: str | None, scheduled: bool) -> Outcome:
     """Pick nobody: tell the convenor and planning group, and record that. Nothing else changes."""
     slug = community.slug
@@ -138,7 +141,7 @@ def _no_one_eligible(db: Session, community: Community, outcome: Outcome,
                     email=m.person.email, today=today,
                     current_lead=outgoing.person.name if outgoing else None)
     if outcome.queued:  # recorded once, with the message; a retry adds nothing
-        audit.record(db, community, actor=outcome.actor, action="rotation.no-one-eligible",
+        audit.record(db, community, actor=who, action="rotation.no-one-eligible",
                      on_date=today, why="nobody else is eligible to lead planning",
                      after={"planning_lead": outgoing.person.name if outgoing else None},
                      flow_run_id=flow_run_id)

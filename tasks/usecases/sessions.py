@@ -24,7 +24,7 @@ from tasks.storage.queries import (
     get_community,
     membership_of,
 )
-from tasks.usecases.acting import acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import Outcome, change_stage
 
 
@@ -33,8 +33,8 @@ def makes_active(db: Session, slug: str) -> bool:
     return after_session(Stage(get_community(db, slug).stage)) is not None
 
 
-def check_session(db: Session, slug: str, *, held_on: date, attended: Sequence[str],
-                  actor: str | None, today: date) -> tuple[Community, str, list[Membership]]:
+def check_session(db: Session, slug: str, *, held_on: date, attended: Sequence[ActorRef],
+                  actor: ActorRef | None, today: date) -> tuple[Community, str, list[Membership]]:
     """Everything recording a session checks before it writes: the CoP, who acts, the stage,
     the date and who attended (the command line asks this before it starts a flow)."""
     community, who = acting_decider(db, slug, actor)
@@ -43,10 +43,11 @@ def check_session(db: Session, slug: str, *, held_on: date, attended: Sequence[s
     if not attended:
         raise BadInput("--attended: name at least one person who attended")
     attendees: list[Membership] = []
-    for email in dict.fromkeys(e.strip().lower() for e in attended):
-        membership = membership_of(db, community, email)
+    for ref in dict.fromkeys(a if isinstance(a, int) else a.strip().lower() for a in attended):
+        membership = _attendee(db, community, ref)
         if membership is None or membership.left_on is not None:
-            raise BadInput(f"--attended: {email} is not a current member of {slug}")
+            who = f"person {ref}" if isinstance(ref, int) else ref
+            raise BadInput(f"--attended: {who} is not a current member of {slug}")
         attendees.append(membership)
     if db.scalar(select(CopSession.id).where(CopSession.community_id == community.id,
                                              CopSession.held_on == held_on)) is not None:
@@ -54,10 +55,18 @@ def check_session(db: Session, slug: str, *, held_on: date, attended: Sequence[s
     return community, who, attendees
 
 
+def _attendee(db: Session, community: Community, ref: ActorRef) -> Membership | None:
+    """A member by address (the command line) or person id (the record-session flow's parameter)."""
+    if isinstance(ref, int):
+        return db.scalars(select(Membership).where(Membership.community_id == community.id,
+                                                   Membership.person_id == ref)).one_or_none()
+    return membership_of(db, community, ref)
+
+
 def record_session(
-    db: Session, slug: str, *, held_on: date, attended: Sequence[str], format: SessionFormat | None,
+    db: Session, slug: str, *, held_on: date, attended: Sequence[ActorRef], format: SessionFormat | None,
     topics: Sequence[str], methods: Sequence[str] = (), outputs: Sequence[str] = (),
-    story: str | None = None, actor: str | None, today: date, flow_run_id: str | None = None,
+    story: str | None = None, actor: ActorRef | None, today: date, flow_run_id: str | None = None,
 ) -> CopSession:
     return _record(db, slug, held_on=held_on, attended=attended, format=format, topics=topics,
                    methods=methods, outputs=outputs, story=story, actor=actor, today=today,
@@ -70,9 +79,9 @@ def session_outcome(db: Session, slug: str, *, flow_run_id: str | None, **detail
 
 
 def _record(
-    db: Session, slug: str, *, held_on: date, attended: Sequence[str], format: SessionFormat | None,
+    db: Session, slug: str, *, held_on: date, attended: Sequence[ActorRef], format: SessionFormat | None,
     topics: Sequence[str], methods: Sequence[str] = (), outputs: Sequence[str] = (),
-    story: str | None = None, actor: str | None, today: date, flow_run_id: str | None,
+    story: str | None = None, actor: ActorRef | None, today: date, flow_run_id: str | None,
 ) -> tuple[Outcome, CopSession]:
     community, who, attendees = check_session(db, slug, held_on=held_on, attended=attended,
                                               actor=actor, today=today)
@@ -93,7 +102,7 @@ def _record(
     if becomes is not None:  # through the one stage-change path: checked, audited
         change_stage(db, community, becomes, actor=who, today=today, why="first session held",
                      flow_run_id=flow_run_id)
-    outcome = Outcome(slug=slug, stage_before=before, stage_after=community.stage, actor=who,
+    outcome = Outcome(slug=slug, stage_before=before, stage_after=community.stage, actor_id=actor_id(db, who),
                       notes=[f"session on {held_on} recorded for {slug}: {len(attendees)} attended"],
                       attended=len(attendees))
     return outcome, session

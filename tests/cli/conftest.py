@@ -10,6 +10,13 @@ from sqlalchemy import func, select
 from tests.conftest import SAMPLE_CHARTER, CliRunner
 
 
+@pytest.fixture(autouse=True)
+def convenor_acts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These commands are typed by the sample CoP's convenor, said once as COPFLOW_ACTOR (nothing
+    defaults to anyone); a test that means someone else says --as, or unsets it."""
+    monkeypatch.setenv("COPFLOW_ACTOR", "dana@example.nhs.uk")
+
+
 @pytest.fixture
 def aaot(cli: CliRunner) -> str:
     """The sample CoP, created through the command line as a convenor would."""

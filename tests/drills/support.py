@@ -67,12 +67,12 @@ def active_cop(slug: str = "aaot", sessions: int = 3, **changes: Any) -> str:
     with session_scope() as db:
         create_community(db, written, LAUNCHED - timedelta(days=3))
     with session_scope() as db:
-        launch(db, slug, actor=None, today=LAUNCHED, flow_run_id=None)
+        launch(db, slug, actor=written.convenor.email, today=LAUNCHED, flow_run_id=None)
     for i in range(sessions):
         held = LAUNCHED + timedelta(days=10 + 30 * i)
         with session_scope() as db:
             record_session(db, slug, held_on=held, attended=people[: 3 + i % 3], format=None,
-                           topics=[f"Case {i + 1}"], outputs=[f"Output {i + 1}"], actor=None, today=held)
+                           topics=[f"Case {i + 1}"], outputs=[f"Output {i + 1}"], actor=written.convenor.email, today=held)
     return slug
 
 

@@ -28,14 +28,14 @@ def _two_cops() -> None:
     with session_scope() as db:  # a story someone typed an address and a number into
         record_session(db, "aaot", held_on=date(2027, 5, 5), attended=[s.PLANNER], format=None,
                        topics=["Wrap-up"], story="Ask jo@example.nhs.uk or ring 07700 900123",
-                       actor=None, today=date(2027, 5, 5))
+                       actor=s.CONVENOR, today=date(2027, 5, 5))
     s.active_cop("live", convenor={"name": "Kim Lowe", "email": "kim@example.nhs.uk"},
                  members=[{"name": "Sam Okafor", "email": s.PLANNER, "planning_group": True},
                           {"name": "Rob Ince", "email": "rob@example.org"},
                           {"name": "Una Moss", "email": "una@example.org"}],
                  sponsors=[{"name": "Priya Raman", "email": s.SPONSORS[0]}])
     with session_scope() as db:
-        archive(db, "aaot", actor=None, now=False, today=ARCHIVED, flow_run_id=None)
+        archive(db, "aaot", actor=s.CONVENOR, now=False, today=ARCHIVED, flow_run_id=None)
     s.deliver_everything()
 
 

@@ -205,10 +205,10 @@ def launched(home: Path) -> str:
     with session_scope() as db:
         create_community(db, load_charter(SAMPLE_CHARTER), date(2027, 1, 1))
     with session_scope() as db:
-        launch(db, "aaot", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+        launch(db, "aaot", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     with session_scope() as db:
         record_session(db, "aaot", held_on=date(2027, 1, 10), attended=["lee@example.org"], format=None,
-                       topics=[], actor=None, today=date(2027, 1, 10))
+                       topics=[], actor="dana@example.nhs.uk", today=date(2027, 1, 10))
     return "aaot"
 
 
@@ -258,7 +258,7 @@ def test_tricky_text_is_stored_as_typed_and_escaped_once(home: Path, tmp_path: P
                          "lee@example.org", "--topic", text, "--story", f"Story {text}")
     assert code == 3  # proposed: no sessions yet; nothing was written
     with session_scope() as db:
-        launch(db, "tricky", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+        launch(db, "tricky", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     code, out, err = run(capsys, "session", "record", "tricky", "--on", "2027-01-14", "--attended",
                          "lee@example.org", "zed@example.org", "--topic", text, "--story", f"Story {text}",
                          "--today", "2027-01-14")
@@ -270,10 +270,10 @@ def test_tricky_text_is_stored_as_typed_and_escaped_once(home: Path, tmp_path: P
     assert str(invitation["Subject"]).count(f"{text} CoP") == 1
     # The sponsor report and the archive: the topic and story as typed, escaped once.
     with session_scope() as db:
-        close(db, "tricky", actor=None, reason=f"Done: {text}", successor=None, notice_days=0,
+        close(db, "tricky", actor="dana@example.nhs.uk", reason=f"Done: {text}", successor=None, notice_days=0,
               today=date(2027, 4, 2), flow_run_id=None)
     with session_scope() as db:
-        archive(db, "tricky", actor=None, now=False, today=date(2027, 4, 2), flow_run_id=None)
+        archive(db, "tricky", actor="dana@example.nhs.uk", now=False, today=date(2027, 4, 2), flow_run_id=None)
     s.deliver_everything()
     report = _eml(home, "final-report:tricky:priya@example.nhs.uk")
     _escaped_once(report, text)
@@ -323,7 +323,7 @@ def test_unusual_but_valid_addresses(home: Path, tmp_path: Path, capsys: Any) ->
     path.write_text(charter_text(members=BASE["members"] + people))
     assert run(capsys, "community", "create", str(path))[0] == 0
     with session_scope() as db:
-        launch(db, "aaot", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+        launch(db, "aaot", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     s.deliver_everything()
     rows = {r.to_email: r for r in s.outbox_rows("member-invitation")}
     stored = {"Mixed.Case@Example.ORG": "mixed.case@example.org", "x@xn--bcher-kva.example": "x@bücher.example"}
@@ -352,7 +352,7 @@ def test_stored_text_that_bypassed_the_checks(home: Path, launched: str, capsys:
         db.execute(update(Person).where(Person.email == "lee@example.org").values(name="Lee\r\nBcc: x@example.org"))
     before = snapshot(home)
     with pytest.raises(BadInput, match="one line"), session_scope() as db:
-        close(db, "aaot", actor=None, reason="done", successor=None, notice_days=14,
+        close(db, "aaot", actor="dana@example.nhs.uk", reason="done", successor=None, notice_days=14,
               today=date(2027, 2, 1), flow_run_id=None)
     assert snapshot(home) == before  # no stage change, no audit entry, no half the emails
     with session_scope() as db:
@@ -502,7 +502,7 @@ def test_stored_names_that_bypassed_the_checks_never_reach_a_header(home: Path, 
             with session_scope() as db:
                 db.execute(statement.values({column: text}))
             with pytest.raises(BadInput, match="a header is one line"), session_scope() as db:
-                close(db, "aaot", actor=None, reason="done", successor=None, notice_days=14,
+                close(db, "aaot", actor="dana@example.nhs.uk", reason="done", successor=None, notice_days=14,
                       today=date(2027, 2, 1), flow_run_id=None)
             with session_scope() as db:
                 db.execute(statement.values({column: good}))
@@ -601,7 +601,7 @@ def test_names_that_look_like_headers_are_written_as_exactly_one_name(home: Path
     path.write_text(charter_text(name=cop, slug="names", members=BASE["members"] + people))
     assert run(capsys, "community", "create", str(path))[0] == 0
     with session_scope() as db:
-        launch(db, "names", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+        launch(db, "names", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     s.deliver_everything()
     files = s.eml_files(home)
     for i, name in enumerate(GOOD_NAMES):
@@ -623,7 +623,7 @@ def test_a_cop_name_cannot_pose_as_an_instruction(home: Path, tmp_path: Path, ca
     path.write_text(charter_text(name="URGENT: reset your NHSmail password", slug="urgent"))
     assert run(capsys, "community", "create", str(path))[0] == 0
     with session_scope() as db:
-        launch(db, "urgent", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+        launch(db, "urgent", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     subjects = {r.subject for r in s.outbox_rows()}
     assert subjects == {"[copflow] You're invited: URGENT: reset your NHSmail password",
                         "[copflow] For information: URGENT: reset your NHSmail password has launched"}
@@ -650,10 +650,10 @@ def test_every_file_copflow_writes_is_its_users_alone(tmp_path: Path) -> None:
             upgrade()
             s.active_cop("aaot", sessions=1)
             with session_scope() as db:
-                close(db, "aaot", actor=None, reason="done", successor=None, notice_days=0,
+                close(db, "aaot", actor="dana@example.nhs.uk", reason="done", successor=None, notice_days=0,
                       today=date(2027, 4, 2), flow_run_id=None)
             with session_scope() as db:
-                archive(db, "aaot", actor=None, now=False, today=date(2027, 4, 2), flow_run_id=None)
+                archive(db, "aaot", actor="dana@example.nhs.uk", now=False, today=date(2027, 4, 2), flow_run_id=None)
             s.deliver_everything()
     finally:
         os.umask(previous)
@@ -787,7 +787,7 @@ def test_two_addresses_that_used_to_share_a_file_get_an_email_each(home: Path, t
         {"name": "First Under", "email": "first_tag@example.org"}]))
     assert run(capsys, "community", "create", str(path))[0] == 0
     with session_scope() as db:
-        launch(db, "aaot", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+        launch(db, "aaot", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     s.deliver_everything()
     files = s.eml_files(home)
     for address, name in (("first+tag@example.org", "First Plus"), ("first_tag@example.org", "First Under")):
@@ -874,15 +874,15 @@ def test_markdown_shows_user_text_as_text(home: Path, tmp_path: Path, trick: str
     with session_scope() as db:
         record_session(db, "aaot", held_on=date(2027, 1, 14), attended=["lee@example.org", s.PLANNER],
                        format=None, topics=[f"Topic {one_line}"], methods=[f"Method {one_line}"],
-                       outputs=[f"Output {one_line}"], story=f"Story {trick}", actor=None,
+                       outputs=[f"Output {one_line}"], story=f"Story {trick}", actor="dana@example.nhs.uk",
                        today=date(2027, 1, 14))
-        add_task(db, "aaot", title=f"Task {one_line}", due=None, notes=f"Notes {trick}", actor=None,
+        add_task(db, "aaot", title=f"Task {one_line}", due=None, notes=f"Notes {trick}", actor="dana@example.nhs.uk",
                  today=date(2027, 1, 15))
     with session_scope() as db:
-        close(db, "aaot", actor=None, reason=f"Reason {trick}", successor=None, notice_days=0,
+        close(db, "aaot", actor="dana@example.nhs.uk", reason=f"Reason {trick}", successor=None, notice_days=0,
               today=date(2027, 4, 2), flow_run_id=None)
     with session_scope() as db:
-        archive(db, "aaot", actor=None, now=False, today=date(2027, 4, 2), flow_run_id=None)
+        archive(db, "aaot", actor="dana@example.nhs.uk", now=False, today=date(2027, 4, 2), flow_run_id=None)
     bundle = home / "archives" / "aaot"
     data = json.loads((bundle / "community.json").read_text())
     summary = (bundle / "summary.md").read_text()
@@ -939,7 +939,7 @@ def test_stored_text_reaches_the_terminal_as_visible_escapes(home: Path, launche
     from tasks.usecases.planning_tasks import add_task
 
     with session_scope() as db:
-        add_task(db, "aaot", title="A task", due=None, notes=None, actor=None, today=date(2027, 1, 11))
+        add_task(db, "aaot", title="A task", due=None, notes=None, actor="dana@example.nhs.uk", today=date(2027, 1, 11))
     for trick in filter(storable, TERMINAL_TRICKS):
         with session_scope() as db:
             db.execute(update(Community).values(name=f"AAOT{trick}", domain=f"Domain{trick}",

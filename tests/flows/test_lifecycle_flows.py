@@ -36,6 +36,7 @@ from tests.support.lifecycle import (
     hold_session,
     in_db,
     outbox,
+    pid,
     stage,
 )
 
@@ -65,7 +66,7 @@ def artifact(key: str) -> str:
 
 def test_the_whole_life_of_a_cop(home: Path, emitted: Any) -> None:
     slug = create()
-    result = launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0))
+    result = launch(request=LaunchRequest(slug=slug, actor_id=pid(CONVENOR), today=DAY0))
     assert stage(slug) == "launching" and result.sent == 5
     assert len(list((home / "outbox").glob("invite_*.eml"))) == 4
 
@@ -74,7 +75,7 @@ def test_the_whole_life_of_a_cop(home: Path, emitted: Any) -> None:
         day += timedelta(days=28)
         hold_session(slug, day, EVERYONE)
     assert stage(slug) == "active"
-    in_db(volunteer, slug, "lee@example.org", opt_out=False, actor=None, today=day)
+    in_db(volunteer, slug, "lee@example.org", opt_out=False, actor="lee@example.org", today=day)
     scheduled = rotate(request=RotateRequest(today=day))
     assert [c.planning_lead for c in scheduled.communities] == ["Lee Hart"]
     assert len(outbox("handover-pack")) == 2
@@ -83,12 +84,12 @@ def test_the_whole_life_of_a_cop(home: Path, emitted: Any) -> None:
     assert [c.slug for c in checked.communities] == [slug]
 
     day += timedelta(days=5)
-    close(request=CloseRequest(slug=slug, actor=CONVENOR, reason="priorities moved on", today=day))
+    close(request=CloseRequest(slug=slug, actor_id=pid(CONVENOR), reason="priorities moved on", today=day))
     assert stage(slug) == "closing"
-    continue_community(request=ContinueRequest(slug=slug, actor="sam@example.nhs.uk", today=day))
+    continue_community(request=ContinueRequest(slug=slug, actor_id=pid("sam@example.nhs.uk"), today=day))
     assert stage(slug) == "active"
     day += timedelta(days=2)
-    close(request=CloseRequest(slug=slug, actor=CONVENOR, reason="the work is done", notice_days=7,
+    close(request=CloseRequest(slug=slug, actor_id=pid(CONVENOR), reason="the work is done", notice_days=7,
                                today=day))
     assert len(outbox("closing-notice")) == 8  # both closes gave notice and thanks
 
@@ -113,7 +114,7 @@ def test_the_whole_life_of_a_cop(home: Path, emitted: Any) -> None:
 
 def test_a_second_run_with_the_same_inputs_queues_and_records_nothing_more(home: Path, prefect_harness: None) -> None:
     slug = create()
-    request = LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0)
+    request = LaunchRequest(slug=slug, actor_id=pid(CONVENOR), today=DAY0)
     launch(request=request)
     after_first = counts()
     with pytest.raises(Refused, match="already launching"):
@@ -122,7 +123,7 @@ def test_a_second_run_with_the_same_inputs_queues_and_records_nothing_more(home:
 
     day = DAY0 + timedelta(days=30)
     hold_session(slug, day, EVERYONE)
-    for make in (lambda: rotate(request=RotateRequest(slug=slug, actor=CONVENOR, today=day)),
+    for make in (lambda: rotate(request=RotateRequest(slug=slug, actor_id=pid(CONVENOR), today=day)),
                  lambda: health(request=HealthRequest(slug=slug, today=day))):
         make()
         once = counts()
@@ -134,7 +135,7 @@ def test_a_flow_refuses_a_sponsor_and_changes_nothing(home: Path, prefect_harnes
     slug = create()
     before = counts()
     with pytest.raises(Refused, match="sponsors receive reports and never decide"):
-        launch(request=LaunchRequest(slug=slug, actor=SPONSOR, today=DAY0))
+        launch(request=LaunchRequest(slug=slug, actor_id=pid(SPONSOR), today=DAY0))
     assert counts() == before and stage(slug) == "proposed"
 
 
@@ -144,10 +145,10 @@ def test_the_first_session_makes_a_cop_active_through_the_stage_change_path(
     from flows.session import record_session
 
     slug = create()
-    launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0))
+    launch(request=LaunchRequest(slug=slug, actor_id=pid(CONVENOR), today=DAY0))
     day = DAY0 + timedelta(days=10)
-    result = record_session(request=SessionRequest(slug=slug, held_on=day, attended=EVERYONE,
-                                                   topics=["a case"], actor=CONVENOR, today=day))
+    result = record_session(request=SessionRequest(slug=slug, held_on=day, attended=[pid(e) for e in EVERYONE],
+                                                   topics=["a case"], actor_id=pid(CONVENOR), today=day))
     assert stage(slug) == "active"
     assert [(c.stage_before, c.stage_after, c.attended) for c in result.communities] == [
         ("launching", "active", 4)]
@@ -166,7 +167,7 @@ def test_each_task_run_is_named_for_what_it_does(home: Path, prefect_harness: No
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     slug = create()
-    state = launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0), return_state=True)
+    state = launch(request=LaunchRequest(slug=slug, actor_id=pid(CONVENOR), today=DAY0), return_state=True)
     result = state.result()
     assert result.communities[0].planning_lead == "Sam Okafor" and result.sent == 5
     with get_client(sync_client=True) as client:
@@ -192,6 +193,6 @@ def test_a_database_hiccup_is_retried_once_and_queues_nothing_twice(
 
     monkeypatch.setattr(launching, "launch", locked_once)
     slug = create()
-    result = launch(request=LaunchRequest(slug=slug, actor=CONVENOR, today=DAY0))
+    result = launch(request=LaunchRequest(slug=slug, actor_id=pid(CONVENOR), today=DAY0))
     assert tries == [slug, slug] and stage(slug) == "launching"
     assert result.sent == 5 and len(outbox("member-invitation")) == 4

@@ -10,7 +10,7 @@ import pytest
 
 from flows.launch import launch
 from flows.runtime.on_request import CLAIMED_BY, OnRequestRunner, run_in_this_process
-from tests.support.lifecycle import CONVENOR, DAY0, SPONSOR, create, stage
+from tests.support.lifecycle import CONVENOR, DAY0, SPONSOR, create, pid, stage
 
 pytestmark = pytest.mark.flows
 
@@ -25,7 +25,7 @@ def _request_launch(runner: OnRequestRunner, slug: str, actor: str = CONVENOR): 
 
     [deployment_id] = runner.flows
     return run_deployment(deployment_id, timeout=0, as_subflow=False, parameters={
-        "request": {"slug": slug, "actor": actor, "today": DAY0.isoformat()}})
+        "request": {"slug": slug, "actor_id": pid(actor), "today": DAY0.isoformat()}})
 
 
 def test_a_waiting_run_is_claimed_once_and_runs_here(prefect_harness: None, home: Path) -> None:

@@ -34,25 +34,25 @@ def create(charter_text: str | None = None) -> str:
     return in_db(lambda db: create_community(db, charter, DAY0).slug)
 
 
-def hold_session(slug: str, on: date, attended: list[str] | None = None, actor: str | None = None,
+def hold_session(slug: str, on: date, attended: list[str] | None = None, actor: str = CONVENOR,
                  **kw: Any) -> None:
-    """Record a session (actor None: the CoP's convenor)."""
+    """Record a session, by the convenor unless another actor is named."""
     from tasks.usecases.sessions import record_session
 
     in_db(record_session, slug, held_on=on, attended=attended or EVERYONE, format=None,
           topics=kw.pop("topics", ["a case"]), actor=actor, today=on, **kw)
 
 
-def launched(slug: str = "aaot") -> str:
+def launched(slug: str = "aaot", convenor: str = CONVENOR) -> str:
     from tasks.usecases.launch import launch
 
-    in_db(launch, slug, actor=None, today=DAY0, flow_run_id=None)
+    in_db(launch, slug, actor=convenor, today=DAY0, flow_run_id=None)
     return slug
 
 
-def active(slug: str = "aaot", attended: list[str] | None = None) -> str:
-    launched(slug)
-    hold_session(slug, DAY0 + timedelta(days=10), attended)
+def active(slug: str = "aaot", attended: list[str] | None = None, convenor: str = CONVENOR) -> str:
+    launched(slug, convenor)
+    hold_session(slug, DAY0 + timedelta(days=10), attended, actor=convenor)
     return slug
 
 
@@ -93,3 +93,12 @@ def audit_actions(slug: str) -> list[str]:
         return list(db.scalars(select(AuditEntry.action).where(AuditEntry.community_id == cid)
                                .order_by(AuditEntry.id)))
     return in_db(read)
+
+
+def pid(email: str) -> int:
+    """A person's id: what a flow is told (Prefect's stores never hold an address)."""
+    from models.db.tables import Person
+
+    found = in_db(lambda db: db.scalar(select(Person.id).where(Person.email == email)))
+    assert found is not None, email
+    return int(found)

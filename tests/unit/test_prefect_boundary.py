@@ -41,4 +41,4 @@ def test_the_check_sees_a_lazy_import(tmp_path: Path) -> None:
 
 def test_a_flow_result_carries_every_field_of_an_outcome() -> None:
     # The CLI and the demo read a run's result, so nothing a use case reports may be dropped.
-    assert {f.name for f in fields(Outcome)} - {"actor"} == set(CommunityResult.model_fields)
+    assert {f.name for f in fields(Outcome)} - {"actor_id"} == set(CommunityResult.model_fields)

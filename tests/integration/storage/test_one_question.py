@@ -27,7 +27,7 @@ def test_launch_and_show_name_the_same_gaps_and_only_current_members_count(home:
     from tasks.usecases.membership import leave
 
     slug = create(THIN)
-    in_db(leave, slug, "lee@example.org", actor=None, today=date(2027, 1, 5))
+    in_db(leave, slug, "lee@example.org", actor="lee@example.org", today=date(2027, 1, 5))
     want = ["practice", "at least one sponsor", "at least 3 members", "cadence"]
     with session_scope() as db:
         assert missing_for_launch(db, get_community(db, slug).id) == want

@@ -105,7 +105,7 @@ def test_archive_bundle_is_complete_verifiable_and_holds_no_contact_details(home
     assert str(out.archive).endswith(f"archives/{slug}")
 
     # The successor's own archive links back.
-    active("pathways", ["sam@example.nhs.uk", "kai@example.org"])
+    active("pathways", ["sam@example.nhs.uk", "kai@example.org"], convenor="sam@example.nhs.uk")
     closing_day = DAY0 + timedelta(days=40)
     in_db(close, "pathways", actor="sam@example.nhs.uk", reason="done", successor=None, notice_days=0,
           today=closing_day, flow_run_id=None)
@@ -121,9 +121,9 @@ def test_archive_bundle_is_complete_verifiable_and_holds_no_contact_details(home
     with pytest.raises(Refused, match="archived"):
         in_db(add_member, slug, name="New Person", email="new@example.org", kind=MemberKind.researcher,
               planning_group=False, actor=CONVENOR, today=closing_day)
-    for command in (["session", "record", slug, "--on", "2027-02-20", "--attended", CONVENOR],
-                    ["task", "add", slug, "Another task"],
-                    ["member", "volunteer", slug, "lee@example.org"],
+    for command in (["session", "record", slug, "--on", "2027-02-20", "--attended", CONVENOR, "--as", CONVENOR],
+                    ["task", "add", slug, "Another task", "--as", CONVENOR],
+                    ["member", "volunteer", slug, "lee@example.org", "--as", "lee@example.org"],
                     ["continue", slug, "--as", CONVENOR],
                     ["close", slug, "--as", CONVENOR, "--reason", "x"],
                     ["archive", slug, "--as", CONVENOR, "--now"],

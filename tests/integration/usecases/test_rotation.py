@@ -56,13 +56,13 @@ def lead(slug: str) -> str | None:
 
 def test_rota_is_fair_over_a_long_run(home: Path) -> None:
     slug = create(TEAM)
-    in_db(volunteer, slug, "ed@example.org", opt_out=True, actor=None, today=DAY0)
+    in_db(volunteer, slug, "ed@example.org", opt_out=True, actor="ed@example.org", today=DAY0)
     launched(slug)
     leads = [lead(slug)]
     day = DAY0
     for round_no in range(1, 25):
         if round_no == 7:  # Fi offers to lead: she goes next, and joins the planning group
-            in_db(volunteer, slug, "fi@example.org", opt_out=False, actor=None, today=day)
+            in_db(volunteer, slug, "fi@example.org", opt_out=False, actor="fi@example.org", today=day)
         for _ in range(2):
             day += timedelta(days=7)
             hold_session(slug, day, ALL)
@@ -121,7 +121,7 @@ def test_tasks_of_someone_who_left_go_to_the_incoming_lead(home: Path) -> None:
     in_db(add_task, slug, title="Write up the case", due=None, notes=None, actor=CONVENOR, today=day)
     hold_session(slug, day, ALL)
     leaver = next(e for e in ALL if e.split("@")[0] == first.split()[0].lower())
-    in_db(leave, slug, leaver, actor=None, today=day)
+    in_db(leave, slug, leaver, actor=leaver, today=day)
     in_db(rotate, slug, actor=None, today=day, flow_run_id=None, scheduled=True)
     owner = in_db(lambda db: db.scalars(select(PlanningTask)).one().owner.person.name)
     assert owner == lead(slug) != first
@@ -146,7 +146,7 @@ members:
 
 def test_when_nobody_else_is_eligible_nobody_is_picked_and_people_are_told(home: Path) -> None:
     slug = create(SMALL)
-    in_db(volunteer, slug, "dana@example.nhs.uk", opt_out=True, actor=None, today=DAY0)
+    in_db(volunteer, slug, "dana@example.nhs.uk", opt_out=True, actor="dana@example.nhs.uk", today=DAY0)
     launched(slug)
     assert lead(slug) == "Sam Okafor"
     day = DAY0 + timedelta(days=30)
@@ -165,7 +165,7 @@ def test_handover_email_reaches_the_outbox_folder_as_a_real_message(home: Path) 
 
     slug = create(SMALL)
     launched(slug)
-    in_db(volunteer, slug, "lee@example.org", opt_out=False, actor=None, today=DAY0)
+    in_db(volunteer, slug, "lee@example.org", opt_out=False, actor="lee@example.org", today=DAY0)
     hold_session(slug, DAY0 + timedelta(days=3), ["lee@example.org"])
     in_db(rotate, slug, actor=CONVENOR, today=DAY0 + timedelta(days=3), flow_run_id=None)
     assert lead(slug) == "Lee Hart"

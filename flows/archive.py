@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish, run_name
-from flows.requests import ArchiveRequest, FlowResult
+from flows._compose import FlowEnd, finish, run_name
+from flows.requests import ArchiveRequest
 from tasks.lifecycle_tasks import archive_cop, find_archives_due
 from tasks.retention_tasks import erase_expired
 
 
 @flow(name="archive", flow_run_name=run_name("archive"))
-def archive(request: ArchiveRequest) -> FlowResult:
+def archive(request: ArchiveRequest) -> FlowEnd:
     today = request.day()
     if request.slug is not None:
         outcomes = [archive_cop(request.slug, actor=request.actor, now=request.now, today=today)]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish
-from flows.requests import CloseRequest, FlowResult
+from flows._compose import FlowEnd, finish
+from flows.requests import CloseRequest
 from tasks.lifecycle_tasks import close_cop
 
 
 @flow(name="close", flow_run_name="close: {request.slug}")
-def close(request: CloseRequest) -> FlowResult:
+def close(request: CloseRequest) -> FlowEnd:
     outcome = close_cop(request.slug, actor=request.actor, reason=request.reason,
                         successor=request.successor, notice_days=request.notice_days,
                         today=request.day())

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish, run_name
-from flows.requests import FlowResult, HealthRequest
+from flows._compose import FlowEnd, finish, run_name
+from flows.requests import HealthRequest
 from tasks.lifecycle_tasks import check_health_page, find_active
 from tasks.storage.paging import pages
 from tasks.usecases.common import Outcome
 
 
 @flow(name="health", flow_run_name=run_name("health"))
-def health(request: HealthRequest) -> FlowResult:
+def health(request: HealthRequest) -> FlowEnd:
     today = request.day()
     slugs = [request.slug] if request.slug is not None else find_active()
     outcomes: list[Outcome] = []

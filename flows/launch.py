@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish
-from flows.requests import FlowResult, LaunchRequest
+from flows._compose import FlowEnd, finish
+from flows.requests import LaunchRequest
 from tasks.lifecycle_tasks import launch_cop
 
 
 @flow(name="launch", flow_run_name="launch: {request.slug}")
-def launch(request: LaunchRequest) -> FlowResult:
+def launch(request: LaunchRequest) -> FlowEnd:
     outcome = launch_cop(request.slug, actor=request.actor, today=request.day())
     return finish("launch", request.slug, [outcome])

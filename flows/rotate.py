@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish, run_name
-from flows.requests import FlowResult, RotateRequest
+from flows._compose import FlowEnd, finish, run_name
+from flows.requests import RotateRequest
 from tasks.lifecycle_tasks import find_rotations_due, rotate_lead
 
 
 @flow(name="rotate", flow_run_name=run_name("rotate"))
-def rotate(request: RotateRequest) -> FlowResult:
+def rotate(request: RotateRequest) -> FlowEnd:
     today = request.day()
     if request.slug is not None:
         outcomes = [rotate_lead(request.slug, actor=request.actor, today=today)]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish
-from flows.requests import FlowResult, SessionRequest
+from flows._compose import FlowEnd, finish
+from flows.requests import SessionRequest
 from tasks.lifecycle_tasks import record_session as record_session_task
 
 
 @flow(name="record-session", flow_run_name="record-session: {request.slug}")
-def record_session(request: SessionRequest) -> FlowResult:
+def record_session(request: SessionRequest) -> FlowEnd:
     outcome = record_session_task(request.slug, held_on=request.held_on, attended=request.attended,
                                   format=request.format, topics=request.topics, methods=request.methods,
                                   outputs=request.outputs, story=request.story, actor=request.actor,

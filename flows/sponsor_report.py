@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish, run_name
-from flows.requests import FlowResult, ReportRequest
+from flows._compose import FlowEnd, finish, run_name
+from flows.requests import ReportRequest
 from tasks.report_tasks import find_cops_to_report, queue_reports
 from tasks.storage.paging import pages
 from tasks.usecases.common import Outcome
@@ -14,7 +14,7 @@ __all__ = ["ReportRequest", "sponsor_report"]
 
 
 @flow(name="sponsor-report", flow_run_name=run_name("sponsor-report"))
-def sponsor_report(request: ReportRequest) -> FlowResult:
+def sponsor_report(request: ReportRequest) -> FlowEnd:
     today = request.day()
     slugs = find_cops_to_report(request.slug)
     outcomes: list[Outcome] = []

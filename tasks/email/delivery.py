@@ -53,7 +53,7 @@ log = logging.getLogger("copflow.email")
 MAX_BACKOFF = timedelta(hours=6)
 
 
-ADDRESS = re.compile(r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+")
+ADDRESS = re.compile(r"[^\s<>()\",;:\[\]]+@[^\s<>()\",;:\[\]]+")
 
 
 def masked(text: str) -> str:

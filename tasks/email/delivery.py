@@ -292,14 +292,17 @@ def _send_one(row: OutboxMessage, senders: _Senders, settings: Settings,
 
 def _send_chunk(claimed: list[OutboxMessage], senders: _Senders, settings: Settings, batch: _Batch,
                 pool: ThreadPoolExecutor) -> list[tuple[str, str | None]]:
-    # Small batches go down one connection, in order; big ones spread over several. Each thread
-    # runs in a copy of this context, so its log lines still belong to the run that sends.
+    # Small batches go down one connection, in order; big ones spread over several, after the
+    # first message went alone: a refusal of the settings then stops the batch after one message,
+    # not one per connection. Each thread runs in a copy of this context, so its log lines still
+    # belong to the run that sends.
     workers = min(settings.send_threads, 1 + len(claimed) // ROWS_PER_CONNECTION)
-    if workers <= 1:
+    if workers <= 1 or not claimed:
         return [_send_one(row, senders, settings, batch) for row in claimed]
+    first = _send_one(claimed[0], senders, settings, batch)
     futures = [pool.submit(contextvars.copy_context().run, _send_one, row, senders, settings, batch)
-               for row in claimed]
-    return [f.result() for f in futures]
+               for row in claimed[1:]]
+    return [first] + [f.result() for f in futures]
 
 
 def _one_pass(ids: list[int], senders: _Senders, settings: Settings,

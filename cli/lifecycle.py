@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import Actor, AsJson, Today, as_the_schedule, checked, declared_actor, emit_json, parse_day, say
+from cli.email_notes import say_undelivered
 from models.errors import BadInput
 
 Slug = Annotated[str, typer.Argument(help="The CoP's slug.")]
@@ -78,6 +79,7 @@ def _report(result: Any, as_json: bool = False) -> None:
         say("nothing was due")
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
+    say_undelivered(result)
 
 
 def _ran_elsewhere(result: Any) -> bool:
@@ -213,6 +215,7 @@ def health(
         say("each CoP's figures: copflow health SLUG --stored")
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
+    say_undelivered(result)
 
 
 def _stored_health(slug: str | None, as_json: bool) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.common import AsJson, Today, emit_json, parse_day, say
+from cli.email_notes import say_undelivered
 from models.errors import BadInput
 from models.text import visible
 
@@ -55,7 +56,8 @@ def report(
         else:
             say(f"{c.slug}: archived; its final report went with the archive")
     say(f"emails: {summary.sent} sent, {summary.failed} failed, {summary.deferred} waiting to retry")
-    if summary.delivery_stopped:
+    say_undelivered(summary)
+    if summary.delivery_stopped and not summary.held:
         typer.echo(f"note: delivery stopped early: {visible(summary.delivery_stopped)}", err=True)
     if summary.failed:
         typer.echo("note: see 'copflow outbox --failed' for why", err=True)
@@ -70,11 +72,20 @@ def _row(m: Any) -> dict[str, Any]:
     }
 
 
+MAX_KEYS = 1000  # keys named on one command line; --failed and --held take any number
+outbox_app = typer.Typer(help="The outbox: every email copflow queued, and what became of it.")
+
+
+@outbox_app.callback(invoke_without_command=True)
 def outbox(
-    failed: Annotated[bool, typer.Option("--failed", help="Only emails that could not be sent.")] = False,
+    ctx: typer.Context,
+    failed: Annotated[bool, typer.Option(
+        "--failed", help="Only emails that could not be sent (failed, or held for the settings).")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """What was queued, sent, or failed, and why. Reads only; sends nothing."""
+    """What was queued, sent, failed or held, and why. Reads only; sends nothing."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sqlalchemy import func, select
 
     from models.db.schema import outbox_message as message
@@ -84,7 +95,7 @@ def outbox(
     with read_scope() as db:  # Core, not the ORM: a read-only command loads less
         stmt = select(message).order_by(message.c.id)
         if failed:
-            stmt = stmt.where(message.c.status == "failed")
+            stmt = stmt.where(message.c.status.in_(("failed", "held")))
         rows = [_row(m) for m in db.execute(stmt)]
         by_status = select(message.c.status, func.count()).group_by(message.c.status)
         counts: dict[str, int] = dict(db.execute(by_status).all())
@@ -99,10 +110,45 @@ def outbox(
                 if r["status"] == "pending" and r["next_attempt_at"] else ""
             say(f"       why: {r['error']}{retry}")
     parts = [f"{counts.get(s, 0)} {s}" for s in ("pending", "sending", "sent", "failed")]
+    if counts.get("held"):
+        parts.append(f"{counts['held']} held")
     say(("" if not rows else "\n") + "outbox: " + ", ".join(parts))
+
+
+@outbox_app.command("resend")
+def resend(
+    keys: Annotated[list[str] | None, typer.Argument(help="Outbox keys of the emails to queue again.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every email that failed.")] = False,
+    held: Annotated[bool, typer.Option("--held", help="Every email held for the settings.")] = False,
+    why: Annotated[str | None, typer.Option("--why", help="Kept in the audit entry.")] = None,
+    today: Today = None,
+) -> None:
+    """Queue failed or held emails again, once each, under their own keys (audited).
+
+    The next run of a flow for their CoPs delivers them (the daily sponsor-report run at the latest).
+    """
+    from cli.common import checked
+    from tasks.storage.db import require_schema, session_scope
+    from tasks.usecases.resend import os_operator
+    from tasks.usecases.resend import resend as queue_again
+
+    day = parse_day(today)
+    if keys and len(keys) > MAX_KEYS:
+        raise BadInput(f"outbox resend: {len(keys)} keys given; at most {MAX_KEYS} (or use --failed, --held)")
+    if why is not None:
+        why = checked(" ".join(why.split()), "Reason", "--why")
+    require_schema()
+    statuses = [s for s, chosen in (("failed", failed), ("held", held)) if chosen]
+    with session_scope() as db:
+        done = queue_again(db, keys=keys or [], statuses=statuses, operator=os_operator(), today=day, why=why)
+    for key, status in done.left.items():
+        say(f"{key}: {status}, not queued again")
+    n = len(done.queued)
+    say(f"{n} email{'s' if n != 1 else ''} queued again; the next run for their CoPs delivers "
+        f"{'it' if n == 1 else 'them'}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the reporting commands to the root app."""
     app.command("report")(report)
-    app.command("outbox")(outbox)
+    app.add_typer(outbox_app, name="outbox")

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
+from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
+from prefect.states import Completed
 
 from flows.requests import CommunityResult, FlowResult
 from tasks.email.delivery import DeliveryReport
 from tasks.email_tasks import deliver
 from tasks.lifecycle_tasks import announce, summarise
 from tasks.usecases.common import Outcome
+
+# A run whose emails failed, were held or could not be sent ends in this state: Completed
+# (what it changed is committed and stays; the convenor's command reports it as done), under a
+# name that stands out in the UI's run list, and with a message saying what went wrong.
+WITH_WARNINGS = "Completed with warnings"
+FlowEnd = FlowResult | State[Any]
+
+
+def ended(result: FlowResult) -> FlowEnd:
+    """The result, or a Completed state named WITH_WARNINGS carrying it when email went wrong."""
+    trouble = [f"{n} {what}" for n, what in ((result.failed, "email(s) failed"),
+                                              (result.held, "email(s) held")) if n]
+    if result.delivery_stopped and not trouble:
+        trouble.append(f"delivery stopped: {result.delivery_stopped}")
+    if not trouble:
+        return result
+    return Completed(data=result, name=WITH_WARNINGS,
+                     message="; ".join(trouble) + "; see the run's log and `copflow outbox --failed`")
 
 
 class RunResults:
@@ -29,7 +50,7 @@ class RunResults:
 
 
 def finish(flow_name: str, label: str, outcomes: list[Outcome] | RunResults, *,
-           deliver_for: Sequence[str] | None = None, artifact: bool = True) -> FlowResult:
+           deliver_for: Sequence[str] | None = None, artifact: bool = True) -> FlowEnd:
     """Announce, deliver, summarise. Delivery covers `deliver_for` (default: the CoPs that
     queued email in this run), each CoP's own rows only, with any a crashed run left."""
     run = outcomes if isinstance(outcomes, RunResults) else RunResults(flow_name).add(outcomes)
@@ -38,12 +59,12 @@ def finish(flow_name: str, label: str, outcomes: list[Outcome] | RunResults, *,
     delivered = DeliveryReport()
     if with_email:
         delivered = deliver(with_email, label if len(with_email) > 1 else with_email[0])
-    return FlowResult(
+    return ended(FlowResult(
         flow=flow_name, communities=results,
         sent=len(delivered.sent), failed=len(delivered.failed), deferred=len(delivered.deferred),
-        delivery_stopped=delivered.stopped,
+        delivery_stopped=delivered.stopped, held=len(delivered.held), for_worker=delivered.for_worker,
         summary=summarise(flow_name, label, results, delivered, artifact=artifact),
-    )
+    ))
 
 
 # Every field of a CommunityResult is given, so one shared set says so for all of them: pydantic

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish, run_name
-from flows.requests import ArchiveRequest, FlowResult
+from flows._compose import FlowEnd, finish, run_name
+from flows.requests import ArchiveRequest
 from models.errors import BadInput
 from tasks.lifecycle_tasks import archive_cop, find_archives_due
 from tasks.retention_tasks import erase_expired
@@ -16,7 +16,7 @@ from tasks.storage.operator import operated_by
 
 
 @flow(name="archive", flow_run_name=run_name("archive"))
-def archive(request: ArchiveRequest) -> FlowResult:
+def archive(request: ArchiveRequest) -> FlowEnd:
     if request.slug is None:
         every_cop_request(request)
     actor = request.require_actor() if request.slug is not None else None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish
-from flows.requests import CloseRequest, FlowResult
+from flows._compose import FlowEnd, finish
+from flows.requests import CloseRequest
 from tasks.lifecycle_tasks import close_cop
 from tasks.storage.operator import operated_by
 
 
 @flow(name="close", flow_run_name="close: {request.slug}")
-def close(request: CloseRequest) -> FlowResult:
+def close(request: CloseRequest) -> FlowEnd:
     actor, today = request.require_actor(), request.day()
     with operated_by(request.operator_name(every_cop=False)):
         outcome = close_cop(request.slug, actor=actor, reason=request.reason,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import RunResults, finish, run_name
-from flows.requests import FlowResult, HealthRequest
+from flows._compose import FlowEnd, RunResults, finish, run_name
+from flows.requests import HealthRequest
 from tasks.lifecycle_tasks import check_health_page, find_active
 from tasks.storage.operator import operated_by
 from tasks.storage.paging import pages
 
 
 @flow(name="health", flow_run_name=run_name("health"))
-def health(request: HealthRequest) -> FlowResult:
+def health(request: HealthRequest) -> FlowEnd:
     today = request.day()
     with operated_by(request.operator_name(every_cop=request.slug is None)):
         slugs = [request.slug] if request.slug is not None else find_active()

@@ -138,4 +138,6 @@ class FlowResult(BaseModel):
     failed: int = 0
     deferred: int = 0  # still pending: a later run retries them
     delivery_stopped: str | None = None  # why delivery stopped early (transport unreachable)
+    held: int = 0  # refused for the site's settings: wait for `copflow outbox resend --held`
+    for_worker: int = 0  # left queued: this process cannot use the site's transport
     summary: str = ""

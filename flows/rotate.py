@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish, run_name
-from flows.requests import FlowResult, RotateRequest
+from flows._compose import FlowEnd, finish, run_name
+from flows.requests import RotateRequest
 from tasks.lifecycle_tasks import find_rotations_due, rotate_lead
 from tasks.storage.operator import operated_by
 
 
 @flow(name="rotate", flow_run_name=run_name("rotate"))
-def rotate(request: RotateRequest) -> FlowResult:
+def rotate(request: RotateRequest) -> FlowEnd:
     if request.slug is None:
         request.as_schedule()
     actor = request.require_actor() if request.slug is not None else None

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import finish
-from flows.requests import FlowResult, SessionRequest
+from flows._compose import FlowEnd, finish
+from flows.requests import SessionRequest
 from tasks.lifecycle_tasks import record_session as record_session_task
 from tasks.storage.operator import operated_by
 from tasks.usecases.acting import ActorRef
 
 
 @flow(name="record-session", flow_run_name="record-session: {request.slug}")
-def record_session(request: SessionRequest) -> FlowResult:
+def record_session(request: SessionRequest) -> FlowEnd:
     actor, today = request.require_actor(), request.day()
     with operated_by(request.operator_name(every_cop=False)):
         outcome = record_session_task(request.slug, held_on=request.held_on, attended=list[ActorRef](request.attended),

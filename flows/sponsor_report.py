@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import RunResults, finish, run_name
-from flows.requests import FlowResult, ReportRequest
+from flows._compose import FlowEnd, RunResults, finish, run_name
+from flows.requests import ReportRequest
 from tasks.report_tasks import find_cops_to_report, queue_reports
 from tasks.storage.operator import operated_by
 from tasks.storage.paging import pages
@@ -14,7 +14,7 @@ __all__ = ["ReportRequest", "sponsor_report"]
 
 
 @flow(name="sponsor-report", flow_run_name=run_name("sponsor-report"))
-def sponsor_report(request: ReportRequest) -> FlowResult:
+def sponsor_report(request: ReportRequest) -> FlowEnd:
     today = request.day()  # never in the future: only periods that have really ended are sent
     with operated_by(request.operator_name(every_cop=request.slug is None)):
         slugs = find_cops_to_report(request.slug)

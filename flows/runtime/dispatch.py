@@ -62,11 +62,17 @@ def run_here(name: str, request: BaseModel) -> Any:
     Without heartbeats: they tell a server that a worker's long run is still alive, while this
     run lives and ends with the command the person is watching, and stopping the heartbeat
     thread at the end of a run costs up to a second.
+
+    With a server configured, this process stands in for its worker: it delivers email only with
+    the transport the site configured here too, else leaves it queued for the worker
+    (tasks/email/readiness.py).
     """
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+    from tasks.email.readiness import standing_in_for_the_worker
+
     flow = load_flow(name)
-    with private_files(), \
+    with private_files(), standing_in_for_the_worker(server_url() is not None), \
             temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
         return flow(request=request)
 

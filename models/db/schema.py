@@ -186,6 +186,8 @@ outbox_message = Table(
     Column("sent_at", DateTime),
     Column("transport", String(20)),
     Column("transport_ref", String(300)),
+    # Times an operator queued it again (copflow outbox resend): it may have gone before.
+    Column("resends", Integer, nullable=False, default=0, server_default="0"),
 )
 
 # One report for one period of one CoP; sent once to each sponsor.

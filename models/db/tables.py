@@ -202,6 +202,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     transport: Mapped[str | None]
     transport_ref: Mapped[str | None]
+    resends: Mapped[int]
 
 
 class SponsorReport(Base):

@@ -9,12 +9,21 @@ sees it, and marked sent or failed in another. So:
 - transient failures wait with exponential backoff (next_attempt_at): a few quick
   retries in this run, the rest left pending for the next run, and failed for good
   after settings.send_attempts;
-- a permanent failure marks that row failed with the reason; the batch goes on.
+- a permanent failure about one message (an unknown mailbox) marks that row failed with the
+  reason; the batch goes on;
+- a permanent refusal about the settings (the sender, the login, the API key) holds that row
+  and every other row of the batch ('held', with the reason): they wait for an operator to fix
+  the settings and resend them (`copflow outbox resend`), keeping their keys.
+
+What is logged (copflow.email, which reaches the flow run's log) names rows by outbox id and
+template, and masks any address in a server's words: Prefect's stores never hold one.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +41,7 @@ from tasks.email.transports import (
     ConnectionFailure,
     FileTransport,
     PermanentFailure,
+    SettingsRefused,
     TransientFailure,
     Transport,
 )
@@ -43,6 +53,26 @@ log = logging.getLogger("copflow.email")
 MAX_BACKOFF = timedelta(hours=6)
 
 
+ADDRESS = re.compile(r"[^\s<>()\",;:\[\]]+@[^\s<>()\",;:\[\]]+")
+
+
+def masked(text: str) -> str:
+    """A server's words with any address in them masked: fit for logs, events and results."""
+    return ADDRESS.sub("[address]", text)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An email that failed or is held, by ids only (its key holds the address)."""
+
+    outbox_id: int
+    template: str
+    community_id: int | None
+    status: str  # failed | held
+    kind: str  # the class of reason: recipient-refused, sender-refused, login-refused, gave-up, ...
+    reason: str  # the server's words, addresses masked
+
+
 @dataclass
 class DeliveryReport:
     sent: list[str] = field(default_factory=list)
@@ -50,6 +80,9 @@ class DeliveryReport:
     deferred: list[str] = field(default_factory=list)  # still pending: retried by a later run
     busy: list[str] = field(default_factory=list)  # claimed by another run that is still sending
     stopped: str | None = None  # why delivery stopped early (transport unreachable, misconfigured)
+    held: list[str] = field(default_factory=list)  # refused for the settings: wait for a resend
+    problems: list[Problem] = field(default_factory=list)  # each failed or held row, by ids
+    for_worker: int = 0  # left queued: this process cannot use the site's transport
 
 
 def transport_from_settings(settings: Settings) -> Transport:
@@ -104,7 +137,7 @@ def _claim_batch(ids: list[int], settings: Settings) -> tuple[list[OutboxMessage
                 # Gone, or locked by another run this moment.
                 exists = db.scalar(select(OutboxMessage.id).where(OutboxMessage.id == row_id))
                 why_not[row_id] = "busy" if exists is not None else "done"
-            elif row.status in ("sent", "failed"):
+            elif row.status in ("sent", "failed", "held"):
                 why_not[row_id] = "done"
             elif row.status == "sending" and row.claimed_at is not None and row.claimed_at >= stale:
                 why_not[row_id] = "busy"
@@ -166,37 +199,88 @@ class _Senders:
             transport.close()
 
 
+class _Batch:
+    """What the sending threads of one delivery share: whether to stop, and why rows are held."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()  # no more sending in this delivery
+        self.hold: SettingsRefused | None = None  # set: hold the rest for this refusal
+        self.first_held: int | None = None
+        self.problems: list[Problem] = []
+        self._lock = threading.Lock()
+
+    def held_by(self, row: OutboxMessage, exc: SettingsRefused) -> bool:
+        """Record the refusal that holds the batch; False when another row's came first."""
+        with self._lock:
+            first = self.hold is None
+            if first:
+                self.hold, self.first_held = exc, row.id
+            self.stop.set()
+        return first
+
+    def held_reason(self) -> str:
+        assert self.hold is not None
+        return f"held after email #{self.first_held} was refused: {self.hold}"
+
+    def note(self, row: OutboxMessage, status: str, kind: str, reason: str) -> None:
+        with self._lock:
+            self.problems.append(Problem(outbox_id=row.id, template=row.template,
+                                         community_id=row.community_id, status=status, kind=kind,
+                                         reason=masked(reason)))
+
+
+def _refused(row: OutboxMessage, exc: PermanentFailure, batch: _Batch) -> tuple[str, str | None]:
+    """A permanent refusal: this row fails, or (about the settings) it and the batch are held."""
+    if isinstance(exc, SettingsRefused):
+        first = batch.held_by(row, exc)
+        reason = str(exc) if first else batch.held_reason()
+        _finish(row.id, status="held", last_error=reason, next_attempt_at=None)
+        log.warning("email #%d (%s) held: %s [%s]", row.id, row.template, masked(reason), exc.kind)
+        if first:
+            batch.note(row, "held", exc.kind, str(exc))
+        return "held", str(exc)
+    _finish(row.id, status="failed", last_error=str(exc))
+    log.warning("email #%d (%s) failed: %s [%s]", row.id, row.template, masked(str(exc)), exc.kind)
+    batch.note(row, "failed", exc.kind, str(exc))
+    return "failed", str(exc)
+
+
 def _send_one(row: OutboxMessage, senders: _Senders, settings: Settings,
-              stop: threading.Event) -> tuple[str, str | None]:
+              batch: _Batch) -> tuple[str, str | None]:
     """Send one claimed row and record the outcome in its own commit.
 
-    Returns (what happened, error): sent / failed / waiting / gave-up / released / stopped.
+    Returns (what happened, error): sent / failed / held / waiting / gave-up / released / stopped.
     """
-    if stop.is_set():
+    if batch.stop.is_set():
+        if batch.hold is not None:  # never tried: its attempts stay as they were
+            _finish(row.id, status="held", last_error=batch.held_reason(), attempts=row.attempts)
+            return "held", None
         # The transport went away: hand the claim back untouched, for the next pass or run.
         _finish(row.id, status=row.status, claimed_at=row.claimed_at, attempts=row.attempts)
         return "released", None
     crash_point("outbox.claimed")
     transport = senders.get()
-    maybe_sent = row.attempts > 0
+    # An earlier attempt, or a send before an operator's resend, may have got through.
+    maybe_sent = row.attempts > 0 or row.resends > 0
     try:
         message = build_message(row, settings)
     except ValueError as exc:  # e.g. an address no transport can carry: this row only
         _finish(row.id, status="failed", last_error=f"not sent: {exc}")
-        log.warning("email %s cannot be built: %s", row.key, exc)
+        log.warning("email #%d (%s) cannot be built: %s", row.id, row.template, masked(str(exc)))
+        batch.note(row, "failed", "cannot-build", str(exc))
         return "failed", str(exc)
     try:
         ref = transport.send(row.key, message, maybe_sent=maybe_sent)
     except PermanentFailure as exc:
-        _finish(row.id, status="failed", last_error=str(exc))
-        log.warning("email %s failed: %s", row.key, exc)
-        return "failed", str(exc)
+        return _refused(row, exc, batch)
     except TransientFailure as exc:
         still = _transient(row, str(exc), settings)
-        log.warning("email %s not sent yet: %s", row.key, exc)
+        log.warning("email #%d (%s) not sent yet: %s", row.id, row.template, masked(str(exc)))
+        if not still:
+            batch.note(row, "failed", "gave-up", str(exc))
         if isinstance(exc, ConnectionFailure):
             # No point trying the rest now; they wait for the next pass or run.
-            stop.set()
+            batch.stop.set()
             return ("stopped" if still else "gave-up"), str(exc)
         return ("waiting" if still else "gave-up"), str(exc)
     crash_point("outbox.sent")
@@ -206,16 +290,30 @@ def _send_one(row: OutboxMessage, senders: _Senders, settings: Settings,
     return "sent", None
 
 
+def _send_chunk(claimed: list[OutboxMessage], senders: _Senders, settings: Settings, batch: _Batch,
+                pool: ThreadPoolExecutor) -> list[tuple[str, str | None]]:
+    # Small batches go down one connection, in order; big ones spread over several, after the
+    # first message went alone: a refusal of the settings then stops the batch after one message,
+    # not one per connection. Each thread runs in a copy of this context, so its log lines still
+    # belong to the run that sends.
+    workers = min(settings.send_threads, 1 + len(claimed) // ROWS_PER_CONNECTION)
+    if workers <= 1 or not claimed:
+        return [_send_one(row, senders, settings, batch) for row in claimed]
+    first = _send_one(claimed[0], senders, settings, batch)
+    futures = [pool.submit(contextvars.copy_context().run, _send_one, row, senders, settings, batch)
+               for row in claimed[1:]]
+    return [first] + [f.result() for f in futures]
+
+
 def _one_pass(ids: list[int], senders: _Senders, settings: Settings,
-              report: DeliveryReport) -> list[int]:
+              report: DeliveryReport, batch: _Batch) -> list[int]:
     """Try each row once, claiming a batch at a time; return the ids still pending."""
     waiting: list[int] = []
-    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, settings.send_threads),
                             thread_name_prefix="copflow-send") as pool:
         for start in range(0, len(ids), CLAIM_BATCH):
             chunk = ids[start:start + CLAIM_BATCH]
-            if stop.is_set():
+            if batch.stop.is_set():
                 waiting.extend(chunk)
                 continue
             claimed, why_not = _claim_batch(chunk, settings)
@@ -224,22 +322,39 @@ def _one_pass(ids: list[int], senders: _Senders, settings: Settings,
                     report.busy.append(str(row_id))  # the outbox id: another run holds it
                 elif why_not.get(row_id) == "later":
                     waiting.append(row_id)
-            # Small batches go down one connection, in order; big ones spread over several.
-            workers = min(settings.send_threads, 1 + len(claimed) // ROWS_PER_CONNECTION)
-            if workers <= 1:
-                outcomes = [_send_one(row, senders, settings, stop) for row in claimed]
-            else:
-                outcomes = list(pool.map(lambda r: _send_one(r, senders, settings, stop), claimed))
+            outcomes = _send_chunk(claimed, senders, settings, batch, pool)
             for row, (what, error) in zip(claimed, outcomes, strict=True):
                 if what == "sent":
                     report.sent.append(row.key)
                 elif what in ("failed", "gave-up"):
                     report.failed.append(row.key)
+                elif what == "held":
+                    report.held.append(row.key)
                 elif what in ("waiting", "released", "stopped"):
                     waiting.append(row.id)
                 if what == "stopped":
-                    report.stopped = error
+                    report.stopped = masked(error or "")
+    if batch.hold is not None:
+        report.held += _hold_pending(waiting, batch.held_reason())
+        return []
     return waiting
+
+
+def _hold_pending(ids: list[int], reason: str) -> list[str]:
+    """Hold the batch's rows still pending (not tried, or waiting to retry); their keys."""
+    keys: list[str] = []
+    for start in range(0, len(ids), 500):  # bound the IN list
+        with session_scope() as db:
+            query = select(OutboxMessage.id, OutboxMessage.key).where(
+                OutboxMessage.id.in_(ids[start:start + 500]), OutboxMessage.status == "pending")
+            if db.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            found = db.execute(query).all()
+            db.execute(update(OutboxMessage).where(OutboxMessage.id.in_([i for i, _ in found]))
+                       .values(status="held", last_error=reason, next_attempt_at=None)
+                       .execution_options(synchronize_session=False))
+            keys += [key for _, key in found]
+    return keys
 
 
 def _earliest_retry(ids: list[int]) -> datetime | None:
@@ -261,13 +376,15 @@ def deliver_pending(ids: list[int] | None = None, settings: Settings | None = No
     try:
         senders = _Senders(settings)
     except (ValueError, OSError) as exc:
-        report.stopped = f"email transport '{settings.email_transport}' is not ready: {exc}"
+        report.stopped = masked(f"email transport '{settings.email_transport}' is not ready: {exc}")
         report.deferred = [str(i) for i in todo]
         return report
+    batch = _Batch()
     try:
         for retry in range(settings.send_retries_in_run + 1):
             report.stopped = None
-            todo = _one_pass(todo, senders, settings, report)
+            batch.stop.clear()
+            todo = _one_pass(todo, senders, settings, report, batch)
             if not todo or retry == settings.send_retries_in_run:
                 break
             wake = _earliest_retry(todo)
@@ -277,6 +394,9 @@ def deliver_pending(ids: list[int] | None = None, settings: Settings | None = No
             time.sleep(max(pause, 0.0))
     finally:
         senders.close()
+    report.problems = batch.problems
+    if batch.hold is not None:
+        report.stopped = masked(f"{len(report.held)} email(s) held: {batch.hold}")
     with session_scope() as db:
         report.deferred = list(db.scalars(
             select(OutboxMessage.key).where(OutboxMessage.id.in_(todo),

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import jwt
 
-from tasks.email.transports import ConnectionFailure, PermanentFailure, TransientFailure
+from tasks.email.transports import ConnectionFailure, PermanentFailure, SettingsRefused, TransientFailure
 from tasks.storage.settings import Settings
 
 UUID_LENGTH = 36
@@ -44,6 +44,18 @@ def _errors(response: httpx.Response) -> str:
     return f"Notify said {response.status_code}: {' '.join(detail.split())}"
 
 
+# A 400 naming these is about one recipient (an invalid address, one outside a trial service's
+# team); any other 400 (template, personalisation, service, reply-to) and every 401/403 (the
+# API key) is about the settings, and would refuse every message alike.
+ABOUT_THE_RECIPIENT = ("recipient", "email_address")
+
+
+def refusal(status: int, reason: str) -> PermanentFailure:
+    if status == 400 and any(word in reason.lower() for word in ABOUT_THE_RECIPIENT):
+        return PermanentFailure(reason, kind="recipient-refused")
+    return SettingsRefused(reason, kind="key-refused" if status in (401, 403) else "notify-settings")
+
+
 class NotifyTransport:
     name = "notify"
 
@@ -68,7 +80,7 @@ class NotifyTransport:
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientFailure(_errors(response))
         if response.status_code >= 400:
-            raise PermanentFailure(_errors(response))
+            raise refusal(response.status_code, _errors(response))
         return response
 
     def find(self, key: str) -> str | None:

@@ -9,11 +9,13 @@ at-least-once window, and the deterministic Message-ID lets mailboxes spot it.
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
+from typing import Literal
 
-from tasks.email.transports import ConnectionFailure, PermanentFailure, TransientFailure
+from tasks.email.transports import ConnectionFailure, PermanentFailure, SettingsRefused, TransientFailure
 from tasks.storage.settings import Settings
 
 
@@ -23,10 +25,41 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"
 
 
-def _classify(code: int, text: bytes | str, what: str) -> Exception:
-    # 4xx: try again later; 5xx: the server will not take it.
+Stage = Literal["sender", "recipient", "data"]
+ENHANCED = re.compile(r"\s*([245]\.\d{1,3}\.\d{1,3})\b")
+AUTH_CODES = frozenset({530, 535, 538})  # authentication required / refused / needs encryption
+# Exchange Online (NHSmail): this account may not send, or not as this sender, whatever the message.
+SENDER_CODES = frozenset({"5.7.57", "5.7.60", "5.7.64", "5.7.708", "5.7.750"})
+
+
+def refusal_kind(code: int, text: bytes | str, stage: Stage) -> str | None:
+    """Which settings a permanent refusal is about ('login-refused', 'sender-refused'), or None
+    when it is about this one message (an unknown mailbox: 550 5.1.1).
+
+    A refusal of the sender (MAIL FROM) is always about the settings, since every message has
+    the same sender; so is an authentication code anywhere, an Exchange sender code, and a
+    policy refusal (5.7.x) of a message's data. A recipient's 5.7.x is about that recipient.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    found = ENHANCED.match(text)
+    enhanced = found.group(1) if found else ""
+    if code in AUTH_CODES:
+        return "login-refused"
+    if stage == "sender" or enhanced in SENDER_CODES or (stage == "data" and enhanced.startswith("5.7.")):
+        return "sender-refused"
+    return None
+
+
+def _classify(code: int, text: bytes | str, what: str, stage: Stage) -> Exception:
+    # 4xx: try again later; 5xx: the server will not take it (this message, or any: the settings).
     reason = f"{what}: {_reply(code, text)}"
-    return TransientFailure(reason) if 400 <= code < 500 else PermanentFailure(reason)
+    if 400 <= code < 500:
+        return TransientFailure(reason)
+    settings = refusal_kind(code, text, stage)
+    if settings is not None:
+        return SettingsRefused(reason, kind=settings)
+    return PermanentFailure(reason, kind="recipient-refused" if stage == "recipient" else "message-refused")
 
 
 class SmtpTransport:
@@ -58,13 +91,19 @@ class SmtpTransport:
                 conn.login(s.smtp_username, password)
         except smtplib.SMTPAuthenticationError as exc:
             self._quietly_close(conn)
-            raise ConnectionFailure(f"{where} refused the login: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+            reason = f"{where} refused the login: {_reply(exc.smtp_code, exc.smtp_error)}"
+            if 400 <= exc.smtp_code < 500:
+                raise ConnectionFailure(reason) from None
+            raise SettingsRefused(reason, kind="login-refused") from None
         except smtplib.SMTPResponseException as exc:
             self._quietly_close(conn)
-            raise ConnectionFailure(f"{where}: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+            reason = f"{where}: {_reply(exc.smtp_code, exc.smtp_error)}"
+            if 400 <= exc.smtp_code < 500:
+                raise ConnectionFailure(reason) from None
+            raise SettingsRefused(reason, kind="relay-refused") from None
         except smtplib.SMTPNotSupportedError:
             self._quietly_close(conn)
-            raise ConnectionFailure(f"{where} does not offer STARTTLS or login") from None
+            raise SettingsRefused(f"{where} does not offer STARTTLS or login", kind="relay-refused") from None
         except (OSError, smtplib.SMTPException) as exc:
             self._quietly_close(conn)
             raise ConnectionFailure(f"could not connect to {where}: {exc.__class__.__name__}: {exc}") from None
@@ -86,20 +125,23 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._reset()
-            raise _classify(code, text, "recipient refused") from None
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            raise _classify(code, text, "recipient refused", "recipient") from None
+        except smtplib.SMTPSenderRefused as exc:
             self._reset()
-            raise _classify(exc.smtp_code, exc.smtp_error, "message refused") from None
+            raise _classify(exc.smtp_code, exc.smtp_error, "sender refused", "sender") from None
+        except smtplib.SMTPDataError as exc:
+            self._reset()
+            raise _classify(exc.smtp_code, exc.smtp_error, "message refused", "data") from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._quietly_close(self._conn)
             self._conn = None
             raise TransientFailure(f"connection lost while sending: {exc}") from None
         except smtplib.SMTPResponseException as exc:
             self._reset()
-            raise _classify(exc.smtp_code, exc.smtp_error, "server said") from None
+            raise _classify(exc.smtp_code, exc.smtp_error, "server said", "data") from None
         if refused:
             code, text = next(iter(refused.values()))
-            raise _classify(code, text, "recipient refused")
+            raise _classify(code, text, "recipient refused", "recipient")
         return str(message["Message-ID"])
 
     def _reset(self) -> None:

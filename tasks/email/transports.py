@@ -21,7 +21,18 @@ class ConnectionFailure(TransientFailure):
 
 
 class PermanentFailure(Exception):
-    """Retrying will not help: SMTP 5xx, HTTP 400 or 403."""
+    """Retrying will not help this message: SMTP 5xx about it (an unknown mailbox), HTTP 400
+    about its recipient. `kind` names the class of reason for logs and events (no address)."""
+
+    def __init__(self, reason: str, kind: str = "message-refused") -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+class SettingsRefused(PermanentFailure):
+    """Refused for a reason about the site's settings, not this message (the sender, the login,
+    the API key or template): every other message would meet the same refusal, so the batch
+    stops and the rest are held until an operator fixes the settings and resends them."""
 
 
 class Transport(Protocol):

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.errors import BadInput
@@ -60,6 +60,16 @@ class Settings(BaseSettings):
             return None
         return check_archive_url(value)
 
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> Settings:
+        if (self.email_transport == "smtp" and self.smtp_security == "none" and not is_loopback(self.smtp_host)
+                and (self.smtp_password is not None or self.smtp_password_block)):
+            raise ValueError(
+                "COPFLOW_SMTP_SECURITY=none would send COPFLOW_SMTP_PASSWORD (or the one in "
+                "COPFLOW_SMTP_PASSWORD_BLOCK) in clear to COPFLOW_SMTP_HOST; use starttls or tls, "
+                "or no password for a relay that trusts this machine")
+        return self
+
     @property
     def db_url(self) -> str:
         return self.database_url or sqlite_url(self.home)
@@ -71,6 +81,18 @@ class Settings(BaseSettings):
     @property
     def archive_root(self) -> str:
         return self.archive_url or str((self.home / "archives").resolve())
+
+
+def is_loopback(host: str) -> bool:
+    """This machine itself: a password sent in clear never leaves it."""
+    import ipaddress
+
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def check_archive_url(url: str) -> str:
@@ -101,4 +123,5 @@ def get_settings() -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise BadInput(f"{_variable(error['loc'])}: {message}") from None
+        where = f"{_variable(error['loc'])}: " if error["loc"] else ""  # a rule across variables names them
+        raise BadInput(f"{where}{message}") from None

@@ -65,7 +65,7 @@ def _erase_address(db: Session, person: Person, address: str) -> None:
     for row in db.scalars(select(OutboxMessage).where(or_(
             OutboxMessage.to_email == address, OutboxMessage.text_body.contains(address),
             OutboxMessage.html_body.contains(address)))):
-        if row.status in ("pending", "sending"):
+        if row.status in ("pending", "sending", "held"):  # held: a resend must not go to no one
             row.status, row.last_error = "failed", "not sent: contact details erased"
         row.to_email = ERASED if row.to_email == address else row.to_email
         row.text_body = row.text_body.replace(address, ERASED)

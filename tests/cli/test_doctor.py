@@ -90,7 +90,7 @@ def test_an_smtp_relay_with_a_wrong_password_fails_the_email_check(cli: CliRunne
 def test_notify_without_a_key_fails_the_email_check(cli: CliRunner) -> None:
     done = cli("doctor", env={**NO_SERVER, "COPFLOW_EMAIL_TRANSPORT": "notify"})
     assert done.returncode == 1
-    assert "FAIL email: notify: no COPFLOW_NOTIFY_API_KEY" in done.stderr
+    assert "FAIL email: notify: the notify transport needs COPFLOW_NOTIFY_TEMPLATE_ID and COPFLOW_NOTIFY_API_KEY" in done.stderr
 
 
 def test_a_prefect_server_that_does_not_answer_fails_the_prefect_checks(cli: CliRunner) -> None:

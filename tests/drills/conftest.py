@@ -9,6 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.drills.tally import DRILLS
+from tests.flows.conftest import emitted  # noqa: F401 - the flows' record of events, for the transport drills
 from tests.support.servers import Mailbox, free_port
 
 

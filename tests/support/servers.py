@@ -63,6 +63,17 @@ class Mailbox:
     data_replies: list[str] = field(default_factory=list)  # next DATA replies, e.g. "451 ..."
     drop_next: int = 0  # drop the connection mid-message this many times
     connections: int = 0
+    refuse_sender: str | None = None  # the reply to every MAIL FROM, e.g. "550 5.7.60 ..."
+    senders: list[str] = field(default_factory=list)  # every MAIL FROM address, as given
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          mail_options: list[str]) -> str:
+        self.senders.append(address)
+        if self.refuse_sender is not None:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                           responses: list[str]) -> list[str]:

@@ -59,26 +59,49 @@ def test_accepted_but_answered_500_is_looked_up_not_sent_twice(notify_server, qu
     assert rows()[0].transport_ref == notify_server.notifications[0]["id"]
 
 
-def test_400_and_403_are_failed_with_the_reason_and_the_rest_go(notify_server, queue) -> None:
-    notify_server.refuse = {"bad@example.org": 400, "blocked@example.org": 403}
-    ids = queue("bad@example.org", "a@example.nhs.uk", "blocked@example.org")
+def test_a_400_about_the_recipient_fails_only_that_email(notify_server, queue) -> None:
+    notify_server.refuse = {"bad@example.org": 400}
+    ids = queue("bad@example.org", "a@example.nhs.uk", "b@example.org")
     report = deliver_pending(ids)
-    assert report.sent == ["test:a@example.nhs.uk"]
-    assert sorted(report.failed) == ["test:bad@example.org", "test:blocked@example.org"]
-    failed = {r.to_email: r.last_error for r in rows(status="failed")}
-    assert "400" in failed["bad@example.org"] and "Can't send" in failed["bad@example.org"]
-    assert "403" in failed["blocked@example.org"]
+    assert sorted(report.sent) == ["test:a@example.nhs.uk", "test:b@example.org"]
+    assert report.failed == ["test:bad@example.org"] and report.held == []
+    [failed] = rows(status="failed")
+    assert "400" in failed.last_error and "Can't send" in failed.last_error
+    assert [p.kind for p in report.problems] == ["recipient-refused"]
     assert deliver_pending(None).failed == []  # not tried again
+
+
+def test_a_403_holds_the_rest_of_the_batch_untried(notify_server, queue) -> None:
+    # Notify answers 403 only about the API key: every other email would meet it too.
+    notify_server.refuse = {"blocked@example.org": 403}
+    ids = queue("a@example.nhs.uk", "blocked@example.org", "b@example.org", "c@example.org")
+    report = deliver_pending(ids)
+    assert report.sent == ["test:a@example.nhs.uk"] and report.failed == []
+    assert sorted(report.held) == ["test:b@example.org", "test:blocked@example.org", "test:c@example.org"]
+    assert len(notify_server.notifications) == 1 and notify_server.to("b@example.org") == []
+    held = {r.to_email: r for r in rows(status="held")}
+    assert "403" in held["blocked@example.org"].last_error
+    assert held["b@example.org"].last_error.startswith(f"held after email #{held['blocked@example.org'].id}")
+    assert held["b@example.org"].attempts == 0  # never tried
+    assert deliver_pending(None).sent == []  # held rows wait for an operator
+
+
+def test_a_400_about_the_template_holds_the_batch(notify_server, queue, monkeypatch) -> None:
+    monkeypatch.setenv("COPFLOW_NOTIFY_TEMPLATE_ID", "00000000-0000-0000-0000-000000000001")
+    get_settings.cache_clear()
+    report = deliver_pending(queue("a@example.nhs.uk", "b@example.org"))
+    assert len(report.held) == 2 and report.failed == [] and notify_server.notifications == []
+    assert [(p.status, p.kind) for p in report.problems] == [("held", "notify-settings")]
 
 
 def test_a_wrong_key_is_refused_by_the_server_and_never_recorded(notify_server, queue, monkeypatch) -> None:
     wrong = f"copflow_test-{SERVICE_ID}-00000000-0000-0000-0000-000000000000"
     monkeypatch.setenv("COPFLOW_NOTIFY_API_KEY", wrong)
     get_settings.cache_clear()
-    report = deliver_pending(queue("a@example.nhs.uk"))
-    assert report.failed == ["test:a@example.nhs.uk"]
-    assert notify_server.auth_failures and notify_server.notifications == []
-    assert "00000000-0000-0000-0000-000000000000" not in (rows()[0].last_error or "")
+    report = deliver_pending(queue("a@example.nhs.uk", "b@example.org"))
+    assert sorted(report.held) == ["test:a@example.nhs.uk", "test:b@example.org"]
+    assert len(notify_server.auth_failures) == 1 and notify_server.notifications == []
+    assert all("00000000-0000-0000-0000-000000000000" not in (r.last_error or "") for r in rows())
 
 
 def test_unreachable_notify_leaves_rows_pending(home, queue, monkeypatch) -> None:

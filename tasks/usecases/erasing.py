@@ -1,0 +1,186 @@
+"""Walking every store copflow keeps, to erase contact details from each copy (DESIGN 6a).
+
+The database is walked from the schema (models/db/schema.py `metadata`): every String, Text and
+JSON column of every table, so a column added later is covered without a change here. The
+rules for finding an address or a phone number, in every spelling, are models/erasure.py.
+
+- An erased person's address goes from every row of every table (whole address only).
+- Once a CoP's retention period has ended, its own rows' free text loses every address but
+  those of people still in a live CoP, and every phone number.
+- The outbox folder: an email file of such a CoP, or naming an erased address, is deleted. The
+  outbox row stays as the (scrubbed) record of what was sent; rewriting a MIME file (encoded
+  headers, quoted-printable, base64, a folded calendar) risks leaving one spelling behind, and
+  the file's name is made from the key, which held the address.
+- Archive bundles of those CoPs are rewritten with the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, String, Table, Text, and_, cast, func, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from models.db.schema import metadata
+from models.db.tables import Community, OutboxMessage
+from models.erasure import (
+    erase_addresses,
+    in_json,
+    mentions,
+    message_texts,
+    needles,
+    scrub_free_text,
+)
+from tasks.archive.bundle import ADDRESS_REMOVED, NUMBER_REMOVED, rescrub_bundle
+
+FILE_ERASED = "[file erased]"
+# Unique columns are identifiers: an erased address there becomes a token naming the person.
+TOKENS = {("outbox_message", "key"): "erased-{id}", ("audit_entry", "actor"): "erased person #{id}"}
+NOT_FREE_TEXT = {("community", "archive_uri")}  # where the bundle is, not what anyone wrote
+BATCH = 500
+ADDRESSES_PER_QUERY = 50
+
+
+def text_columns(table: Table) -> list[Any]:
+    return [c for c in table.columns if isinstance(c.type, String | Text | JSON)]
+
+
+def _rewrite(db: Session, table: Table, where: ColumnElement[bool], columns: list[Any],
+             change: Callable[[Any, str], Callable[[str], str]]) -> int:
+    """Apply change(column name) to each value of these columns in the rows `where` picks,
+    page by page; returns how many rows changed."""
+    key = list(table.primary_key.columns)
+    changed, last = 0, None
+    if not columns:
+        return 0
+    while True:
+        page = select(*key, *columns).where(where).order_by(*key).limit(BATCH)
+        if last is not None:
+            page = page.where(key[0] > last)
+        rows = db.execute(page).all()
+        for row in rows:
+            values = {c.name: in_json(row._mapping[c.name], change(row, c.name))
+                      for c in columns if row._mapping[c.name] is not None}
+            values = {k: v for k, v in values.items() if v != row._mapping[k]}
+            if values:
+                if "version" in table.c:  # optimistic locking: a stale writer loses
+                    values["version"] = table.c.version + 1
+                db.execute(update(table).where(*(k == row._mapping[k.name] for k in key)).values(values))
+                changed += 1
+        if len(rows) < BATCH or len(key) != 1:
+            return changed
+        last = rows[-1]._mapping[key[0].name]
+
+
+def _unfolded_lower(column: Any) -> ColumnElement[str]:
+    text: ColumnElement[str] = cast(column, Text)
+    for fold in ("\r\n ", "\r\n\t", "\n "):
+        text = func.replace(text, fold, "")
+    return func.lower(text)
+
+
+def _may_hold(columns: list[Any], addresses: Iterable[str]) -> ColumnElement[bool]:
+    """A coarse SQL filter: some column holds every plain piece of one of the addresses."""
+    wanted = []
+    for address in addresses:
+        pieces = needles(address)
+        if not pieces:
+            return true()
+        wanted += [and_(*(_unfolded_lower(c).contains(p, autoescape=True) for p in pieces))
+                   for c in columns]
+    return or_(*wanted)
+
+
+def erase_everywhere(db: Session, people: dict[str, int]) -> int:
+    """Each erased address (plain, lower case -> person id) out of every text and JSON column
+    of every table; returns how many rows changed."""
+    addresses = sorted(people)
+    changed = 0
+    for table in metadata.sorted_tables:
+        columns = text_columns(table)
+        for start in range(0, len(addresses) if columns else 0, ADDRESSES_PER_QUERY):
+            batch = addresses[start:start + ADDRESSES_PER_QUERY]
+
+            def change(row: Any, column: str, batch: list[str] = batch,
+                       table: Table = table) -> Callable[[str], str]:
+                token = TOKENS.get((table.name, column))
+                if token is None:
+                    return lambda value: erase_addresses(value, batch)
+                return lambda value: _tokens(value, batch, people, token)
+            changed += _rewrite(db, table, _may_hold(columns, batch), columns, change)
+    return changed
+
+
+def _tokens(value: str, addresses: list[str], people: dict[str, int], token: str) -> str:
+    for address in addresses:
+        value = erase_addresses(value, [address], token.format(id=people[address]))
+    return value
+
+
+def scrub_free_text_of(db: Session, community_ids: set[int], keep: frozenset[str]) -> int:
+    """Every address but those in `keep`, and every phone number, out of these CoPs' own rows."""
+    changed = 0
+    for table in metadata.sorted_tables:
+        if "community_id" in table.c:
+            where = table.c.community_id.in_(community_ids)
+        elif table.name == "community":
+            where = table.c.id.in_(community_ids)
+        else:
+            continue
+        columns = [c for c in text_columns(table)
+                   if not c.unique and (table.name, c.name) not in NOT_FREE_TEXT]
+
+        def change(row: Any, column: str) -> Callable[[str], str]:
+            return lambda value: scrub_free_text(value, keep)
+        changed += _rewrite(db, table, where, columns, change)
+    return changed
+
+
+def erase_outbox_files(db: Session, folder: Path, community_ids: set[int],
+                       addresses: Iterable[str]) -> int:
+    """Delete the email files of these CoPs' messages, and any file in the outbox folder naming
+    an erased address in any header or part; the rows then say the file is gone."""
+    addresses = sorted(addresses)
+    rows = db.execute(select(OutboxMessage.id, OutboxMessage.transport_ref).where(
+        OutboxMessage.transport == "file", OutboxMessage.transport_ref.is_not(None),
+        OutboxMessage.transport_ref != FILE_ERASED,
+        or_(OutboxMessage.community_id.in_(community_ids),
+            func.lower(OutboxMessage.to_email).in_(addresses)))).all()
+    deleted = sum(_delete_in(folder, Path(ref)) for _, ref in rows if ref)
+    if rows:
+        db.execute(update(OutboxMessage).where(OutboxMessage.id.in_([i for i, _ in rows]))
+                   .values(transport_ref=FILE_ERASED))
+    if addresses and folder.is_dir():
+        deleted += sum(_delete_in(folder, path) for path in sorted(folder.iterdir())
+                       if _names_any(path, addresses))
+    return deleted
+
+
+def _names_any(path: Path, addresses: list[str]) -> bool:
+    """Whether this outbox file names an erased address anywhere a reader would see it."""
+    if path.is_symlink() or not path.is_file() or not path.name.endswith(".eml"):
+        return False
+    return any(mentions(text, addresses) for text in message_texts(path.read_bytes()))
+
+
+def _delete_in(folder: Path, path: Path) -> bool:
+    """Delete a file copflow wrote in the outbox folder (a link there is removed, not followed)."""
+    if path.parent.resolve() != folder.resolve() or not (path.is_symlink() or path.is_file()):
+        return False
+    path.unlink(missing_ok=True)
+    return True
+
+
+def rescrub_bundles(db: Session, community_ids: set[int], addresses: Iterable[str]) -> int:
+    """Rewrite the archive bundles of these CoPs with no address and no phone number in them."""
+    addresses = sorted(addresses)
+
+    def erase(value: str) -> str:
+        value = erase_addresses(value, addresses, ADDRESS_REMOVED)
+        return scrub_free_text(value, address_marker=ADDRESS_REMOVED, number_marker=NUMBER_REMOVED)
+    uris = db.scalars(select(Community.archive_uri).where(Community.id.in_(community_ids),
+                                                          Community.archive_uri.is_not(None)))
+    return sum(rescrub_bundle(uri, erase) for uri in uris if uri)
+

@@ -36,6 +36,7 @@ from models.erasure import (
 from tasks.archive.bundle import ADDRESS_REMOVED, NUMBER_REMOVED, rescrub_bundle
 
 FILE_ERASED = "[file erased]"
+NOT_SENT = "not sent: contact details erased"
 # Unique columns are identifiers: an erased address there becomes a token naming the person.
 TOKENS = {("outbox_message", "key"): "erased-{id}", ("audit_entry", "actor"): "erased person #{id}"}
 NOT_FREE_TEXT = {("community", "archive_uri")}  # where the bundle is, not what anyone wrote
@@ -117,6 +118,15 @@ def _tokens(value: str, addresses: list[str], people: dict[str, int], token: str
     for address in addresses:
         value = erase_addresses(value, [address], token.format(id=people[address]))
     return value
+
+
+def fail_unsent(db: Session, addresses: Iterable[str]) -> int:
+    """Emails to an erased address not yet sent never will be: failed, saying why."""
+    result = db.execute(update(OutboxMessage).where(
+        func.lower(OutboxMessage.to_email).in_(sorted(addresses)),
+        OutboxMessage.status.in_(("pending", "sending")))
+        .values(status="failed", last_error=NOT_SENT))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def scrub_free_text_of(db: Session, community_ids: set[int], keep: frozenset[str]) -> int:

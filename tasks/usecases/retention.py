@@ -85,6 +85,7 @@ def erase_expired_contacts(db: Session, *, today: date, retention_days: int,
 def _erase_copies(db: Session, people: dict[str, int], touched: set[int], newly: set[int],
                   outbox: Path) -> None:
     """Files first (their paths are in rows about to be scrubbed), then every table."""
+    erasing.fail_unsent(db, people)
     erasing.erase_outbox_files(db, outbox, touched, people)
     erasing.rescrub_bundles(db, touched, people)
     erasing.erase_everywhere(db, people)

@@ -24,7 +24,7 @@ NUMBER_ERASED = "[number erased]"
 # Characters of an address's local part (RFC 5322 atext and dots; \w takes in non-ASCII letters).
 _LOCAL = r"\w!#$%&'*+/=?^`{|}~.-"
 # An apostrophe or a non-ASCII letter as HTML or JSON writes it, inside an address.
-_ESCAPED = (r"&\#(?:39|x27|1[6-9]\d|[2-9]\d\d|\d{4,7}|x[a-f0-9]{2,6});|&apos;"
+_ESCAPED = (r"&\#(?:39|x27|1[6-9]\d|[2-9]\d\d|\d{4,7}|x[a-f0-9]{2,6});|&apos;|&amp;"
             r"|\\u[0-9a-f]{4}")
 _ANY_ADDRESS = re.compile(
     rf"(?<![{_LOCAL}])(?:{_ESCAPED}|[{_LOCAL}])+(?:@|&\#64;|&\#x40;|\\u0040)"

@@ -16,17 +16,21 @@ rules for finding an address or a phone number, in every spelling, are models/er
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, String, Table, Text, and_, cast, func, or_, select, true, update
+from sqlalchemy import JSON, ColumnElement, String, Table, Text, and_, cast, func, not_, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from models.db.schema import metadata
 from models.db.tables import Community, OutboxMessage
 from models.erasure import (
+    ADDRESS_ERASED,
     erase_addresses,
+    find_addresses,
     in_json,
     mentions,
     message_texts,
@@ -41,6 +45,7 @@ NOT_SENT = "not sent: contact details erased"
 TOKENS = {("outbox_message", "key"): "erased-{id}", ("audit_entry", "actor"): "erased person #{id}"}
 NOT_FREE_TEXT = {("community", "archive_uri")}  # where the bundle is, not what anyone wrote
 BATCH = 500
+_AT = re.compile(r"@|&#64;|&#x40;|\\u0040", re.IGNORECASE)  # no address without one of these
 ADDRESSES_PER_QUERY = 50
 
 
@@ -49,7 +54,7 @@ def text_columns(table: Table) -> list[Any]:
 
 
 def _rewrite(db: Session, table: Table, where: ColumnElement[bool], columns: list[Any],
-             change: Callable[[Any, str], Callable[[str], str]]) -> int:
+             change: Callable[[str], Callable[[str], str]]) -> int:
     """Apply change(column name) to each value of these columns in the rows `where` picks,
     page by page; returns how many rows changed."""
     key = list(table.primary_key.columns)
@@ -62,7 +67,7 @@ def _rewrite(db: Session, table: Table, where: ColumnElement[bool], columns: lis
             page = page.where(key[0] > last)
         rows = db.execute(page).all()
         for row in rows:
-            values = {c.name: in_json(row._mapping[c.name], change(row, c.name))
+            values = {c.name: in_json(row._mapping[c.name], change(c.name))
                       for c in columns if row._mapping[c.name] is not None}
             values = {k: v for k, v in values.items() if v != row._mapping[k]}
             if values:
@@ -75,48 +80,59 @@ def _rewrite(db: Session, table: Table, where: ColumnElement[bool], columns: lis
         last = rows[-1]._mapping[key[0].name]
 
 
-def _unfolded_lower(column: Any) -> ColumnElement[str]:
-    text: ColumnElement[str] = cast(column, Text)
-    for fold in ("\r\n ", "\r\n\t", "\n "):
-        text = func.replace(text, fold, "")
-    return func.lower(text)
-
-
-def _may_hold(columns: list[Any], addresses: Iterable[str]) -> ColumnElement[bool]:
-    """A coarse SQL filter: some column holds every plain piece of one of the addresses."""
+def _may_hold(db: Session, columns: list[Any], addresses: Iterable[str]) -> ColumnElement[bool]:
+    """A coarse SQL filter, case aside: some column holds the longest plain piece of one of the
+    addresses (a piece every stored spelling keeps; models.erasure.needles)."""
     wanted = []
     for address in addresses:
-        pieces = needles(address)
+        pieces = sorted(needles(address), key=len)
         if not pieces:
             return true()
-        wanted += [and_(*(_unfolded_lower(c).contains(p, autoescape=True) for p in pieces))
-                   for c in columns]
+        for column in columns:
+            text = cast(column, Text)
+            # SQLite's LIKE ignores ASCII case already; lower() would cost a copy of each value.
+            wanted.append(text.contains(pieces[-1], autoescape=True) if db.get_bind().dialect.name == "sqlite"
+                          else text.icontains(pieces[-1], autoescape=True))
     return or_(*wanted)
 
 
-def erase_everywhere(db: Session, people: dict[str, int]) -> int:
+def _own_rows(table: Table, communities: set[int]) -> ColumnElement[bool] | None:
+    """The rows of these CoPs (and of no CoP) in this table; None: the table has no CoP column."""
+    if "community_id" in table.c:
+        return or_(table.c.community_id.in_(communities), table.c.community_id.is_(None))
+    if table.name == "community":
+        return table.c.id.in_(communities)
+    return None
+
+
+def erase_everywhere(db: Session, people: dict[str, int], communities: set[int]) -> int:
     """Each erased address (plain, lower case -> person id) out of every text and JSON column
-    of every table; returns how many rows changed."""
-    addresses = sorted(people)
-    changed = 0
+    of every table; returns how many rows changed. Their own CoPs' rows (where the address is
+    an actor, a recipient, an invite's folded ORGANIZER) are all read; elsewhere it can only
+    have been typed, and the database picks the rows that may hold it."""
+    addresses, changed = sorted(people), 0
     for table in metadata.sorted_tables:
         columns = text_columns(table)
-        for start in range(0, len(addresses) if columns else 0, ADDRESSES_PER_QUERY):
-            batch = addresses[start:start + ADDRESSES_PER_QUERY]
+        own = _own_rows(table, communities)
 
-            def change(row: Any, column: str, batch: list[str] = batch,
-                       table: Table = table) -> Callable[[str], str]:
-                token = TOKENS.get((table.name, column))
-                if token is None:
-                    return lambda value: erase_addresses(value, batch)
-                return lambda value: _tokens(value, batch, people, token)
-            changed += _rewrite(db, table, _may_hold(columns, batch), columns, change)
+        def change(column: str, table: Table = table) -> Callable[[str], str]:
+            return partial(_erase_found, people=people, token=TOKENS.get((table.name, column)))
+        changed += _rewrite(db, table, true() if own is None else own, columns, change)
+        if own is None:
+            continue
+        for start in range(0, len(addresses), ADDRESSES_PER_QUERY):
+            batch = addresses[start:start + ADDRESSES_PER_QUERY]
+            changed += _rewrite(db, table, and_(not_(own), _may_hold(db, columns, batch)), columns, change)
     return changed
 
 
-def _tokens(value: str, addresses: list[str], people: dict[str, int], token: str) -> str:
-    for address in addresses:
-        value = erase_addresses(value, [address], token.format(id=people[address]))
+def _erase_found(value: str, *, people: dict[str, int], token: str | None) -> str:
+    """The value with each erased address in it replaced. Addresses are found in one pass over
+    the text, then looked up: the cost does not grow with the number of people erased."""
+    if not _AT.search(value):
+        return value
+    for address in find_addresses(value) & people.keys():
+        value = erase_addresses(value, [address], token.format(id=people[address]) if token else ADDRESS_ERASED)
     return value
 
 
@@ -142,7 +158,7 @@ def scrub_free_text_of(db: Session, community_ids: set[int], keep: frozenset[str
         columns = [c for c in text_columns(table)
                    if not c.unique and (table.name, c.name) not in NOT_FREE_TEXT]
 
-        def change(row: Any, column: str) -> Callable[[str], str]:
+        def change(column: str) -> Callable[[str], str]:
             return lambda value: scrub_free_text(value, keep)
         changed += _rewrite(db, table, where, columns, change)
     return changed

@@ -88,7 +88,7 @@ def _erase_copies(db: Session, people: dict[str, int], touched: set[int], newly:
     erasing.fail_unsent(db, people)
     erasing.erase_outbox_files(db, outbox, touched, people)
     erasing.rescrub_bundles(db, touched, people)
-    erasing.erase_everywhere(db, people)
+    erasing.erase_everywhere(db, people, touched)
     if newly:
         live = frozenset((e or "").strip().lower() for e in db.scalars(
             select(Person.email).where(Person.email.is_not(None))))

@@ -51,6 +51,7 @@ def test_html_and_json_escaped_forms_are_erased(address: str) -> None:
     for form in spelled:
         assert erase_addresses(f"<p>{form}</p>", [address]) == f"<p>{ADDRESS_ERASED}</p>", form
         assert mentions(form, [address])
+        assert address in find_addresses(f"<p>{form}</p>"), form  # found in one pass, then looked up
 
 
 def test_a_calendar_folded_through_an_address_is_unfolded_erased_and_folded_again() -> None:

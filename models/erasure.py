@@ -31,6 +31,7 @@ _ANY_ADDRESS = re.compile(
     rf"(?:{_ESCAPED}|[\w-])+(?:\.(?:{_ESCAPED}|[\w-])+)+", re.IGNORECASE)
 # A phone number starts with +, 0 or (0 and has 9 to 16 digits, in groups; not inside a date.
 _PHONE = re.compile(r"(?<![\w+\-/.])(?:\+ ?\(?\d|\( ?0|0)(?:\)?[ .\-]{0,2}(?:\(\d{1,4}\)|\d)){8,15}(?!\w)")
+_AT = re.compile(r"@|&\#64;|&\#x40;|\\u0040", re.IGNORECASE)  # an @ as text, HTML or JSON writes it
 _FOLD = re.compile(r"\r?\n[ \t]")
 _BEFORE = rf"(?<![{_LOCAL}])(?<!&\#39;)(?<!&\#x27;)(?<!&apos;)(?<!\\u0027)"
 _AFTER = r"(?![\w-]|\.[\w-]|&\#|\\u)"
@@ -120,9 +121,21 @@ def scrub_phones(text: str, marker: str = NUMBER_ERASED) -> str:
 
 
 def find_addresses(text: str) -> set[str]:
-    """Every address in the text, plain and lower case (folds undone)."""
-    return {plain(m.group(0)) for m in _ANY_ADDRESS.finditer(_FOLD.sub("", text))
-            if _is_address(m.group(0))}
+    """Every address in the text, plain and lower case (folds undone). An address holds no
+    white space: only the words around an @ (however written) are searched, many times faster
+    on long text than searching all of it."""
+    if "\n" in text:
+        text = _FOLD.sub("", text)
+    found: set[str] = set()
+    end = 0
+    for at in _AT.finditer(text):
+        if at.start() < end:
+            continue  # in the word just searched
+        start = max(text.rfind(space, 0, at.start()) for space in " \n\t\r") + 1
+        ends = [i for i in (text.find(space, at.end()) for space in " \n\t\r") if i != -1]
+        end = min(ends, default=len(text))
+        found |= {plain(m.group(0)) for m in _ANY_ADDRESS.finditer(text, start, end) if _is_address(m.group(0))}
+    return found
 
 
 def find_phones(text: str) -> list[str]:

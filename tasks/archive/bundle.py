@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,23 +26,28 @@ from models.db.tables import (
     PlanningTask,
     RoleTerm,
 )
+from models.erasure import in_json, scrub_free_text
 from tasks.crashpoints import crash_point
 from tasks.rendering import render
 from tasks.storage.paths import private_folder
 from tasks.storage.queries import sponsors_of
 from tasks.storage.settings import get_settings
 
-EMAIL_LIKE = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[A-Za-z]{2,}")
-
-
-PHONE_LIKE = re.compile(r"(?<!\w)(?:\+?\d[\d ()-]{8,}\d)(?!\w)")
+ADDRESS_REMOVED, NUMBER_REMOVED = "[address removed]", "[number removed]"
 
 
 def scrub(text: str | None) -> str | None:
-    """Free text (notes, stories) may hold contact details people typed; leave them out."""
+    """Free text (notes, stories, topics) may hold contact details people typed; leave them out:
+    every address, however spelled, and every phone number (models/erasure.py)."""
     if text is None:
         return None
-    return PHONE_LIKE.sub("[number removed]", EMAIL_LIKE.sub("[address removed]", text))
+    return scrub_free_text(text, address_marker=ADDRESS_REMOVED, number_marker=NUMBER_REMOVED)
+
+
+def scrub_all(data: dict[str, Any]) -> dict[str, Any]:
+    """Every string in the bundle's data scrubbed: a field added later cannot carry an address in."""
+    scrubbed: dict[str, Any] = in_json(data, lambda text: scrub(text) or "")
+    return scrubbed
 
 
 def _names(db: Session, community: Community) -> dict[str, str]:
@@ -84,7 +89,7 @@ def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, 
     def link(c: Community) -> dict[str, str]:
         return {"slug": c.slug, "name": c.name}
 
-    return {
+    return scrub_all({
         "format": "copflow-archive/1",
         "archived_on": str(today),
         "charter": {
@@ -121,22 +126,44 @@ def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, 
                            for h in health],
         "successor": link(successor) if successor else None,
         "predecessors": [link(p) for p in predecessors],
-    }
+    })
 
 
 def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> str:
     """Write the bundle to <root>/<slug>/ atomically (temp folder, then rename); return its URL.
     In a local folder, the bundle is its user's alone (0700 folders, 0600 files)."""
+    return write_files(_files(data), slug, root)
+
+
+def _files(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        "community.json": json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
+        "summary.md": render("archive/summary.md", data=data),
+    }
+
+
+def rescrub_bundle(uri: str, erase: Callable[[str], str]) -> bool:
+    """Rewrite a bundle already written with `erase` (str -> str) applied to every string of its
+    data, its summary rendered again from that data; False when there is no bundle there."""
+    fs, base = fsspec.core.url_to_fs(uri)
+    if not fs.exists(f"{base}/community.json"):
+        return False
+    with fs.open(f"{base}/community.json", "rb") as f:
+        data = json.loads(f.read().decode())
+    files = _files(in_json(data, erase))
+    root, slug = uri.rstrip("/").rsplit("/", 1)
+    write_files(files, slug, root)
+    return True
+
+
+def write_files(files: dict[str, str], slug: str, root: str | None = None) -> str:
+    """Write these files and their SHA256SUMS as the bundle <root>/<slug>/, whole or not at all."""
     root = (root or get_settings().archive_root).rstrip("/")
     fs, base = fsspec.core.url_to_fs(root)
     local = isinstance(fs, LocalFileSystem)
     if local:
         private_folder(Path(base), "the archive folder")
     final, temp = f"{base}/{slug}", f"{base}/.{slug}.{uuid.uuid4().hex}.tmp"
-    files = {
-        "community.json": json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
-        "summary.md": render("archive/summary.md", data=data),
-    }
     for leftover in fs.glob(f"{base}/.{slug}.*.tmp"):
         # Half-written by an attempt that died: never part of an archive.
         fs.rm(leftover, recursive=True)

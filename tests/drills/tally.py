@@ -25,6 +25,9 @@ class Tally:
     def permission(self, n: int = 1) -> None:
         self.counts["permission cases"] += n
 
+    def erasure(self, n: int = 1) -> None:
+        self.counts["erasure places checked"] += n
+
     def take(self) -> dict[str, int]:
         """What was counted since the last take (and start counting afresh)."""
         done, self.counts = dict(self.counts), Counter()

@@ -1,14 +1,14 @@
 """outbox: how many times an operator queued a message again
 
 Revision ID: 0002_delivery
-Revises: 0001
+Revises: 0002_identity
 Create Date: 2026-11-29 00:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0002_delivery'
-down_revision = '0001'
+down_revision = '0002_identity'
 branch_labels = None
 depends_on = None
 

@@ -142,17 +142,18 @@ def _life(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     from flows.sponsor_report import sponsor_report
     from tasks.storage.db import session_scope
     from tasks.usecases.planning_tasks import add_task
+    from tests.support.lifecycle import pid
 
     _gone_cop()
     _live_cop()
-    launch(request=LaunchRequest(slug="gone", actor=ANN, today=LAUNCHED))
+    launch(request=LaunchRequest(slug="gone", actor_id=pid(ANN), today=LAUNCHED))
     stories = [f"Ring Lee on {PHONES[0]} or {PHONES[1]}, or write to {LEE}",
                f"{RENE.upper()} shared a case; the team on {PHONES[2]} ({TYPED[0]})",
                f"Thanks to Ann ({ANN}) and Tom ({TOM})"]
     for i, story in enumerate(stories):
         held = LAUNCHED + timedelta(days=10 + 30 * i)
         record_session(request=SessionRequest(
-            slug="gone", held_on=held, attended=[ANN, LEE, RENE, SAM][: 2 + i], actor=ANN, today=held,
+            slug="gone", held_on=held, attended=[pid(p) for p in [ANN, LEE, RENE, SAM][: 2 + i]], actor_id=pid(ANN), today=held,
             topics=[f"Case from {TYPED[0]}", f"Call {PHONES[3]}"], story=story,
             outputs=[f"Leaflet: {LEE}, tel. {PHONES[4]}"]))
         with session_scope() as db:
@@ -164,7 +165,7 @@ def _life(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     controller, smtp = _relay({LEE: f"550 5.1.1 <{LEE}>: Recipient address rejected ({PHONES[7]})"})
     try:  # the closing notices go through a relay that refuses Lee, naming the address
         _use(monkeypatch, dict(smtp))
-        close(request=CloseRequest(slug="gone", actor=ANN, today=CLOSED,
+        close(request=CloseRequest(slug="gone", actor_id=pid(ANN), today=CLOSED,
                                    reason=f"Ann ({ANN}, {PHONES[1]}) moves on; write to {TYPED[1]}"))
     finally:
         controller.stop()
@@ -354,7 +355,6 @@ def test_retention_erased_and_recorded_it(erased_life: Path) -> None:
     assert entries == [{"people": 4, "archived_on": str(ARCHIVED)}]
 
 
-@pytest.mark.xfail(strict=True, reason="until flow parameters carry ids (identity branch)")
 def test_prefects_own_database_holds_no_erased_address(erased_life: Path) -> None:
     """Flow-run parameters, events, artifacts, logs, task runs, states: Prefect's whole database."""
     from prefect.settings import get_current_settings

@@ -179,7 +179,7 @@ def _sponsor_roles(facts: PageFacts, cop: Cop) -> list[SponsorRole]:
     for s in facts.sponsors[cop.id]:
         theirs = [m for m in members if m.person_id == s.person_id]
         for role, found in (("convenor", any(m.is_convenor for m in theirs)),
-                            ("planning-group", any(m.planning_group for m in theirs)),
+                            ("planning-group", any(m.planning_group and not m.is_convenor for m in theirs)),
                             ("led-planning", any(m.id in leads for m in theirs)),
                             ("acted", s.person_id in facts.sponsors_acting[cop.id])):
             if found:

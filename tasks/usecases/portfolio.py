@@ -66,7 +66,8 @@ def carrying(cop: Cop, facts: PageFacts) -> list[Carrying]:
         return []
     current = {m.id: m for m in facts.members[cop.id] if m.left_on is None}
     out = [Carrying(m.person_id, m.name, cop.slug, role) for m in current.values()
-           for role, held in ((CONVENOR, m.is_convenor), (PLANNING_GROUP, m.planning_group)) if held]
+           for role, held in ((CONVENOR, m.is_convenor),
+                              (PLANNING_GROUP, m.planning_group and not m.is_convenor)) if held]
     for t in facts.terms[cop.id]:
         lead = current.get(t.membership_id)
         if t.ended_on is None and lead is not None:

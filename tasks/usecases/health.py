@@ -237,8 +237,8 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
                     email=nudge_to.person.email, today=today, signals=health.attention,
                     figures=health.figures)
     if natural and health.quiet_until is not None:
-        outcome.notes.append(f"{slug}: no close proposal yet: the members decided to continue on "
-                             f"{inputs.continued_on}")
+        outcome.notes.append(f"{slug}: no close proposal before {health.quiet_until:%-d %B %Y}: "
+                             "the members decided to continue")
     elif natural:
         since = _natural_end_since(db, community, natural, today, inputs.continued_on)
         _propose_close(db, outcome, community, group, natural, since, health.figures,

@@ -77,12 +77,10 @@ def community_list(as_json: AsJson = False) -> None:
 
 
 @community_app.command("show")
-def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
-    """Stage, people and roles, planning lead and open tasks."""
-    from tasks.storage.views import show_community
-
-    with _read() as db:
-        view = show_community(db, slug)
+def community_show(slug: SlugArg, as_json: AsJson = False, today: Annotated[str | None, typer.Option(
+        "--today", help="The day to judge fidelity as of (YYYY-MM-DD; default today).")] = None) -> None:
+    """Stage, people and roles, planning lead, open tasks, and fidelity to the model."""
+    view = _show_view(slug, parse_day(today))
     if as_json:
         emit_json(view)
         return
@@ -120,6 +118,25 @@ def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
         say(f"  grew out of: {', '.join(view['predecessors'])}")
     if view["archive"]:
         say(f"  archive: {view['archive']}")
+    _say_fidelity_summary(view["fidelity"])
+
+
+def _show_view(slug: str, day: date) -> dict[str, Any]:
+    from tasks.storage.views import show_community
+    from tasks.usecases.fidelity import fidelity_of
+
+    with _read() as db:
+        view = show_community(db, slug)
+        view["fidelity"] = fidelity_of(db, slug, day, sentences=False)[0]  # no Jinja on this path
+    return view
+
+
+def _say_fidelity_summary(fidelity: dict[str, Any]) -> None:
+    """Each criterion's verdict; `copflow fidelity SLUG` gives the evidence."""
+    s = fidelity["summary"]
+    say(f"  fidelity to the model: {s['met']} of {s['of']} met (evidence: copflow fidelity {fidelity['slug']})")
+    for c in fidelity["criteria"]:
+        say(f"    {c['title']}: {c['verdict']}")
 
 
 @member_app.command("add")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from models.lifecycle import Stage
 from models.sessions import SessionFacts
 from models.vocabulary import Cadence
 
@@ -24,6 +25,11 @@ TREND_CHANGE = 0.2  # a change of a fifth or more between first and last counts 
 LOW_ATTENDANCE_SHARE = 0.3  # natural end: fewer than this share of members came...
 LOW_ATTENDANCE_SESSIONS = 3  # ...at each of this many recent sessions
 CONCENTRATED_MIN_TASKS = 4  # below this much planning work, concentration is not a signal
+# After the members decide to continue, natural-end proposals wait for whichever comes first:
+# three more sessions (new evidence to judge by) or 60 days (so a CoP that stops meeting is
+# still asked, in time). The signals are still shown; only the proposal waits.
+QUIET_SESSIONS = 3
+QUIET_DAYS = 60
 
 # Signals for the convenor's attention (a nudge).
 CADENCE_MISSED = "cadence-missed"
@@ -31,6 +37,7 @@ ATTENDANCE_FALLING = "attendance-falling"
 ROTATION_DUE = "rotation-due"
 NO_VOLUNTEERS = "no-volunteers"
 PLANNING_CONCENTRATED = "planning-concentrated"
+LAUNCHED_NEVER_MET = "launched-never-met"  # a launching CoP past its first meeting's time
 # Natural-end signals (a close proposal to the convenor and planning group).
 ATTENDANCE_FALLEN_AWAY = "attendance-fallen-away"
 ENTHUSIASTS_LEFT = "convenor-and-planning-group-left"
@@ -54,6 +61,9 @@ class HealthInputs:
     planning_group_total: int  # everyone who was ever on the planning group (not the convenor)
     planning_group_left: int
     work_done: bool
+    stage: Stage = Stage.active  # launching: only whether it has met is checked
+    first_session: date | None = None  # the charter's planned first session
+    continued_on: date | None = None  # the last time the members decided to continue
 
 
 @dataclass
@@ -61,6 +71,7 @@ class Health:
     figures: dict[str, Any] = field(default_factory=dict)
     attention: list[str] = field(default_factory=list)
     natural_end: list[str] = field(default_factory=list)
+    quiet_until: date | None = None  # natural-end proposals wait until then (after a continue)
 
     @property
     def signals(self) -> list[str]:
@@ -110,14 +121,40 @@ def people_doing_half(work: Mapping[str, int]) -> int | None:
     return people
 
 
-def participation_by_kind(sessions: Sequence[SessionFacts]) -> dict[str, int]:
-    counts: Counter[str] = Counter()
+def people_by_kind(sessions: Sequence[SessionFacts]) -> dict[str, int]:
+    """Different people who came, by kind (as sponsor reports count them): someone who came to
+    every session counts once. A session recorded without ids counts its seats."""
+    kind_of: dict[object, str] = {}
     for s in sessions:
-        counts.update(s.attendee_kinds)
-    return dict(sorted(counts.items()))
+        ids: Sequence[object] = s.attendee_ids or [(s.held_on, i) for i in range(s.attended)]
+        kind_of.update(zip(ids, s.attendee_kinds, strict=True))
+    return dict(sorted(Counter(kind_of.values()).items()))
+
+
+def never_met(inputs: HealthInputs) -> bool:
+    """A launching CoP whose first meeting is overdue by more than its cadence allows."""
+    if inputs.stage is not Stage.launching or inputs.sessions or inputs.launched_on is None:
+        return False
+    expected = max(inputs.launched_on, inputs.first_session or inputs.launched_on)
+    allowed = CADENCE_DAYS[inputs.cadence or Cadence.monthly] * CADENCE_GRACE
+    return (inputs.today - expected).days > allowed
+
+
+def quiet_until(inputs: HealthInputs) -> date | None:
+    """The day natural-end proposals may resume after a decision to continue, while they wait:
+    QUIET_DAYS after it, unless QUIET_SESSIONS sessions have been held since (then None)."""
+    if inputs.continued_on is None:
+        return None
+    held_since = sum(1 for s in inputs.sessions if s.held_on > inputs.continued_on)
+    until = inputs.continued_on + timedelta(days=QUIET_DAYS)
+    if held_since >= QUIET_SESSIONS or inputs.today >= until:
+        return None
+    return until
 
 
 def assess(inputs: HealthInputs) -> Health:
+    if inputs.stage is Stage.launching:
+        return _assess_launching(inputs)
     recent = list(inputs.sessions)[-TREND_SESSIONS:]
     counts = [s.attended for s in recent]
     last_held = inputs.sessions[-1].held_on if inputs.sessions else None
@@ -132,7 +169,7 @@ def assess(inputs: HealthInputs) -> Health:
         "cadence_kept": kept,
         "recent_attendance": counts,
         "attendance_trend": trend,
-        "participation_by_kind": participation_by_kind(recent),
+        "people_by_kind": people_by_kind(recent),
         "planning_tasks_done": work_total,
         "people_doing_half_the_planning": half,
         "volunteers": inputs.volunteers,
@@ -141,7 +178,22 @@ def assess(inputs: HealthInputs) -> Health:
     })
     health.attention = _needs_attention(inputs, kept=kept, trend=trend, half=half, work_total=work_total)
     health.natural_end = _natural_end(inputs)
+    health.quiet_until = quiet_until(inputs)
+    if health.quiet_until is not None:
+        health.figures["continued_on"] = str(inputs.continued_on)
+        health.figures["proposals_quiet_until"] = str(health.quiet_until)
     return health
+
+
+def _assess_launching(inputs: HealthInputs) -> Health:
+    """Launched, not yet met: the one question is whether it is meeting at all."""
+    return Health(
+        figures={"stage": inputs.stage.value, "launched_on": str(inputs.launched_on),
+                 "first_session": str(inputs.first_session) if inputs.first_session else None,
+                 "cadence": inputs.cadence.value if inputs.cadence else None,
+                 "sessions_held": len(inputs.sessions)},
+        attention=[LAUNCHED_NEVER_MET] if never_met(inputs) else [],
+    )
 
 
 def _needs_attention(inputs: HealthInputs, *, kept: bool | None, trend: str, half: int | None,

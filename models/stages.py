@@ -15,9 +15,10 @@ from models.lifecycle import ArchiveReadiness, Stage
 # Sessions are held, and sponsors hear of the CoP, from launch until it is archived.
 SESSION_STAGES = frozenset({Stage.launching, Stage.active, Stage.closing})
 REPORTING_STAGES = frozenset({Stage.launching, Stage.active, Stage.closing})
-# Only an active CoP rotates its planning lead and has its health checked.
+# Only an active CoP rotates its planning lead. Health checks an active CoP, and a launching one
+# for the one signal it can give: launched, never met (withdraw is then the way to end it).
 ROTATION_STAGES = frozenset({Stage.active})
-HEALTH_STAGES = frozenset({Stage.active})
+HEALTH_STAGES = frozenset({Stage.launching, Stage.active})
 LAUNCHES_FROM = Stage.proposed  # the only stage whose charter gaps matter
 
 
@@ -107,7 +108,7 @@ def require_archive(stage: Stage, slug: str, *, notice_ends_on: date | None, tod
 
 def require_health_check(stage: Stage, slug: str) -> Stage:
     if stage not in HEALTH_STAGES:
-        raise Refused(f"{slug} is {stage.value}; health checks cover active CoPs")
+        raise Refused(f"{slug} is {stage.value}; health checks cover launching and active CoPs")
     return stage
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models.db.tables import (
     Attendance,
+    AuditEntry,
     Community,
     CopSession,
     HealthRecord,
@@ -71,13 +72,15 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
     ):
         sessions[cid].append((sid, held_on))
     kinds: dict[int, list[str]] = defaultdict(list)
-    for sid, is_convenor, kind in db.execute(
-        select(Attendance.session_id, Membership.is_convenor, Membership.kind)
+    people: dict[int, list[int]] = defaultdict(list)
+    for sid, mid, is_convenor, kind in db.execute(
+        select(Attendance.session_id, Membership.id, Membership.is_convenor, Membership.kind)
         .join(Membership, Attendance.membership_id == Membership.id)
         .join(CopSession, Attendance.session_id == CopSession.id)
         .where(CopSession.community_id.in_(ids), CopSession.held_on <= today)
     ):
         kinds[sid].append("convenor" if is_convenor else kind or "member")
+        people[sid].append(mid)
     held: dict[int, int] = dict(db.execute(
         select(CopSession.community_id, func.count()).where(CopSession.community_id.in_(ids))
         .group_by(CopSession.community_id)).all())
@@ -96,6 +99,7 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
     ):
         current[cid] = (mid, at_start)
     rota = rota_candidates(db, ids)
+    continued = continued_on(db, ids)
 
     inputs: dict[int, HealthInputs] = {}
     for community in communities:
@@ -111,7 +115,8 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
             today=today,
             cadence=Cadence(community.cadence) if community.cadence else None,
             launched_on=community.launched_on,
-            sessions=[SessionFacts(held_on=held_on, attendee_kinds=tuple(kinds[sid]))
+            sessions=[SessionFacts(held_on=held_on, attendee_kinds=tuple(kinds[sid]),
+                                   attendee_ids=tuple(people[sid]))
                       for sid, held_on in sessions[community.id]],
             members_now=len(members),
             planning_work=dict(work[community.id]),
@@ -122,15 +127,34 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
             planning_group_total=len(pg_ever),
             planning_group_left=sum(1 for m in pg_ever if m.left_on is not None),
             work_done=community.work_done,
+            stage=Stage(community.stage),
+            first_session=community.first_session.date() if community.first_session else None,
+            continued_on=continued.get(community.id),
         )
     return inputs
 
 
-def _natural_end_since(db: Session, community: Community, signals: list[str], today: date) -> date:
-    """The first day of the unbroken run of records showing exactly these natural-end signals."""
+def continued_on(db: Session, ids: Sequence[int]) -> dict[int, date]:
+    """The day each CoP's members last decided to continue (a stage change out of closing)."""
+    last: dict[int, date] = {}
+    for cid, on_date, before in db.execute(
+        select(AuditEntry.community_id, AuditEntry.on_date, AuditEntry.before)
+        .where(AuditEntry.community_id.in_(ids), AuditEntry.action == "stage.changed")
+        .order_by(AuditEntry.id)
+    ):
+        if (before or {}).get("stage") == Stage.closing.value:
+            last[cid] = on_date
+    return last
+
+
+def _natural_end_since(db: Session, community: Community, signals: list[str], today: date,
+                       continued: date | None = None) -> date:
+    """The first day of the unbroken run of records showing exactly these natural-end signals
+    (since the members last decided to continue: a proposal made before that was answered)."""
     since = today
     records = db.scalars(select(HealthRecord).where(HealthRecord.community_id == community.id,
-                                                    HealthRecord.on_date < today)
+                                                    HealthRecord.on_date < today,
+                                                    HealthRecord.on_date > (continued or date.min))
                          .order_by(HealthRecord.on_date.desc()))
     for record in records:
         if sorted(s for s in record.signals if s in NATURAL_END) != signals:
@@ -194,7 +218,7 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
     outcome = Outcome(slug=slug, attention=list(health.attention),
                       natural_end=list(health.natural_end), figures=health.figures)
     natural = sorted(health.natural_end)
-    since = _natural_end_since(db, community, natural, today) if natural else today
+    inputs = page.inputs[community.id]
 
     record = page.records.get(community.id)
     if record is None:
@@ -212,18 +236,30 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
                     community=community, template="convenor-nudge", name=nudge_to.person.name,
                     email=nudge_to.person.email, today=today, signals=health.attention,
                     figures=health.figures)
-    if natural:
-        before = len(outcome.queued)
-        for m in group:
-            queue_email(db, outcome, key=f"close-proposal:{slug}:{'+'.join(natural)}:{since}:{m.person.email}",
-                        community=community, template="close-proposal", name=m.person.name,
-                        email=m.person.email, today=today, signals=natural, figures=health.figures)
-        if len(outcome.queued) > before:
-            audit.record(db, community, actor=SCHEDULE, action="health.close-proposed", on_date=today,
-                         why="natural-end signals: " + ", ".join(natural),
-                         after={"signals": natural}, flow_run_id=flow_run_id)
-            outcome.close_proposed = True
-            outcome.notes.append(f"{slug}: natural-end signals ({', '.join(natural)}); "
-                                 "a close proposal went to the convenor and planning group")
+    if natural and health.quiet_until is not None:
+        outcome.notes.append(f"{slug}: no close proposal before {health.quiet_until:%-d %B %Y}: "
+                             "the members decided to continue")
+    elif natural:
+        since = _natural_end_since(db, community, natural, today, inputs.continued_on)
+        _propose_close(db, outcome, community, group, natural, since, health.figures,
+                       today=today, flow_run_id=flow_run_id)
     outcome.notes.append(f"{slug}: " + (", ".join(health.signals) if health.signals else "all well"))
     return outcome
+
+
+def _propose_close(db: Session, outcome: Outcome, community: Community, group: list[Membership],
+                   natural: list[str], since: date, figures: dict[str, Any], *, today: date,
+                   flow_run_id: str | None) -> None:
+    """A close proposal to the convenor and planning group, once per run of these signals."""
+    slug = community.slug
+    before = len(outcome.queued)
+    for m in group:
+        queue_email(db, outcome, key=f"close-proposal:{slug}:{'+'.join(natural)}:{since}:{m.person.email}",
+                    community=community, template="close-proposal", name=m.person.name,
+                    email=m.person.email, today=today, signals=natural, figures=figures)
+    if len(outcome.queued) > before:
+        audit.record(db, community, actor=SCHEDULE, action="health.close-proposed", on_date=today,
+                     why="natural-end signals: " + ", ".join(natural),
+                     after={"signals": natural}, flow_run_id=flow_run_id)
+        outcome.close_proposed = True
+        outcome.notes.append(f"{slug}: a close proposal went to the convenor and planning group")

@@ -56,9 +56,17 @@ def test_a_cop_with_no_sessions_no_tasks_and_no_cadence_reads_as_not_yet_known()
     ({"sessions": [SessionFacts(date(2027, 5, d), ("practitioner",) * n + ("convenor",))
                    for d, n in ((1, 6), (8, 4), (15, 2))]},
      "  Attendance: 7, 5, 3 at the last 3 sessions (falling)"),
+    ({"sessions": [SessionFacts(date(2027, 5, d), ("practitioner",) * n + ("convenor",),
+                                attendee_ids=(*range(1, n + 1), 99))
+                   for d, n in ((1, 6), (8, 4), (15, 2))]},
+     "  People who came to the last 3 sessions, each counted once: Practitioners 6, Convenor 1"),
     ({"sessions": [SessionFacts(date(2027, 5, d), ("practitioner",) * n + ("convenor",))
                    for d, n in ((1, 6), (8, 4), (15, 2))]},
-     "  Attendances by kind: Practitioners 12, Convenor 3"),
+     "  Something to try: ask two or three members what would make the sessions worth their time: "
+     "a different time, length or format"),
+    ({"continued_on": date(2027, 5, 20), "work_done": True},
+     "  The members decided to continue on 20 May 2027: no close is proposed before 19 July 2027, "
+     "or sooner once three more sessions have been held."),
     ({"rotation_due": True, "volunteers": 1, "eligible_next": 1},
      "  Leading planning: a new lead is due; 1 volunteer; 1 person could lead next"),
 ])

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from models import health
 from models.health import HealthInputs, assess, attendance_trend, people_doing_half
+from models.lifecycle import Stage
 from models.sessions import SessionFacts
 from models.vocabulary import Cadence
 
@@ -45,9 +46,15 @@ def test_people_doing_half_the_planning() -> None:
     assert health.PLANNING_CONCENTRATED in h.attention
 
 
-def test_participation_by_kind_counts_recent_attendance() -> None:
-    seen = [SessionFacts(TODAY, ("practitioner", "researcher", "practitioner"))]
-    assert assess(replace(BASE, sessions=seen)).figures["participation_by_kind"] == {
+def test_people_by_kind_counts_people_not_attendances() -> None:
+    """As the sponsor reports count: someone who came to every recent session counts once."""
+    seen = [SessionFacts(TODAY - timedelta(days=30 * i), ("practitioner", "researcher", "practitioner"),
+                         attendee_ids=(1, 2, 3 + i)) for i in (2, 1, 0)]
+    assert assess(replace(BASE, sessions=seen)).figures["people_by_kind"] == {
+        "practitioner": 4, "researcher": 1}
+    # Recorded without ids: each seat of a session counts (nothing says who came back).
+    seats = [SessionFacts(TODAY, ("practitioner", "researcher", "practitioner"))]
+    assert assess(replace(BASE, sessions=seats)).figures["people_by_kind"] == {
         "practitioner": 2, "researcher": 1}
 
 
@@ -72,3 +79,44 @@ def test_no_volunteers_is_raised_only_when_a_new_lead_is_needed() -> None:
     assert health.NO_VOLUNTEERS not in assess(replace(BASE, volunteers=0)).attention
     due = assess(replace(BASE, volunteers=0, rotation_due=True))
     assert due.attention == [health.ROTATION_DUE, health.NO_VOLUNTEERS]
+
+
+LAUNCHED = replace(BASE, stage=Stage.launching, sessions=[], launched_on=date(2027, 3, 1),
+                   cadence=Cadence.monthly)
+
+
+def test_a_launching_cop_that_never_met_is_a_signal_once_its_first_session_is_well_overdue() -> None:
+    allowed = int(health.CADENCE_DAYS[Cadence.monthly] * health.CADENCE_GRACE)
+    in_time = assess(replace(LAUNCHED, today=date(2027, 3, 1) + timedelta(days=allowed)))
+    assert in_time.signals == [] and in_time.figures["stage"] == "launching"
+    late = assess(replace(LAUNCHED, today=date(2027, 3, 1) + timedelta(days=allowed + 1)))
+    assert late.attention == [health.LAUNCHED_NEVER_MET] and late.natural_end == []
+    # A first session planned later than the launch is the day counted from.
+    planned = replace(LAUNCHED, first_session=date(2027, 5, 1), today=date(2027, 4, 20))
+    assert assess(planned).signals == []
+    # Once it has met, it is active: the launching check says nothing more.
+    met = replace(LAUNCHED, sessions=sessions(3), today=date(2027, 9, 1))
+    assert assess(met).signals == []
+
+
+def test_a_launching_cop_raises_only_the_launch_signal() -> None:
+    """Rotation, volunteers and natural ends belong to an active CoP, not one yet to meet."""
+    h = assess(replace(LAUNCHED, rotation_due=True, eligible_next=0, volunteers=0, work_done=True,
+                       today=date(2027, 3, 2)))
+    assert h.signals == []
+
+
+def test_after_continue_natural_end_proposals_wait_three_sessions_or_sixty_days() -> None:
+    low = replace(BASE, sessions=sessions(8, 2, 2, 2, every=10), continued_on=TODAY - timedelta(days=5))
+    h = assess(low)
+    assert h.natural_end == [health.ATTENDANCE_FALLEN_AWAY]  # still shown...
+    assert h.quiet_until == TODAY + timedelta(days=55)  # ...but no proposal until then
+    assert h.figures["proposals_quiet_until"] == str(TODAY + timedelta(days=55))
+    # 60 days after the decision, the quiet ends even if the CoP has not met since.
+    assert assess(replace(low, today=TODAY + timedelta(days=55))).quiet_until is None
+    # Three sessions held after the decision end it sooner: there is new evidence to judge by.
+    three = replace(low, continued_on=TODAY - timedelta(days=35))
+    assert assess(three).quiet_until is None
+    two = replace(low, continued_on=TODAY - timedelta(days=25))
+    assert assess(two).quiet_until == TODAY + timedelta(days=35)
+    assert assess(BASE).quiet_until is None  # never closed, never quiet

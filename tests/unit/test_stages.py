@@ -117,14 +117,17 @@ def test_the_schedule_archives_a_closing_cop_once_its_notice_is_over(stage: Stag
     assert archive_due(Stage.closing, None, today) is False  # no notice date: never by schedule
 
 
-def test_only_an_active_cop_rotates_and_is_health_checked() -> None:
-    assert ROTATION_STAGES == HEALTH_STAGES == {Stage.active}
+def test_only_an_active_cop_rotates_and_a_launching_or_active_one_is_health_checked() -> None:
+    assert {Stage.active} == ROTATION_STAGES
+    assert {Stage.launching, Stage.active} == HEALTH_STAGES  # launched, never met is a signal
     assert require_rotation(Stage.active, "aaot") is Stage.active
-    assert require_health_check(Stage.active, "aaot") is Stage.active
+    for stage in HEALTH_STAGES:
+        assert require_health_check(stage, "aaot") is stage
     for stage in others(Stage.active):
         with pytest.raises(Refused, match=f"^aaot is {stage.value}; the planning lead rotates only"):
             require_rotation(stage, "aaot")
-        with pytest.raises(Refused, match=f"^aaot is {stage.value}; health checks cover active CoPs$"):
+    for stage in (Stage.proposed, Stage.closing, Stage.archived):
+        with pytest.raises(Refused, match=f"^aaot is {stage.value}; health checks cover launching and active CoPs$"):
             require_health_check(stage, "aaot")
 
 

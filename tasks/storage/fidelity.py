@@ -1,0 +1,204 @@
+"""The facts fidelity and the portfolio read, for a page of CoPs at once (Core, read-only).
+
+A page costs a fixed number of statements however many CoPs it holds (PAGE_SIZE of them), so
+`copflow portfolio` over 1,000 CoPs asks a few dozen questions, not a few per CoP. No ORM: the
+read-only commands never load it (tasks/storage/views.py explains why).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, select
+
+from models.db.schema import (
+    attendance,
+    audit_entry,
+    community,
+    cop_session,
+    membership,
+    outbox_message,
+    person,
+    planning_task,
+    role_term,
+    sponsor,
+    sponsor_report,
+)
+from models.fidelity import ARCHIVE, SPONSOR_REPORT, FidelityInputs, SponsorRole, StoryFact, Term
+from models.lifecycle import Stage
+from models.sessions import SessionFacts
+from models.vocabulary import Cadence
+
+PAGE_SIZE = 500  # CoPs read together: a handful of statements each page, IN lists well within limits
+AnyRow = Row[*tuple[Any, ...]]
+Cop = AnyRow  # a row of the community table
+
+
+@dataclass
+class PageFacts:
+    """Everything a page of CoPs needs, grouped by community id."""
+
+    members: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    sponsors: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    sessions: dict[int, list[SessionFacts]] = field(default_factory=lambda: defaultdict(list))
+    terms: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    tasks: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    sponsors_acting: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    stage_entered: dict[int, date] = field(default_factory=dict)
+    email_kinds: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    reports: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+
+
+def communities(db: Connection, slug: str | None = None) -> list[Cop]:
+    """Every CoP (or the one named), by slug."""
+    query = select(community).order_by(community.c.slug)
+    if slug is not None:
+        query = query.where(community.c.slug == slug)
+    return list(db.execute(query))
+
+
+def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
+    """The facts of a page of CoPs, in ten statements."""
+    ids = [c.id for c in cops]
+    facts = PageFacts()
+    for m in db.execute(
+        select(membership.c.id, membership.c.community_id, membership.c.person_id, membership.c.is_convenor,
+               membership.c.planning_group, membership.c.left_on, person.c.name)
+        .join(person, person.c.id == membership.c.person_id)
+        .where(membership.c.community_id.in_(ids)).order_by(membership.c.id)
+    ):
+        facts.members[m.community_id].append(m)
+    for s in db.execute(
+        select(sponsor.c.community_id, sponsor.c.person_id, person.c.name)
+        .join(person, person.c.id == sponsor.c.person_id).where(sponsor.c.community_id.in_(ids))
+    ):
+        facts.sponsors[s.community_id].append(s)
+    _read_sessions(db, ids, today, facts)
+    for t in db.execute(
+        select(role_term.c.community_id, role_term.c.membership_id, role_term.c.started_on,
+               role_term.c.ended_on, role_term.c.sessions_at_start)
+        .where(role_term.c.community_id.in_(ids)).order_by(role_term.c.started_on, role_term.c.id)
+    ):
+        facts.terms[t.community_id].append(t)
+    for task in db.execute(
+        select(planning_task.c.community_id, planning_task.c.owner_id, planning_task.c.status,
+               planning_task.c.due).where(planning_task.c.community_id.in_(ids))
+    ):
+        facts.tasks[task.community_id].append(task)
+    _read_audit(db, ids, facts)
+    for cid, template, count in db.execute(
+        select(outbox_message.c.community_id, outbox_message.c.template, func.count())
+        .where(outbox_message.c.community_id.in_(ids))
+        .group_by(outbox_message.c.community_id, outbox_message.c.template)
+    ):
+        facts.email_kinds[cid].extend([template] * count)
+    for r in db.execute(
+        select(sponsor_report.c.community_id, sponsor_report.c.period_start, sponsor_report.c.period_end,
+               sponsor_report.c.final).where(sponsor_report.c.community_id.in_(ids))
+    ):
+        facts.reports[r.community_id].append(r)
+    return facts
+
+
+def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts) -> None:
+    """Sessions held by today with who came (two statements)."""
+    came: dict[int, list[int]] = defaultdict(list)
+    for sid, mid in db.execute(
+        select(attendance.c.session_id, attendance.c.membership_id)
+        .join(cop_session, cop_session.c.id == attendance.c.session_id)
+        .where(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
+    ):
+        came[sid].append(mid)
+    for s in db.execute(
+        select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on, cop_session.c.topics,
+               cop_session.c.outputs, cop_session.c.story)
+        .where(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
+        .order_by(cop_session.c.held_on, cop_session.c.id)
+    ):
+        people = tuple(came[s.id])
+        facts.sessions[s.community_id].append(SessionFacts(
+            held_on=s.held_on, attendee_kinds=("member",) * len(people), attendee_ids=people,
+            topics=tuple(s.topics or ()), outputs=tuple(s.outputs or ()), story=s.story))
+
+
+def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
+    """When each CoP entered its stage, and which sponsors ever acted on it (two statements)."""
+    for cid, on_date in db.execute(
+        select(audit_entry.c.community_id, func.max(audit_entry.c.on_date))
+        .where(audit_entry.c.community_id.in_(ids), audit_entry.c.action == "stage.changed")
+        .group_by(audit_entry.c.community_id)
+    ):
+        facts.stage_entered[cid] = on_date
+    # An audit entry names its actor by address: a sponsor's address there means a sponsor acted.
+    for cid, pid in db.execute(
+        select(audit_entry.c.community_id, sponsor.c.person_id).distinct()
+        .join(sponsor, sponsor.c.community_id == audit_entry.c.community_id)
+        .join(person, and_(person.c.id == sponsor.c.person_id, person.c.email == audit_entry.c.actor))
+        .where(audit_entry.c.community_id.in_(ids))
+    ):
+        facts.sponsors_acting[cid].add(pid)
+
+
+def story_facts(cop: Cop, sessions: Sequence[SessionFacts], reports: Sequence[AnyRow]) -> list[StoryFact]:
+    """Each story and where it went beyond the CoP. THE place to wire per-story consent: today a
+    session holds at most one story and no consent, so every story's consent is None (unknown).
+    When stories get their own table with a consent, read them in read_page and build the
+    StoryFacts here from (consent, held_on); the rule (models.fidelity.story_consent) stays."""
+    facts = []
+    for s in sessions:
+        if not s.story:
+            continue
+        where = set()
+        if any(r.period_start <= s.held_on <= r.period_end for r in reports):
+            where.add(SPONSOR_REPORT)
+        if cop.archive_uri:
+            where.add(ARCHIVE)
+        facts.append(StoryFact(consent=None, shared_where=frozenset(where)))
+    return facts
+
+
+def _terms(facts: PageFacts, cop: Cop, person_of: dict[int, tuple[int, str]]) -> list[Term]:
+    """Each term of leading planning with the sessions held during it."""
+    rows = facts.terms[cop.id]
+    held = len(facts.sessions[cop.id])
+    ends = [r.sessions_at_start for r in rows[1:]] + [held] if rows else []
+    return [Term(person=person_of[r.membership_id][0], name=person_of[r.membership_id][1],
+                 started_on=r.started_on, sessions=max(end - r.sessions_at_start, 0))
+            for r, end in zip(rows, ends, strict=True)]
+
+
+def _sponsor_roles(facts: PageFacts, cop: Cop) -> list[SponsorRole]:
+    """Sponsors found as convenor, on the planning group, leading planning, or acting."""
+    members = facts.members[cop.id]
+    leads = {t.membership_id for t in facts.terms[cop.id]}
+    roles = []
+    for s in facts.sponsors[cop.id]:
+        theirs = [m for m in members if m.person_id == s.person_id]
+        for role, found in (("convenor", any(m.is_convenor for m in theirs)),
+                            ("planning-group", any(m.planning_group and not m.is_convenor for m in theirs)),
+                            ("led-planning", any(m.id in leads for m in theirs)),
+                            ("acted", s.person_id in facts.sponsors_acting[cop.id])):
+            if found:
+                roles.append(SponsorRole(name=s.name, role=role))
+    return roles
+
+
+def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
+    person_of = {m.id: (m.person_id, m.name) for m in facts.members[cop.id]}
+    work = Counter(person_of[t.owner_id][1] for t in facts.tasks[cop.id] if t.status == "done")
+    sessions = facts.sessions[cop.id]
+    stage = Stage(cop.stage)
+    return FidelityInputs(
+        today=today, stage=stage, domain=cop.domain, practice=cop.practice,
+        cadence=Cadence(cop.cadence) if cop.cadence else None, launched_on=cop.launched_on,
+        ended_on=cop.archived_on if stage is Stage.archived else cop.closing_since,
+        rotate_every=cop.rotate_every_sessions, sessions=sessions,
+        sponsors=len(facts.sponsors[cop.id]), sponsor_roles=_sponsor_roles(facts, cop),
+        terms=_terms(facts, cop, person_of), planning_work=dict(work),
+        email_kinds=facts.email_kinds[cop.id],
+        stories=story_facts(cop, sessions, facts.reports[cop.id]),
+    )

@@ -1,0 +1,192 @@
+"""Fidelity to the CoP model, criterion by criterion, from plain facts: no database, no Prefect."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from models import fidelity as f
+from models.fidelity import (
+    ARCHIVE,
+    SPONSOR_REPORT,
+    FidelityInputs,
+    SponsorRole,
+    StoryFact,
+    Term,
+    Verdict,
+    assess,
+)
+from models.lifecycle import Stage
+from models.sessions import SessionFacts
+from models.vocabulary import Cadence
+
+TODAY = date(2027, 6, 1)
+LAUNCHED = date(2027, 1, 5)
+
+
+def monthly(*people: tuple[int, ...], story: str | None = None, outputs: tuple[str, ...] = ()) -> list[SessionFacts]:
+    """Sessions a month apart ending two weeks before TODAY, each with these people's ids."""
+    start = TODAY - timedelta(days=14 + 30 * (len(people) - 1))
+    return [SessionFacts(start + timedelta(days=30 * i), ("member",) * len(ids), attendee_ids=ids,
+                         story=story, outputs=outputs) for i, ids in enumerate(people)]
+
+
+BASE = FidelityInputs(
+    today=TODAY, stage=Stage.active, domain="Alcohol outreach", practice="Cases and stories",
+    cadence=Cadence.monthly, launched_on=LAUNCHED, ended_on=None, rotate_every=3,
+    sessions=monthly((1, 2, 3), (1, 2, 4), (2, 3, 4), (1, 3, 5), outputs=("A referral checklist",)),
+    sponsors=1, sponsor_roles=[],
+    terms=[Term(person=1, name="Sam", started_on=LAUNCHED, sessions=3),
+           Term(person=2, name="Lee", started_on=date(2027, 4, 1), sessions=1)],
+    planning_work={"Sam": 2, "Lee": 2, "Ana": 1}, email_kinds=["member-invitation"] * 4,
+    stories=[StoryFact(consent=f.NAMED, shared_where=frozenset({SPONSOR_REPORT}))],
+)
+
+
+def verdict(inputs: FidelityInputs, criterion: str) -> Verdict:
+    return next(r.verdict for r in assess(inputs).results if r.criterion == criterion)
+
+
+def says(inputs: FidelityInputs, criterion: str) -> list[str]:
+    return [e.says for r in assess(inputs).results if r.criterion == criterion for e in r.evidence]
+
+
+def test_a_cop_true_to_the_model_meets_every_criterion_in_order() -> None:
+    result = assess(BASE)
+    assert [r.criterion for r in result.results] == list(f.CRITERIA)
+    assert result.count(Verdict.met) == len(f.CRITERIA), result.verdicts
+
+
+def test_the_domain_must_be_stated() -> None:
+    assert verdict(replace(BASE, domain="  "), f.DOMAIN) is Verdict.not_met
+    assert verdict(replace(BASE, domain=None), f.DOMAIN) is Verdict.not_met
+
+
+def test_a_community_is_several_different_people_meeting() -> None:
+    assert verdict(replace(BASE, sessions=[]), f.COMMUNITY) is Verdict.unknown
+    pair = replace(BASE, sessions=monthly((1, 2), (1, 2), (2, 1)))
+    assert verdict(pair, f.COMMUNITY) is Verdict.not_met
+    assert says(pair, f.COMMUNITY) == ["too-few-meeting"]
+    # Only the recent sessions count: a crowd long ago is not a community now.
+    faded = replace(BASE, sessions=monthly((1, 2, 3, 4, 5), (1, 2), (1, 2), (1, 2), (2, 1)))
+    assert verdict(faded, f.COMMUNITY) is Verdict.not_met
+    result = next(r for r in assess(BASE).results if r.criterion == f.COMMUNITY)
+    assert result.evidence[0].facts == {"people": 5, "sessions": 4, "at_last": 3}
+
+
+def test_a_practice_is_stated_and_shown_by_stories_or_outputs() -> None:
+    assert verdict(replace(BASE, practice=None), f.PRACTICE) is Verdict.not_met
+    assert verdict(replace(BASE, sessions=[]), f.PRACTICE) is Verdict.unknown
+    silent = replace(BASE, sessions=monthly((1, 2, 3), (2, 3, 4)), stories=[])
+    assert verdict(silent, f.PRACTICE) is Verdict.not_met
+    topics = replace(silent, sessions=[replace(s, topics=("Engagement",)) for s in silent.sessions])
+    assert verdict(topics, f.PRACTICE) is Verdict.unknown  # talked about, not yet shown
+    assert verdict(replace(silent, stories=[StoryFact(consent=None)]), f.PRACTICE) is Verdict.met
+
+
+@pytest.mark.parametrize("role", ["convenor", "planning-group", "led-planning", "acted"])
+def test_a_sponsor_in_any_role_of_planning_or_deciding_breaks_the_model(role: str) -> None:
+    inputs = replace(BASE, sponsor_roles=[SponsorRole(name="Priya Raman", role=role)])
+    result = next(r for r in assess(inputs).results if r.criterion == f.SPONSORS)
+    assert result.verdict is Verdict.not_met
+    assert result.evidence[0].facts == {"name": "Priya Raman", "role": role}
+
+
+def test_rotation_needs_terms_and_no_one_leading_more_than_two_terms_running() -> None:
+    assert verdict(replace(BASE, stage=Stage.proposed, terms=[]), f.ROTATION) is Verdict.unknown
+    assert says(replace(BASE, terms=[]), f.ROTATION) == ["no-lead-yet"]
+    sam = [Term(1, "Sam", LAUNCHED + timedelta(days=90 * i), 3) for i in range(3)]
+    assert verdict(replace(BASE, terms=sam[:2]), f.ROTATION) is Verdict.met  # two running is allowed
+    three = replace(BASE, terms=sam)
+    assert verdict(three, f.ROTATION) is Verdict.not_met
+    led = next(e for r in assess(three).results for e in r.evidence if e.says == "led-too-long")
+    assert led.facts == {"name": "Sam", "since": LAUNCHED, "terms": 3, "sessions": 9, "limit": 6}
+    # One term that never rotated, past two terms' worth of sessions, is as long.
+    assert verdict(replace(BASE, terms=[Term(1, "Sam", LAUNCHED, 7)]), f.ROTATION) is Verdict.not_met
+    # Terms apart are not running: Sam, Lee, Sam.
+    apart = [sam[0], Term(2, "Lee", LAUNCHED, 3), sam[1], sam[2]]
+    assert verdict(replace(BASE, terms=apart), f.ROTATION) is Verdict.met
+
+
+def test_rotation_needs_the_planning_work_spread() -> None:
+    one = replace(BASE, planning_work={"Sam": 6, "Lee": 1})
+    assert verdict(one, f.ROTATION) is Verdict.not_met
+    assert "work-concentrated" in says(one, f.ROTATION)
+    few = replace(BASE, planning_work={"Sam": 2, "Lee": 1})  # too little work to call it concentrated
+    assert verdict(few, f.ROTATION) is Verdict.met
+
+
+def test_sessions_at_the_agreed_cadence() -> None:
+    assert verdict(replace(BASE, stage=Stage.proposed, launched_on=None), f.CADENCE) is Verdict.unknown
+    assert verdict(replace(BASE, cadence=None), f.CADENCE) is Verdict.not_met
+    lapsed = replace(BASE, today=TODAY + timedelta(days=60))
+    assert verdict(lapsed, f.CADENCE) is Verdict.not_met  # nothing for two and a half months
+    gappy = replace(BASE, sessions=[SessionFacts(d, ("m",)) for d in (
+        date(2027, 1, 14), date(2027, 3, 30), date(2027, 5, 20))])
+    assert verdict(gappy, f.CADENCE) is Verdict.not_met  # 2 of 2 gaps too long
+    # A closing CoP is judged up to the day it began to close, not on after it.
+    closing = replace(lapsed, stage=Stage.closing, ended_on=BASE.sessions[-1].held_on + timedelta(days=10))
+    assert verdict(closing, f.CADENCE) is Verdict.met
+
+
+def test_a_launched_cop_that_never_met_is_off_cadence_once_its_time_has_passed() -> None:
+    waiting = replace(BASE, stage=Stage.launching, sessions=[], today=LAUNCHED + timedelta(days=20))
+    assert verdict(waiting, f.CADENCE) is Verdict.unknown
+    assert verdict(replace(waiting, today=LAUNCHED + timedelta(days=60)), f.CADENCE) is Verdict.not_met
+    assert says(replace(waiting, today=LAUNCHED + timedelta(days=60)), f.CADENCE) == ["never-met"]
+
+
+def test_voluntary_attendance_means_no_email_chases_anyone() -> None:
+    assert verdict(replace(BASE, email_kinds=[]), f.VOLUNTARY) is Verdict.met
+    chased = replace(BASE, email_kinds=["member-invitation", "attendance-reminder", "absence-follow-up"])
+    result = next(r for r in assess(chased).results if r.criterion == f.VOLUNTARY)
+    assert result.verdict is Verdict.not_met
+    assert result.evidence[0].facts == {"count": 2, "kinds": ["absence-follow-up", "attendance-reminder"]}
+    # Every kind of email copflow sends today passes.
+    ours = ["member-invitation", "sponsor-launch-notice", "sponsor-report", "final-sponsor-report",
+            "handover-pack", "convenor-nudge", "close-proposal", "closing-notice", "continuing-notice",
+            "no-one-eligible"]
+    assert not [k for k in ours if f.chases(k)]
+
+
+def test_consent_for_every_story_shared_beyond_the_cop() -> None:
+    kept = replace(BASE, stories=[StoryFact(consent=None)])  # no consent, but it stayed in the CoP
+    assert verdict(kept, f.CONSENT) is Verdict.met
+    anonymous = StoryFact(consent=f.ANONYMOUS, shared_where=frozenset({SPONSOR_REPORT, ARCHIVE}))
+    assert verdict(replace(BASE, stories=[anonymous]), f.CONSENT) is Verdict.met
+    unknown = StoryFact(consent=None, shared_where=frozenset({SPONSOR_REPORT}))
+    assert verdict(replace(BASE, stories=[anonymous, unknown]), f.CONSENT) is Verdict.unknown
+    private = StoryFact(consent=f.PRIVATE, shared_where=frozenset({ARCHIVE}))
+    breached = replace(BASE, stories=[anonymous, unknown, private])
+    result = next(r for r in assess(breached).results if r.criterion == f.CONSENT)
+    assert result.verdict is Verdict.not_met
+    assert result.evidence[0].facts == {"count": 1, "stories": 3, "shared": 3,
+                                        "places": [ARCHIVE, SPONSOR_REPORT]}
+
+
+RAW = re.compile(r"\bNone\b(?! of)|\bTrue\b|\bFalse\b|[{}\[\]]|\d{4}-\d\d-\d\d")  # reprs, ISO dates
+
+
+def test_every_piece_of_evidence_reads_as_a_sentence() -> None:
+    """Each evidence the rules can give has its own words in templates/fidelity/_evidence.j2."""
+    from tasks.usecases.fidelity import sentence, titles
+
+    variants = [BASE, replace(BASE, domain=None, practice=None, cadence=None, sessions=[], stories=[],
+                              terms=[], email_kinds=["chase-up"]),
+                replace(BASE, stage=Stage.launching, sessions=[], today=LAUNCHED + timedelta(days=90),
+                        sponsor_roles=[SponsorRole("Priya", "acted")], planning_work={"Sam": 9},
+                        terms=[Term(1, "Sam", LAUNCHED, 9)],
+                        stories=[StoryFact(f.PRIVATE, frozenset({ARCHIVE}))])]
+    seen = set()
+    for inputs in variants:
+        for result in assess(inputs).results:
+            assert titles()[result.criterion]
+            for e in result.evidence:
+                words = sentence(e)
+                seen.add(e.says)
+                assert words and words != e.says and words.endswith("."), (e, words)
+                assert not RAW.search(words), words
+    assert len(seen) >= 15

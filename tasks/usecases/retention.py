@@ -63,11 +63,15 @@ def _erase_address(db: Session, person: Person, address: str) -> None:
         entry.before, entry.after = _scrub(entry.before, address), _scrub(entry.after, address)
         entry.why = entry.why.replace(address, ERASED) if entry.why else entry.why
     for row in db.scalars(select(OutboxMessage).where(or_(
-            OutboxMessage.to_email == address, OutboxMessage.text_body.contains(address),
+            OutboxMessage.to_email == address, OutboxMessage.reply_to_email == address,
+            OutboxMessage.text_body.contains(address),
             OutboxMessage.html_body.contains(address)))):
-        if row.status in ("pending", "sending"):
+        quoted = row.to_email == address or address in row.text_body or address in row.html_body
+        if quoted and row.status in ("pending", "sending"):
             row.status, row.last_error = "failed", "not sent: contact details erased"
         row.to_email = ERASED if row.to_email == address else row.to_email
+        if row.reply_to_email == address:  # a reply would reach nobody now: no Reply-To at all
+            row.reply_to_email = row.reply_to_name = None
         row.text_body = row.text_body.replace(address, ERASED)
         row.html_body = row.html_body.replace(address, ERASED)
         row.key = row.key.replace(address, f"erased-{person.id}")

@@ -23,6 +23,7 @@ from tasks.storage.queries import (
 )
 from tasks.usecases.acting import acting_decider
 from tasks.usecases.common import SCHEDULE, Outcome, queue_email
+from tasks.usecases.replies import replies_of
 
 
 def check_rotate(db: Session, slug: str, actor: str | None) -> tuple[Community, str]:
@@ -85,6 +86,7 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
         term.ended_on = today
     last = last_term(db, community)
     previous = outgoing or (last.membership if last else None)
+    offered = incoming.volunteered  # a volunteer is thanked; someone the rota chose may decline
     incoming.volunteered = False  # the offer is taken up; they stay on the planning group
     new_term = RoleTerm(community_id=community.id, membership_id=incoming.id, started_on=today,
                         sessions_at_start=held)
@@ -109,15 +111,18 @@ def rotate(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
                              "tasks": [t.id for t in moved]},
                      after={"owner": incoming.person.name, "tasks": [t.id for t in moved]},
                      flow_run_id=flow_run_id)
-    tasks = [{"id": t.id, "title": t.title, "due": t.due, "notes": t.notes} for t in moved]
+    tasks = [{"id": t.id, "title": t.title, "due": t.due, "notes": t.notes,
+              "overdue": t.due is not None and t.due < today} for t in moved]
     people = [incoming] + ([outgoing] if outgoing is not None and outgoing.left_on is None else [])
+    replies = replies_of(db, community)
     for person in people:
         queue_email(db, outcome, key=f"handover:{slug}:{new_term.id}:{person.person.email}",
                     community=community, template="handover-pack", name=person.person.name,
                     email=person.person.email, today=today, tasks=tasks,
                     incoming=incoming.person.name,
                     outgoing=previous.person.name if previous else None,
-                    is_incoming=person.id == incoming.id)
+                    is_incoming=person.id == incoming.id, volunteered=offered,
+                    incoming_is_convenor=incoming.is_convenor, replies=replies)
     outcome.planning_lead, outcome.tasks_moved = incoming.person.name, len(moved)
     outcome.previous_lead = previous.person.name if previous else None
     outcome.notes.append(f"{slug}: {incoming.person.name} now leads planning"

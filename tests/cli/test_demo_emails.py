@@ -40,7 +40,7 @@ class Demo:
         return str(self.rows("SELECT template FROM outbox_message WHERE key = ?", email.key)[0][0])
 
     def community(self, email: Email) -> int:
-        return int(self.rows("SELECT community_id FROM outbox_message WHERE key = ?", email.key)[0][0])  # type: ignore[arg-type]
+        return int(self.rows("SELECT community_id FROM outbox_message WHERE key = ?", email.key)[0][0])
 
     def queued_on(self, email: Email) -> str:
         return str(self.rows("SELECT queued_on FROM outbox_message WHERE key = ?", email.key)[0][0])
@@ -136,7 +136,7 @@ def test_nobody_is_invited_to_what_they_run_or_already_belong_to(demo: Demo) -> 
             invited[demo.community(email)] += 1
         if kind == "closing-notice" and "carries on in" in email.text:
             successor = demo.rows("SELECT successor_id FROM community WHERE id = ?", demo.community(email))[0][0]
-            if to in _people(demo, int(successor)):  # type: ignore[arg-type]
+            if to in _people(demo, int(successor)):
                 assert "invited to join" not in email.text, email.path.name
     # The launch notice counts the members who were invited: the convenor is not one of them.
     for email in demo.emails:
@@ -170,7 +170,7 @@ def test_sponsor_emails_never_name_anyone_stepping_back(demo: Demo) -> None:
 def test_reports_speak_of_what_happened(demo: Demo) -> None:
     stories: dict[int, list[str]] = defaultdict(list)
     for community, story in demo.rows("SELECT community_id, story FROM cop_session WHERE story IS NOT NULL"):
-        stories[int(community)].append(str(story))  # type: ignore[call-overload]
+        stories[int(community)].append(str(story))
     for email in demo.emails:
         text, kind = email.text, demo.template(email)
         assert not re.search(r"\b[12] times\b|no date set|\bNone\b|\{\{", text), email.path.name

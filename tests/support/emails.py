@@ -47,11 +47,11 @@ class Email:
 
     @property
     def text(self) -> str:
-        return str(self.message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        return str(self.message.get_body(("plain",)).get_content())
 
     @property
     def html(self) -> str:
-        return str(self.message.get_body(("html",)).get_content())  # type: ignore[union-attr]
+        return str(self.message.get_body(("html",)).get_content())
 
     @property
     def html_words(self) -> str:

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint test-postgres e2e drills bench venv clean
+.PHONY: demo test lint test-postgres e2e drills bench venv clean gallery
 
 venv: $(STAMP)
 
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/copflow demo
+
+# One of every kind of email from the demo, HTML, text and a picture of each (Debian's chromium,
+# through Playwright), in docs/emails/ with an index, README.md.
+gallery: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/copflow gallery docs/emails
 
 # Tests run in one process per core (pytest-xdist), a module's tests together (they share
 # its fixtures, such as the end-to-end tests' Prefect server). TEST_WORKERS=0 runs them in one.

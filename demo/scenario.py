@@ -19,7 +19,8 @@ from models.vocabulary import MemberKind
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIO = EXAMPLES / "demo-scenario.yaml"
 
-Doing = Literal["create", "launch", "session", "task", "done", "volunteer", "join", "schedule", "close"]
+Doing = Literal["create", "launch", "session", "task", "done", "volunteer", "join", "schedule", "close",
+                "opt-out", "rotate", "continue"]
 Scheduled = Literal["sponsor-report", "rotate", "health", "archive"]
 
 # What each kind of step needs (the rest is optional).
@@ -33,6 +34,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "join": ("cop", "name", "email"),
     "schedule": ("run",),
     "close": ("cop", "as_", "reason"),
+    "opt-out": ("cop", "who"),
+    "rotate": ("cop", "as_"),
+    "continue": ("cop", "as_"),
 }
 
 
@@ -67,8 +71,11 @@ class Scenario(BaseModel):
     steps: list[Step]
 
 
-def load_scenario(path: Path = SCENARIO) -> Scenario:
-    """Read and check the scenario: known keys, each step has what it needs, days in order."""
+def load_scenario(path: Path = SCENARIO, *, continues: Scenario | None = None) -> Scenario:
+    """Read and check the scenario: known keys, each step has what it needs, days in order.
+
+    continues: the scenario this one carries on from (its CoPs and people are known, and its
+    days come first); the steps returned are this file's alone."""
     where = path.name
     try:
         scenario = Scenario.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
@@ -81,6 +88,9 @@ def load_scenario(path: Path = SCENARIO) -> Scenario:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BadInput(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    own = scenario
+    if continues is not None:
+        scenario = Scenario(steps=[*continues.steps, *scenario.steps])
     if not scenario.steps or scenario.steps[0].do != "create":
         raise BadInput(f"{where}: the first step creates a CoP from a charter")
     previous = date.min
@@ -92,7 +102,7 @@ def load_scenario(path: Path = SCENARIO) -> Scenario:
             raise BadInput(f"{where}: step {number} is dated {step.day}, before the step above it")
         previous = step.day
     check_people(scenario, where)
-    return scenario
+    return own
 
 
 def handle(email: str) -> str:

@@ -54,7 +54,7 @@ class Year:
     # -- running ----------------------------------------------------------------------------
 
     def play(self, step: Step) -> dict[str, Any]:
-        told: dict[str, Any] = getattr(self, f"_{step.do}")(step)
+        told: dict[str, Any] = getattr(self, f"_{step.do.replace('-', '_')}")(step)
         return told
 
     def flow(self, name: str, request: Any) -> Any:
@@ -189,4 +189,27 @@ class Year:
         return {"who": self.name(step.as_), "slug": step.cop, "reason": " ".join(str(step.reason).split()),
                 "successor": successor, "successor_slug": step.successor,
                 "notice_ends_on": outcome.notice_ends_on, "notes": outcome.notes,
+                "sent": result.sent}
+
+    def _opt_out(self, step: Step) -> dict[str, Any]:
+        from tasks.usecases.membership import volunteer
+
+        with session_scope() as db:
+            volunteer(db, str(step.cop), self.email(step.who), opt_out=True, actor=self.email(step.who),
+                      today=step.day)  # the member, for themselves
+        return {"who": self.name(step.who)}
+
+    def _rotate(self, step: Step) -> dict[str, Any]:
+        from flows.requests import RotateRequest
+
+        result = self.flow("rotate", RotateRequest(slug=step.cop, actor_id=self.person_id(step.as_), today=step.day))
+        outcome = result.communities[0]
+        return {"who": self.name(step.as_), "slug": step.cop, "notes": outcome.notes, "sent": result.sent}
+
+    def _continue(self, step: Step) -> dict[str, Any]:
+        from flows.requests import ContinueRequest
+
+        result = self.flow("continue", ContinueRequest(slug=str(step.cop), actor_id=self.person_id(step.as_),
+                                                       today=step.day))
+        return {"who": self.name(step.as_), "slug": step.cop, "notes": result.communities[0].notes,
                 "sent": result.sent}

@@ -113,12 +113,24 @@ class PlanningChange(BaseModel):
 class NextTask(BaseModel):
     title: str
     due: date | None = None
+    overdue: bool = False  # due before the day the report was written, and still open
 
     @model_validator(mode="before")
     @classmethod
     def _from_sentence(cls, value: Any) -> Any:
         # Figures stored before the words moved to templates hold "Title (by 3 March 2027)".
         return {"title": value} if isinstance(value, str) else value
+
+
+class AttendanceFall(BaseModel):
+    """A big fall in attendance, so a reader is not left to guess: from the highest recent session
+    to the latest, and the day the health check first pointed it out to the planning group."""
+
+    high: int
+    high_on: date
+    low: int
+    low_on: date
+    noticed_on: date | None = None
 
 
 class KindCount(BaseModel):
@@ -151,6 +163,16 @@ class ReportFigures(BaseModel):
     life_sessions: int = 0
     life_attendances: int = 0
     life_people: int = 0
+    # True of the period, whenever the report is written: who led planning in it, first to last,
+    # and who leads now when someone took over after the period ended.
+    leads: list[str] = Field(default_factory=list)
+    lead_now: str | None = None
+    written_on: date | None = None
+    next_session: date | None = None
+    next_session_planned: bool = False  # a date set; otherwise the month the cadence points to
+    attendance_fall: AttendanceFall | None = None
+    closed_by: str | None = None  # the final report: who gave the reason for closing
+    closed_by_convenor: bool = False
 
 
 def _distinct(values: Sequence[str]) -> list[str]:
@@ -173,6 +195,52 @@ def _by_kind(kind_of: dict[int | tuple[date, int], str]) -> list[KindCount]:
     kinds = Counter(kind_of.values())
     by_kind = [KindCount(kind=k, people=kinds[k]) for k in KIND_ORDER if kinds.get(k)]
     return by_kind + [KindCount(kind=k, people=n) for k, n in sorted(kinds.items()) if k not in KIND_ORDER]
+
+
+FALL_SHARE = 0.5  # the latest session has half or fewer of the recent high...
+FALL_PEOPLE = 4  # ...and at least this many fewer people: worth a word of context
+
+
+def attendance_fall(trend: Sequence[Bar], noticed: Sequence[date] = ()) -> AttendanceFall | None:
+    """The fall from the most recent highest session to the period's latest, when it is big.
+    `noticed`: days the health check flagged falling attendance; the first after the high counts."""
+    inside = [b for b in trend if b.in_period]
+    if not inside:
+        return None
+    low = inside[-1]
+    before = [b for b in trend if b.held_on < low.held_on]
+    if not before:
+        return None
+    high = max(before, key=lambda b: (b.attended, b.held_on))
+    if low.attended > high.attended * FALL_SHARE or high.attended - low.attended < FALL_PEOPLE:
+        return None
+    seen = [d for d in sorted(noticed) if high.held_on < d]
+    return AttendanceFall(high=high.attended, high_on=high.held_on, low=low.attended, low_on=low.held_on,
+                          noticed_on=seen[0] if seen else None)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of the month, `months` later (the 31st becomes the month's last day)."""
+    first = _add_months(day.replace(day=1), months)
+    last = (_add_months(first, 1) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))
+
+
+CADENCE_STEP: dict[str, tuple[int, int]] = {  # (months, days) between sessions
+    "weekly": (0, 7), "fortnightly": (0, 14), "monthly": (1, 0), "quarterly": (3, 0)}
+
+
+def next_session(planned: date | None, last_held: date | None, cadence: str | None,
+                 today: date) -> tuple[date | None, bool]:
+    """(the next session's date, whether it is set) from a planned date after today, else the
+    cadence from the last session; None when neither says anything still to come."""
+    if planned is not None and planned > today:
+        return planned, True
+    if last_held is None or cadence not in CADENCE_STEP:
+        return None, False
+    months, days = CADENCE_STEP[cadence]
+    expected = add_months(last_held, months) + timedelta(days=days)
+    return (expected, False) if expected > today else (None, False)
 
 
 def figures(

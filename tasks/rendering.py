@@ -28,7 +28,14 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["day"] = _day
+    env.filters["names"] = _names
     return env
+
+
+def _names(values: list[str]) -> str:
+    """Sam, Lee and Joy: a list of names as a sentence says it."""
+    items = [str(v) for v in values]
+    return " and ".join(items) if len(items) < 3 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _day(value: date | str | None) -> str:

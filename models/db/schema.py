@@ -171,6 +171,9 @@ outbox_message = Table(
     Column("template", String(60), nullable=False),
     Column("to_name", String(200), nullable=False),
     Column("to_email", String(320), nullable=False),
+    # Where a reply goes: the convenor or the planning lead (none: replies go to the sender).
+    Column("reply_to_name", String(200)),
+    Column("reply_to_email", String(320)),
     Column("subject", String(300), nullable=False),
     Column("text_body", Text, nullable=False),
     Column("html_body", Text, nullable=False),

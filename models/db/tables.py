@@ -187,6 +187,8 @@ class OutboxMessage(Base):
     template: Mapped[str]
     to_name: Mapped[str]
     to_email: Mapped[str]
+    reply_to_name: Mapped[str | None]
+    reply_to_email: Mapped[str | None]
     subject: Mapped[str]
     text_body: Mapped[str]
     html_body: Mapped[str]

@@ -14,7 +14,7 @@ from models.db.tables import OutboxMessage
 from models.text import text_problem
 from tasks.storage.settings import Settings
 
-HEADERS = ("Subject", "From", "To", "Message-ID", "Date", "X-Copflow-Key")
+HEADERS = ("Subject", "From", "To", "Reply-To", "Message-ID", "Date", "X-Copflow-Key")
 
 
 def message_id(key: str) -> str:
@@ -43,7 +43,8 @@ def _headers(row: OutboxMessage, settings: Settings) -> EmailMessage:
     """The headers alone; a value with an encoded word or a control, format or line-separator
     character is refused (a ValueError), as it would not read back as itself."""
     for what, value in (("subject", row.subject), ("recipient's name", row.to_name),
-                        ("sender's name", settings.email_from_name), ("key", row.key)):
+                        ("sender's name", settings.email_from_name), ("key", row.key),
+                        ("reply-to name", row.reply_to_name or "")):
         problem = text_problem(value)
         if problem:
             raise ValueError(f"the {what} {problem}")
@@ -51,6 +52,9 @@ def _headers(row: OutboxMessage, settings: Settings) -> EmailMessage:
     msg["Subject"] = row.subject
     msg["From"] = Address(display_name=settings.email_from_name, addr_spec=settings.email_from)
     msg["To"] = Address(display_name=row.to_name, addr_spec=wire_address(row.to_email))
+    if row.reply_to_email:
+        msg["Reply-To"] = Address(display_name=row.reply_to_name or "",
+                                  addr_spec=wire_address(row.reply_to_email))
     msg["Message-ID"] = message_id(row.key)
     msg["Date"] = format_datetime(row.queued_at.replace(tzinfo=UTC))
     msg["X-Copflow-Key"] = row.key
@@ -62,15 +66,27 @@ def check_as_read(msg: EmailMessage, row: OutboxMessage, settings: Settings) -> 
     one To), each value the one meant. Whitespace is left out of the comparison: Python's
     folding of long non-ASCII values can move a space between encoded words."""
     read = BytesHeaderParser(policy=policy.default).parsebytes(msg.as_bytes())
-    to = [(_bare(a.display_name), a.addr_spec) for a in read["To"].addresses] if "To" in read else []
-    sender = [(_bare(a.display_name), a.addr_spec) for a in read["From"].addresses] if "From" in read else []
-    wrong = ([name for name, _ in read.items()] != list(HEADERS)
+    reply = [(_bare(row.reply_to_name or ""), wire_address(row.reply_to_email))] if row.reply_to_email else []
+    wrong = ([name for name, _ in read.items()] != headers_meant(row)
              or _bare(str(read["Subject"])) != _bare(row.subject)
-             or to != [(_bare(row.to_name), wire_address(row.to_email))]
-             or sender != [(_bare(settings.email_from_name), settings.email_from)]
+             or _addresses(read, "To") != [(_bare(row.to_name), wire_address(row.to_email))]
+             or _addresses(read, "Reply-To") != reply
+             or _addresses(read, "From") != [(_bare(settings.email_from_name), settings.email_from)]
              or _bare(str(read["X-Copflow-Key"])) != _bare(row.key))
     if wrong:
         raise ValueError("its headers would not read back as written; not sent")
+
+
+def headers_meant(row: OutboxMessage) -> list[str]:
+    """The headers of this row's message, in order (Reply-To only when someone can be replied to)."""
+    return [h for h in HEADERS if h != "Reply-To" or row.reply_to_email]
+
+
+def _addresses(read: EmailMessage, header: str) -> list[tuple[str, str]]:
+    """(name, address) of each address in a header as a mail reader parses it; [] when absent."""
+    if header not in read:
+        return []
+    return [(_bare(a.display_name), a.addr_spec) for a in read[header].addresses]
 
 
 def _bare(text: str) -> str:

@@ -47,9 +47,15 @@ def enqueue(
     email: RenderedEmail,
     today: date,
     calendar: str | None = None,
+    reply_to: Recipient | None = None,
 ) -> bool:
-    """Queue one email under an idempotency key; False when that key was already queued."""
+    """Queue one email under an idempotency key; False when that key was already queued.
+    reply_to: who a reply reaches (the convenor or the planning lead), never the recipient."""
     check_headers(subject=email.subject, name=to.name, address=to.email)
+    if reply_to is not None and reply_to.email.lower() == to.email.lower():
+        reply_to = None  # nobody is asked to write to themselves
+    if reply_to is not None:
+        check_headers(subject=email.subject, name=reply_to.name, address=reply_to.email)
     return insert_if_absent(
         db, OutboxMessage,
         {
@@ -58,6 +64,8 @@ def enqueue(
             "template": template,
             "to_name": to.name,
             "to_email": to.email,
+            "reply_to_name": reply_to.name if reply_to else None,
+            "reply_to_email": reply_to.email if reply_to else None,
             "subject": email.subject,
             "text_body": email.text,
             "html_body": email.html,

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.db.tables import AuditEntry, Community, CopSession
+from models.db.tables import AuditEntry, Community, CopSession, Membership, Person, RoleTerm
 from models.lifecycle import Stage, notice_end
 from models.lifecycle import notice_days as checked_notice_days
 from models.stages import (
@@ -19,9 +19,10 @@ from models.stages import (
     require_work_done_mark,
 )
 from tasks.storage import audit
-from tasks.storage.queries import convenor_of, current_members, get_community
+from tasks.storage.queries import convenor_of, current_members, get_community, membership_of
 from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import Outcome, change_stage, queue_email
+from tasks.usecases.replies import replies_of
 
 
 def check_close(db: Session, slug: str, actor: ActorRef | None, reason: str, successor: str | None,
@@ -45,15 +46,30 @@ def stage_change_id(db: Session, community: Community) -> int:
 
 
 def what_it_did(db: Session, community: Community) -> dict[str, object]:
-    """The CoP's work, for thanks and credit."""
+    """The CoP's work, for thanks and credit: what it covered, made and changed, and who led."""
     sessions = list(db.scalars(select(CopSession).where(CopSession.community_id == community.id)
                                .order_by(CopSession.held_on)))
+    leads = db.scalars(select(Person.name).join(Membership).join(RoleTerm)
+                       .where(RoleTerm.community_id == community.id).order_by(RoleTerm.id))
     return {
         "sessions": len(sessions),
+        "first_held": sessions[0].held_on if sessions else None,
+        "last_held": sessions[-1].held_on if sessions else None,
         "topics": list(dict.fromkeys(t for s in sessions for t in s.topics)),
         "outputs": list(dict.fromkeys(o for s in sessions for o in s.outputs)),
+        "stories": [{"held_on": s.held_on, "text": s.story} for s in sessions if s.story],
+        "leads": list(dict.fromkeys(leads)),
         "since": community.launched_on,
     }
+
+
+def successor_roles(db: Session, follow_on: Community | None) -> dict[str, str]:
+    """Address -> 'convenor' or 'member' for the people already in the successor: they are
+    not invited to what they run or already belong to."""
+    if follow_on is None:
+        return {}
+    return {m.person.email: "convenor" if m.is_convenor else "member"
+            for m in current_members(db, follow_on) if m.person.email}
 
 
 def close(db: Session, slug: str, *, actor: ActorRef | None, reason: str, successor: str | None,
@@ -73,15 +89,23 @@ def close(db: Session, slug: str, *, actor: ActorRef | None, reason: str, succes
     successor_convenor = convenor_of(db, follow_on) if follow_on else None
     work = what_it_did(db, community)
     change = stage_change_id(db, community)
+    closer = membership_of(db, community, who)
+    convenor = convenor_of(db, community)
+    in_successor, replies = successor_roles(db, follow_on), replies_of(db, community)
     for m in current_members(db, community):
         queue_email(db, outcome, key=f"closing:{slug}:{today}:{change}:{m.person.email}", community=community,
                     template="closing-notice", name=m.person.name, email=m.person.email,
                     today=today, notice_ends_on=ends, work=work, reason=community.close_reason,
-                    successor=follow_on,
-                    successor_convenor=successor_convenor.person if successor_convenor else None)
+                    closed_by=closer.person.name if closer else None,
+                    closed_by_convenor=bool(closer and closer.is_convenor), closed_by_you=closer is m,
+                    is_convenor=m.is_convenor,
+                    convenor_name=convenor.person.name if convenor else None,
+                    successor=follow_on, in_successor=in_successor.get(m.person.email or ""),
+                    successor_convenor=successor_convenor.person if successor_convenor else None,
+                    replies=replies)
     outcome.notice_ends_on, outcome.successor = ends, follow_on.slug if follow_on else None
     outcome.notes.append(f"{slug} is closing; notice ends {ends}; {len(outcome.queued)} "
-                         "members thanked and given notice")
+                         "people thanked and given notice")
     return outcome
 
 
@@ -102,11 +126,16 @@ def continue_community(db: Session, slug: str, *, actor: ActorRef | None, today:
     community.work_done = False
     outcome = Outcome(slug=slug, stage_before=before, stage_after=Stage.active.value, actor_id=actor_id(db, who),
                       notes=[f"{slug} continues: it is active again"])
-    # Members were given notice of the close; tell them it is carrying on.
+    # Members were given notice of the close; tell them it is carrying on, and who decided.
     change = stage_change_id(db, community)
+    decider = membership_of(db, community, who)
+    replies = replies_of(db, community)
     for m in current_members(db, community):
         queue_email(db, outcome, key=f"continuing:{slug}:{today}:{change}:{m.person.email}", community=community,
-                    template="continuing-notice", name=m.person.name, email=m.person.email, today=today)
+                    template="continuing-notice", name=m.person.name, email=m.person.email, today=today,
+                    decided_by=decider.person.name if decider else None,
+                    decided_by_convenor=bool(decider and decider.is_convenor),
+                    decided_by_you=decider is m, replies=replies)
     return outcome
 
 

@@ -13,6 +13,7 @@ from models.lifecycle import Stage, require_transition
 from tasks.email.outbox import Recipient, enqueue
 from tasks.rendering import render_email
 from tasks.storage import audit
+from tasks.usecases.replies import Replies, replies_of
 
 SCHEDULE = "copflow schedule"  # the actor named in audit entries when a schedule, not a person, acts
 
@@ -74,15 +75,22 @@ def change_stage(
 
 def queue_email(
     db: Session, outcome: Outcome, *, key: str, community: Community, template: str,
-    name: str, email: str | None, today: date, calendar: str | None = None, **context: Any,
+    name: str, email: str | None, today: date, calendar: str | None = None,
+    replies: Replies | None = None, **context: Any,
 ) -> bool:
-    """Render and queue one email; True only when the key was not queued before."""
+    """Render and queue one email; True only when the key was not queued before.
+
+    A reply reaches the convenor (or, for the convenor, the planning lead): the template is
+    told who as `reply_to`, so its "reply to this email" names a real person. `replies`: the
+    CoP's, when the caller queues many (read once); otherwise read here."""
     if not email:  # erased under the retention setting: nobody to write to
         return False
-    rendered = render_email(template, community=community, recipient_name=name, **context)
+    reply_to = (replies or replies_of(db, community)).to(email)
+    rendered = render_email(template, community=community, recipient_name=name, reply_to=reply_to,
+                            **context)
     added = enqueue(db, key=key, community=community, template=template,
                     to=Recipient(name=name, email=email), email=rendered, today=today,
-                    calendar=calendar)
+                    calendar=calendar, reply_to=reply_to)
     if added:
         outcome.queued.append(key)
     return added

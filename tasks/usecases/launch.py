@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.db.tables import Community, Membership, RoleTerm
@@ -21,6 +22,7 @@ from tasks.storage.queries import (
 from tasks.storage.selects import missing_for_launch
 from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import Outcome, change_stage, queue_email
+from tasks.usecases.replies import replies_of
 
 
 def check_launch(db: Session, slug: str, actor: ActorRef | None) -> tuple[Community, str]:
@@ -65,17 +67,27 @@ def launch(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
     convenor_name = convenor.person.name if convenor else None
     convenor_email = convenor.person.email if convenor else None
     invite = first_session_invite(community, convenor_name, convenor_email)
-    members = current_members(db, community)
+    # The convenor runs the CoP: they are not invited to it, and are not counted as a member.
+    members = [m for m in current_members(db, community) if not m.is_convenor]
+    replies, grew_from = replies_of(db, community), predecessor_of(db, community)
     for m in members:
         queue_email(db, outcome, key=f"invite:{slug}:{m.person.email}", community=community,
                     template="member-invitation", name=m.person.name, email=m.person.email,
-                    today=today, calendar=invite, convenor_name=convenor_name,
-                    is_convenor=m.is_convenor, planning_lead=lead.person.name if lead else None)
-    for s in sponsors_of(db, community):
+                    today=today, calendar=invite, convenor_name=convenor_name, replies=replies,
+                    planning_lead=lead.person.name if lead else None,
+                    is_lead=lead is not None and m.id == lead.id, predecessor=grew_from)
+    sponsors = sponsors_of(db, community)
+    for s in sponsors:
         queue_email(db, outcome, key=f"launch-notice:{slug}:{s.person.email}", community=community,
                     template="sponsor-launch-notice", name=s.person.name, email=s.person.email,
-                    today=today, convenor_name=convenor_name, member_count=len(members))
-    sponsors = len(sponsors_of(db, community))
+                    today=today, convenor_name=convenor_name, member_count=len(members),
+                    replies=replies, predecessor=grew_from)
     outcome.notes.append(f"{slug} is launching: {len(members)} invitation{'s' * (len(members) != 1)} and "
-                         f"{sponsors} sponsor notice{'s' * (sponsors != 1)} queued")
+                         f"{len(sponsors)} sponsor notice{'s' * (len(sponsors) != 1)} queued")
     return outcome
+
+
+def predecessor_of(db: Session, community: Community) -> Community | None:
+    """The CoP this one grew out of (it named this one as its successor), if any."""
+    return db.scalars(select(Community).where(Community.successor_id == community.id)
+                      .order_by(Community.id).limit(1)).one_or_none()

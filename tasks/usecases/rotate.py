@@ -23,6 +23,7 @@ from tasks.storage.queries import (
 )
 from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import SCHEDULE, Outcome, queue_email
+from tasks.usecases.replies import replies_of
 
 
 def check_rotate(db: Session, slug: str, actor: ActorRef | None) -> tuple[Community, str]:
@@ -85,6 +86,7 @@ def rotate(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
         term.ended_on = today
     last = last_term(db, community)
     previous = outgoing or (last.membership if last else None)
+    offered = incoming.volunteered  # a volunteer is thanked; someone the rota chose may decline
     # The offer is taken up: a volunteer picked by the rota joins the planning group now.
     joins = not incoming.planning_group and not incoming.is_convenor
     incoming.volunteered, incoming.planning_group = False, True
@@ -112,15 +114,18 @@ def rotate(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
                              "tasks": [t.id for t in moved]},
                      after={"owner": incoming.person.name, "tasks": [t.id for t in moved]},
                      flow_run_id=flow_run_id)
-    tasks = [{"id": t.id, "title": t.title, "due": t.due, "notes": t.notes} for t in moved]
+    tasks = [{"id": t.id, "title": t.title, "due": t.due, "notes": t.notes,
+              "overdue": t.due is not None and t.due < today} for t in moved]
     people = [incoming] + ([outgoing] if outgoing is not None and outgoing.left_on is None else [])
+    replies = replies_of(db, community)
     for person in people:
         queue_email(db, outcome, key=f"handover:{slug}:{new_term.id}:{person.person.email}",
                     community=community, template="handover-pack", name=person.person.name,
                     email=person.person.email, today=today, tasks=tasks,
                     incoming=incoming.person.name,
                     outgoing=previous.person.name if previous else None,
-                    is_incoming=person.id == incoming.id)
+                    is_incoming=person.id == incoming.id, volunteered=offered,
+                    incoming_is_convenor=incoming.is_convenor, replies=replies)
     outcome.planning_lead, outcome.tasks_moved = incoming.person.name, len(moved)
     outcome.previous_lead = previous.person.name if previous else None
     outcome.notes.append(f"{slug}: {incoming.person.name} now leads planning"

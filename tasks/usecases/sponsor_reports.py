@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models.db.tables import (
@@ -23,21 +23,24 @@ from models.db.tables import (
     AuditEntry,
     Community,
     CopSession,
+    HealthRecord,
     Membership,
     OutboxMessage,
     RoleTerm,
     SponsorReport,
 )
+from models.health import ATTENDANCE_FALLEN_AWAY, ATTENDANCE_FALLING
 from models.lifecycle import Stage
 from models.reporting import (
     NextTask,
     Period,
     PlanningChange,
-    PlanningEvent,
     ReportFigures,
+    attendance_fall,
     due_periods,
     figures,
     next_due,
+    next_session,
 )
 from models.sessions import SessionFacts
 from models.stages import REPORTING_STAGES
@@ -46,8 +49,11 @@ from tasks.crashpoints import crash_point
 from tasks.email.outbox import Recipient, enqueue
 from tasks.rendering import render, render_email
 from tasks.storage.db import insert_if_absent
-from tasks.storage.queries import current_members, open_tasks, sponsors_of
+from tasks.storage.queries import current_term, membership_of, open_tasks, sponsors_of
 from tasks.usecases.common import Outcome
+from tasks.usecases.replies import replies_of
+
+ATTENDANCE_SIGNALS = frozenset({ATTENDANCE_FALLING, ATTENDANCE_FALLEN_AWAY})
 
 
 def first_day(community: Community) -> date:
@@ -89,9 +95,11 @@ def _sessions(db: Session, community: Community) -> list[SessionFacts]:
 
 
 def _planning_changes(db: Session, community: Community) -> list[PlanningChange]:
-    """Who took over planning, who volunteered or stepped back, who joined or left.
+    """Who took over planning, who volunteered, who joined or left.
 
-    Only people credited are named: someone stepping back or moving on is not named to a sponsor.
+    Only people credited are named: someone who has since stepped back from leading or moved on
+    is not named to a sponsor (their turn as planning lead is still credited), and stepping back
+    is not reported at all.
     """
     changes: list[PlanningChange] = []
     terms = db.scalars(
@@ -106,40 +114,88 @@ def _planning_changes(db: Session, community: Community) -> list[PlanningChange]
     )
     names: dict[str, str] = {}
     for m in members:
-        if m.person.email:
+        named = m.left_on is None and not m.opted_out
+        if m.person.email and named:
             names[m.person.email] = m.person.name
         if m.joined_on > community.created_on:
-            changes.append(PlanningChange(on=m.joined_on, event="joined", who=m.person.name))
+            changes.append(PlanningChange(on=m.joined_on, event="joined", who=m.person.name if named else None))
         if m.left_on is not None:
             changes.append(PlanningChange(on=m.left_on, event="left"))
-    events: dict[str, PlanningEvent] = {"member.volunteered": "volunteered", "member.opted-out": "opted-out"}
     entries = db.scalars(
         select(AuditEntry).where(AuditEntry.community_id == community.id,
-                                 AuditEntry.action.in_(tuple(events)))
+                                 AuditEntry.action == "member.volunteered")
     )
     for entry in entries:
-        event = events[entry.action]
-        who = names.get(str((entry.after or {}).get("member"))) if event == "volunteered" else None
-        changes.append(PlanningChange(on=entry.on_date, event=event, who=who))
+        who = names.get(str((entry.after or {}).get("member")))
+        if who is not None:  # a volunteer who has since stepped back goes unmentioned
+            changes.append(PlanningChange(on=entry.on_date, event="volunteered", who=who))
     return changes
 
 
-def _next_up(db: Session, community: Community) -> tuple[str | None, list[NextTask]]:
-    from tasks.storage.queries import current_term
+def _leads(db: Session, community: Community, period: Period) -> tuple[str | None, list[str], str | None]:
+    """(who led planning at the period's end, everyone who led up to then, who leads now)."""
+    terms = list(db.scalars(
+        select(RoleTerm).options(selectinload(RoleTerm.membership).selectinload(Membership.person))
+        .where(RoleTerm.community_id == community.id, RoleTerm.started_on <= period.end)
+        .order_by(RoleTerm.started_on, RoleTerm.id)))
+    then = [t for t in terms if t.ended_on is None or t.ended_on > period.end]
+    lead = then[-1].membership.person.name if then else None
+    now = current_term(db, community)
+    return (lead, list(dict.fromkeys(t.membership.person.name for t in terms)),
+            now.membership.person.name if now is not None else None)
 
-    term = current_term(db, community)
-    lead = term.membership.person.name if term is not None else None
-    tasks = [NextTask(title=t.title, due=t.due) for t in open_tasks(db, community)[:6]]
-    return lead, tasks
+
+def _members_at(db: Session, community: Community, day: date) -> int:
+    """Everyone in the CoP on that day, the convenor included."""
+    return db.scalar(select(func.count()).select_from(Membership).where(
+        Membership.community_id == community.id, Membership.joined_on <= day,
+        (Membership.left_on.is_(None)) | (Membership.left_on > day))) or 0
 
 
-def build_figures(db: Session, community: Community, period: Period, *, final: bool = False) -> ReportFigures:
-    lead, next_up = _next_up(db, community)
-    members = current_members(db, community)
-    return figures(
-        period, _sessions(db, community), members_now=len(members),
-        changes=_planning_changes(db, community), planning_lead=lead, next_up=next_up, final=final,
+def _next_up(db: Session, community: Community, today: date) -> list[NextTask]:
+    return [NextTask(title=t.title, due=t.due, overdue=t.due is not None and t.due < today)
+            for t in open_tasks(db, community)[:6]]
+
+
+def _attendance_noticed(db: Session, community: Community, until: date) -> list[date]:
+    """Days the health check flagged falling attendance, up to `until`."""
+    records = db.execute(select(HealthRecord.on_date, HealthRecord.signals).where(
+        HealthRecord.community_id == community.id, HealthRecord.on_date <= until))
+    return [on for on, signals in records if ATTENDANCE_SIGNALS & set(signals or ())]
+
+
+def _closed_by(db: Session, community: Community) -> tuple[str | None, bool]:
+    """Who closed the CoP (and gave its reason), and whether they are its convenor."""
+    changes = db.execute(select(AuditEntry.actor, AuditEntry.after).where(
+        AuditEntry.community_id == community.id, AuditEntry.action == "stage.changed")
+        .order_by(AuditEntry.id.desc()))
+    actor = next((a for a, after in changes if (after or {}).get("stage") == Stage.closing.value), None)
+    closer = membership_of(db, community, actor) if actor and "@" in actor else None
+    return (closer.person.name, closer.is_convenor) if closer is not None else (None, False)
+
+
+def build_figures(db: Session, community: Community, period: Period, *, today: date,
+                  final: bool = False) -> ReportFigures:
+    """The report of a period as it was: who led then, who belonged then; and what is next from
+    the day it is written (open tasks, overdue ones marked; the next session)."""
+    lead, leads, lead_now = _leads(db, community, period)
+    sessions = _sessions(db, community)
+    report = figures(
+        period, sessions, members_now=_members_at(db, community, period.end),
+        changes=_planning_changes(db, community), planning_lead=lead,
+        next_up=[] if final else _next_up(db, community, today), final=final,
     )
+    planned = community.first_session.date() if community.first_session else None
+    held = [s.held_on for s in sessions if s.held_on <= today]
+    coming, set_ = (None, False) if final else next_session(planned, max(held, default=None),
+                                                            community.cadence, today)
+    closed_by, by_convenor = _closed_by(db, community) if final else (None, False)
+    return report.model_copy(update={
+        "leads": leads, "lead_now": lead_now if lead_now != lead and not final else None,
+        "written_on": today, "next_session": coming, "next_session_planned": set_,
+        "attendance_fall": attendance_fall(report.trend, _attendance_noticed(db, community, period.end)),
+        "closed_by": closed_by, "closed_by_convenor": by_convenor,
+    })
 
 
 # --- storing reports and queueing them --------------------------------------------------------
@@ -179,6 +235,7 @@ def _queue_to_sponsors(
     keys = {s.person.email: key_for(s.person.email) for s in sponsors if s.person.email}
     queued = set(db.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(list(keys.values())))))
     successor = db.get(Community, community.successor_id) if community.successor_id else None
+    convenor = replies_of(db, community).convenor  # a sponsor's reply reaches the convenor
     new: list[str] = []
     for sponsor in sponsors:
         email, key = sponsor.person.email, keys.get(sponsor.person.email or "")
@@ -186,7 +243,8 @@ def _queue_to_sponsors(
             continue
         rendered = render_email(template, **email_context(community, report, sponsor.person.name, successor))
         if enqueue(db, key=key, community=community, template=template,
-                   to=Recipient(sponsor.person.name, email), email=rendered, today=today):
+                   to=Recipient(sponsor.person.name, email), email=rendered, today=today,
+                   reply_to=convenor):
             new.append(key)
             crash_point("report.queued")
     return new
@@ -202,7 +260,7 @@ def queue_due_reports(db: Session, community: Community, *, today: date, flow_ru
     stored = {r.period_start: r for r in db.scalars(select(SponsorReport).where(
         SponsorReport.community_id == community.id, SponsorReport.final.is_(False)))}
     for period in due_periods(first_day(community), report_kind(community), today, set(stored)):
-        stored[period.start] = _store_report(db, community, build_figures(db, community, period),
+        stored[period.start] = _store_report(db, community, build_figures(db, community, period, today=today),
                                              today=today, flow_run_id=flow_run_id)
         crash_point("report.stored")
     keys: list[str] = []
@@ -213,16 +271,12 @@ def queue_due_reports(db: Session, community: Community, *, today: date, flow_ru
 
 
 def queue_final_report(db: Session, community: Community, *, today: date, flow_run_id: str | None) -> list[str]:
-    """The last report, from the end of the last reported period to today, to every sponsor once."""
+    """The last report, of the CoP's whole life from its launch to today, to every sponsor once."""
     row = db.scalars(select(SponsorReport).where(SponsorReport.community_id == community.id,
                                                  SponsorReport.final.is_(True))).one_or_none()
     if row is None:
-        last_end = db.scalar(select(SponsorReport.period_end).where(
-            SponsorReport.community_id == community.id, SponsorReport.final.is_(False))
-            .order_by(SponsorReport.period_end.desc()).limit(1))
-        start = last_end + timedelta(days=1) if last_end else first_day(community)
-        period = Period(min(start, today), today)
-        row = _store_report(db, community, build_figures(db, community, period, final=True),
+        period = Period(min(first_day(community), today), today)
+        row = _store_report(db, community, build_figures(db, community, period, today=today, final=True),
                             today=today, flow_run_id=flow_run_id)
         crash_point("report.stored")
     return _queue_to_sponsors(db, community, row, template="final-sponsor-report",

@@ -19,9 +19,9 @@ def test_launch_from_the_command_line_prints_a_summary_and_nothing_else(home: Pa
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # Prefect's console logs stay out of the person's terminal
     assert done.stdout.splitlines() == [
-        "aaot is launching: 4 invitations and 1 sponsor notice queued",
-        "email: 5 sent, 0 failed, 0 to retry",
+        "aaot is launching: 3 invitations and 1 sponsor notice queued",  # the convenor is not invited
+        "email: 4 sent, 0 failed, 0 to retry",
     ]
-    assert stage(slug) == "launching" and len(outbox()) == 5
+    assert stage(slug) == "launching" and len(outbox()) == 4
     again = cli("launch", slug, "--as", CONVENOR)
     assert (again.returncode, again.stderr) == (3, "copflow: aaot is already launching; the invitations went out then\n")

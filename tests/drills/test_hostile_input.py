@@ -516,7 +516,8 @@ def test_stored_names_that_bypassed_the_checks_never_reach_a_header(home: Path, 
 
 
 def _notice_context() -> dict[str, Any]:
-    return {"recipient_name": "Lee"}
+    return {"recipient_name": "Lee", "reply_to": None, "decided_by": "Dana", "decided_by_convenor": True,
+            "decided_by_you": False}
 
 
 def _raw_row(key: str, *, subject: str = "[copflow] Hello", to_name: str = "Lee Hart",
@@ -566,7 +567,8 @@ def test_the_read_back_refuses_an_encoded_word_even_past_the_first_check(
     monkeypatch.setattr(message, "text_problem", lambda value, **_: None)
     for subject, name in ((word, "Lee Hart"), ("[copflow] Hello", word)):
         row = SimpleNamespace(**{c: getattr(_raw_row("test:k", subject=subject, to_name=name), c) for c in (
-            "key", "to_name", "to_email", "subject", "text_body", "html_body", "calendar", "queued_at")})
+            "key", "to_name", "to_email", "reply_to_name", "reply_to_email", "subject", "text_body",
+            "html_body", "calendar", "queued_at")})
         with pytest.raises(ValueError, match="would not read back as written"):
             message.build_message(row, Settings())  # type: ignore[arg-type]
         DRILLS.hostile()
@@ -576,13 +578,17 @@ HEADERS_WRITTEN = ["Subject", "From", "To", "Message-ID", "Date", "X-Copflow-Key
                    "Content-Type"]
 
 
-def _headers_exactly(msg: Any, *, subject: str, name: str, address: str) -> None:
-    """The written bytes, parsed back: exactly the headers copflow meant, with its values."""
-    assert sorted(msg.keys()) == sorted(HEADERS_WRITTEN), msg.keys()
+def _headers_exactly(msg: Any, *, subject: str, name: str, address: str,
+                     reply: tuple[str, str] | None = None) -> None:
+    """The written bytes, parsed back: exactly the headers copflow meant, with its values; a
+    Reply-To only when meant, and then exactly the one person meant."""
+    assert sorted(msg.keys()) == sorted(HEADERS_WRITTEN + ["Reply-To"] * bool(reply)), msg.keys()
     assert str(msg["Subject"]).strip() == subject  # a folded header starts after the colon's space
     to = msg["To"].addresses
     assert [(a.display_name, a.addr_spec) for a in to] == [(name, address)]
-    assert not any(h in msg for h in ("Bcc", "Cc", "Reply-To"))
+    if reply:
+        assert [(a.display_name, a.addr_spec) for a in msg["Reply-To"].addresses] == [reply]
+    assert not any(h in msg for h in ("Bcc", "Cc"))
 
 
 GOOD_NAMES = ["O'Brien & \"Sons\"", "José Ñúñez", "Lee (Leeds) <x>", "Zed, Ray; x", "C:\\back\\slash",
@@ -604,11 +610,33 @@ def test_names_that_look_like_headers_are_written_as_exactly_one_name(home: Path
         launch(db, "names", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     s.deliver_everything()
     files = s.eml_files(home)
+    convenor = (BASE["convenor"]["name"], BASE["convenor"]["email"])
     for i, name in enumerate(GOOD_NAMES):
         _headers_exactly(files[f"invite:names:m{i}@example.org"], subject=f"[copflow] You're invited: {cop}",
-                         name=name, address=f"m{i}@example.org")
+                         name=name, address=f"m{i}@example.org", reply=convenor)
         DRILLS.hostile()
     assert all(m["Subject"].strip().startswith("[copflow] ") for m in files.values())
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES[:8])
+def test_a_convenor_name_that_looks_like_headers_is_one_reply_to(home: Path, tmp_path: Path, capsys: Any,
+                                                                 name: str) -> None:
+    """Members' emails reply to the convenor: their name, however it looks, is one display name."""
+    from tasks.storage.db import session_scope
+    from tasks.usecases.launch import launch
+
+    path = tmp_path / "charter.yaml"
+    path.write_text(charter_text(convenor={**BASE["convenor"], "name": name}))
+    assert run(capsys, "community", "create", str(path))[0] == 0
+    with session_scope() as db:
+        launch(db, "aaot", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+    s.deliver_everything()
+    invitations = [m for key, m in s.eml_files(home).items() if key.startswith("invite:")]
+    assert invitations
+    for msg in invitations:
+        _headers_exactly(msg, subject=str(msg["Subject"]).strip(), name=msg["To"].addresses[0].display_name,
+                         address=msg["To"].addresses[0].addr_spec, reply=(name, BASE["convenor"]["email"]))
+    DRILLS.hostile()
 
 
 def test_a_cop_name_cannot_pose_as_an_instruction(home: Path, tmp_path: Path, capsys: Any) -> None:

@@ -44,7 +44,7 @@ def _run_until_settled(runs: int = 3) -> list[Any]:
 
 def _check(delivered: Counter[str]) -> list[Any]:
     rows = s.outbox_rows()
-    assert len(rows) == 3 * (5 + 2) + 3 * 2  # invitations, sponsor notices, one report each
+    assert len(rows) == 3 * (4 + 2) + 3 * 2  # invitations (not the convenor), sponsor notices, one report each
     for row in rows:
         if row.to_email == GONE:
             assert row.status == "failed" and row.last_error, row.key

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from models.reporting import (
     Period,
     PlanningChange,
@@ -73,3 +75,50 @@ def test_figures_count_people_once_by_kind_and_keep_earlier_sessions_for_the_tre
 def test_an_empty_period_has_no_average() -> None:
     f = figures(Period(date(2027, 1, 1), date(2027, 3, 31)), [], members_now=4)
     assert f.sessions == 0 and f.average_attendance is None and f.trend == []
+
+
+# --- a word of context, and what comes next ----------------------------------------------------
+
+def _bars(*counts: int, inside_from: int) -> list:
+    from models.reporting import Bar
+
+    return [Bar(held_on=date(2027, 1 + i, 10), attended=n, in_period=i >= inside_from) for i, n in enumerate(counts)]
+
+
+@pytest.mark.parametrize(("counts", "inside_from", "expected"), [
+    ((9, 12, 11, 8, 4, 4), 3, (12, date(2027, 2, 10), 4, date(2027, 6, 10))),  # the demo's summer
+    ((9, 12, 12, 8, 4), 3, (12, date(2027, 3, 10), 4, date(2027, 5, 10))),  # the latest high
+    ((9, 10, 11, 8, 6), 3, None),  # a dip, not a fall by half
+    ((4, 3, 2, 1), 2, None),  # half, but only a few people: no story to tell
+    ((12,), 0, None),  # nothing before it to fall from
+])
+def test_a_big_fall_in_attendance_is_named_with_its_ends(counts, inside_from, expected) -> None:
+    from models.reporting import attendance_fall
+
+    fall = attendance_fall(_bars(*counts, inside_from=inside_from))
+    got = (fall.high, fall.high_on, fall.low, fall.low_on) if fall else None
+    assert got == expected
+
+
+def test_a_fall_says_when_the_health_check_first_noticed_it() -> None:
+    from models.reporting import attendance_fall
+
+    bars = _bars(9, 12, 11, 8, 4, 4, inside_from=3)
+    noticed = [date(2027, 1, 20), date(2027, 5, 1), date(2027, 4, 1)]  # before the high: not this fall
+    assert attendance_fall(bars, noticed).noticed_on == date(2027, 4, 1)
+
+
+@pytest.mark.parametrize(("planned", "last", "cadence", "today", "expected"), [
+    (date(2027, 1, 14), None, "monthly", date(2027, 1, 1), (date(2027, 1, 14), True)),  # set, to come
+    (date(2027, 1, 14), date(2027, 9, 9), "monthly", date(2027, 10, 1), (date(2027, 10, 9), False)),
+    (None, date(2027, 1, 31), "monthly", date(2027, 2, 1), (date(2027, 2, 28), False)),  # a short month
+    (None, date(2027, 1, 10), "fortnightly", date(2027, 1, 12), (date(2027, 1, 24), False)),
+    (None, date(2027, 1, 10), "quarterly", date(2027, 1, 12), (date(2027, 4, 10), False)),
+    (None, date(2027, 1, 10), "monthly", date(2027, 3, 1), (None, False)),  # overdue: no guess
+    (None, None, "monthly", date(2027, 3, 1), (None, False)),
+])
+def test_the_next_session_is_the_date_set_or_where_the_cadence_points(planned, last, cadence, today,
+                                                                       expected) -> None:
+    from models.reporting import next_session
+
+    assert next_session(planned, last, cadence, today) == expected

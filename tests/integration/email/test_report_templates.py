@@ -63,7 +63,7 @@ def test_final_report_thanks_and_credits() -> None:
     email = render_email("final-sponsor-report", **_context(
         successor=SimpleNamespace(name="Frailty at Home CoP")))
     assert "Thank you" in email.text and "Frailty at Home CoP" in email.text
-    assert "Over its life the community met 1 time, and 2 different people took part." in email.text
+    assert "Over its life the community met once, and 2 different people took part." in email.text
     for blame in ("fail", "blame", "poor", "low attendance", "disappoint"):
         assert blame not in email.text.lower()
 
@@ -90,7 +90,7 @@ def _changes_and_next_up() -> dict[str, object]:
 
 
 SENTENCES = [
-    "Sam Okafor is leading planning at the moment.",
+    "Sam Okafor was leading planning at the end of the period.",
     "Sam Okafor took on the planning lead (9 April 2027)",
     "Ruth Adeyemi joined (2 May 2027)",
     "Ruth Adeyemi volunteered to help lead planning (13 May 2027)",
@@ -98,7 +98,7 @@ SENTENCES = [
     "A member moved on (1 June 2027)",
     "Book the room (by 3 July 2027)",
     "Invite a speaker",
-    "5 people are part of the community now.",
+    "5 people were part of the community at the end of the period, the convenor included.",
 ]
 
 

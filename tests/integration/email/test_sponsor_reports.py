@@ -46,7 +46,7 @@ def test_not_launched_or_archived_gets_no_periodic_report(home) -> None:
     assert _queue(slug, date(2027, 7, 1)) == []
 
 
-def test_final_report_covers_since_the_last_report_and_ends_periodic_ones(home) -> None:
+def test_final_report_covers_the_whole_life_and_ends_periodic_ones(home) -> None:
     slug = make_active_cop(date(2027, 1, 5), date(2027, 1, 10))
     record(slug, date(2027, 1, 14), EVERYONE[:3])
     record(slug, date(2027, 4, 15), EVERYONE, topics=["Last case"])
@@ -57,8 +57,9 @@ def test_final_report_covers_since_the_last_report_and_ends_periodic_ones(home) 
     assert _queue(slug, date(2027, 7, 1)) == []  # the final report covered everything
     with session_scope() as db:
         final = db.scalars(select(SponsorReport).where(SponsorReport.final.is_(True))).one()
-        assert (final.period_start, final.period_end) == (date(2027, 4, 1), date(2027, 5, 20))
-        assert final.figures["sessions"] == 1 and final.figures["topics"] == ["Last case"]
+        # The whole life from the launch, not only since the last periodic report.
+        assert (final.period_start, final.period_end) == (date(2027, 1, 10), date(2027, 5, 20))
+        assert final.figures["sessions"] == 2 and "Last case" in final.figures["topics"]
         subject = db.scalars(select(OutboxMessage.subject).where(OutboxMessage.template == "final-sponsor-report")).first()
     assert "final report" in subject
 

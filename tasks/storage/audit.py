@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from models.db.tables import AuditEntry, Community
 
+CHANNEL = "channel"  # a key of Session.info: where this transaction's actor acts (e.g. "web")
+
 
 def record(
     db: Session,
@@ -32,6 +34,7 @@ def record(
         before=before,
         after=after,
         flow_run_id=flow_run_id,
+        channel=db.info.get(CHANNEL),
     )
     db.add(entry)
     return entry

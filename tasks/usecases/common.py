@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.db.tables import Community
 from models.lifecycle import Stage, require_transition
+from tasks.email import member_mail
 from tasks.email.outbox import Recipient, enqueue
 from tasks.rendering import render_email
 from tasks.storage import audit
@@ -75,6 +76,11 @@ def queue_email(
     """Render and queue one email; True only when the key was not queued before."""
     if not email:  # erased under the retention setting: nobody to write to
         return False
+    if template in member_mail.MEMBER_TEMPLATES:
+        member = member_mail.membership_for(community, email)
+        if member is not None and member.emails_stopped and template in member_mail.NON_ESSENTIAL:
+            return False  # they asked for no more of these (the web app, or a link in an email)
+        context["member_links"] = member_mail.links(member) if member is not None else {}
     rendered = render_email(template, community=community, recipient_name=name, **context)
     added = enqueue(db, key=key, community=community, template=template,
                     to=Recipient(name=name, email=email), email=rendered, today=today,

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from models.db.tables import OutboxMessage, Person, WebSession, WebToken
 from tasks.email.outbox import Recipient, enqueue
@@ -105,15 +105,18 @@ def use_sign_in(token: str) -> NewSession | None:
         return NewSession(session_id, spent.next_path)
 
 
-def viewer(session_id: object) -> Viewer | None:
-    """The person this session belongs to, while it is live (not signed out, not too old)."""
+def viewer(session_id: object, db: Connection | None = None) -> Viewer | None:
+    """The person this session belongs to, while it is live (not signed out, not too old).
+    db: a read transaction the page also uses (one round of connection set-up, not two)."""
     if not isinstance(session_id, str) or not session_id:
         return None
-    with read_scope() as db:
-        row = db.execute(
-            select(Person.id, Person.name, Person.email).join(WebSession, WebSession.person_id == Person.id)
-            .where(WebSession.session_hash == token_hash(session_id), WebSession.ended_at.is_(None),
-                   WebSession.created_at > now() - timedelta(hours=SESSION_HOURS))).first()
+    if db is None:
+        with read_scope() as own:
+            return viewer(session_id, own)
+    row = db.execute(
+        select(Person.id, Person.name, Person.email).join(WebSession, WebSession.person_id == Person.id)
+        .where(WebSession.session_hash == token_hash(session_id), WebSession.ended_at.is_(None),
+               WebSession.created_at > now() - timedelta(hours=SESSION_HOURS))).first()
     if row is None or row.email is None:  # an erased person's session ends with their address
         return None
     return Viewer(row.id, row.name, row.email)

@@ -48,10 +48,19 @@ def _check(token: str) -> tuple[ActionLink, MyCommunity, str] | str:
     return link, mine[0], email
 
 
+def _checked_for(request: Request, token: str) -> tuple[ActionLink, MyCommunity, str] | str:
+    """As _check, and refused in a browser signed in as someone else: a link acts only for the
+    person it was sent to."""
+    me = signed_in(request)
+    checked = _check(token)
+    if not isinstance(checked, str) and me is not None and me.person_id != checked[0].person_id:
+        return "someone else"
+    return checked
+
+
 @router.get("/act/{token}")
 def open_link(request: Request, token: str) -> Response:
-    signed_in(request)
-    checked = _check(token)
+    checked = _checked_for(request, token)
     if isinstance(checked, str):
         return page(request, "link-problem.html", 410, kind=checked)
     link, cop, _ = checked
@@ -70,10 +79,10 @@ def _spend(token: str, link: ActionLink) -> Callable[[Session], bool]:
 
 @router.post("/act/{token}")
 def use_link(request: Request, token: str, sent_csrf: CsrfField = "") -> Response:
-    signed_in(request)
     if not csrf_ok(request, sent_csrf):
+        signed_in(request)
         return refused_form(request)
-    checked = _check(token)
+    checked = _checked_for(request, token)
     if isinstance(checked, str):
         return page(request, "link-problem.html", 410, kind=checked)
     link, cop, email = checked

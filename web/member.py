@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Connection
 
 from models.errors import CopflowError
 from tasks.storage.audit import CHANNEL
@@ -27,27 +28,31 @@ def to_sign_in(request: Request) -> Response:
 
 @router.get("/")
 def home(request: Request) -> Response:
-    me = signed_in(request)
+    with read_scope() as db:  # who, and what they see, in one read
+        me = signed_in(request, db)
+        if me is not None:
+            mine = my_communities(db, me.person_id, date.today())
+            reports = len(reports_sent_to(db, me.email))
     if me is None:
         return page(request, "start.html", next_path=None, problem=None, address="")
-    with read_scope() as db:
-        mine = my_communities(db, me.person_id, date.today())
-        reports = len(reports_sent_to(db, me.email))
     return page(request, "home.html", communities=mine, reports=reports)
 
 
-def _mine(me: auth.Viewer, slug: str) -> MyCommunity | None:
-    with read_scope() as db:
-        found = my_communities(db, me.person_id, date.today(), slug=slug)
+def _mine(me: auth.Viewer, slug: str, db: Connection | None = None) -> MyCommunity | None:
+    if db is None:
+        with read_scope() as own:
+            return _mine(me, slug, own)
+    found = my_communities(db, me.person_id, date.today(), slug=slug)
     return found[0] if found else None
 
 
 @router.get("/cops/{slug}")
 def community_page(request: Request, slug: str) -> Response:
-    me = signed_in(request)
+    with read_scope() as db:
+        me = signed_in(request, db)
+        cop = _mine(me, slug, db) if me is not None else None
     if me is None:
         return to_sign_in(request)
-    cop = _mine(me, slug)
     if cop is None:  # not one of theirs: the same answer as a CoP that does not exist
         return page(request, "error.html", 404, title_key="not-found")
     return page(request, "community.html", cop=cop, done=request.query_params.get("done"))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Connection
 
 from web import auth
 from web.pages import csrf_ok, csrf_token, page, safe_next
@@ -16,8 +17,8 @@ FormText = Annotated[str, Form()]
 CsrfField = Annotated[str, Form(alias="csrf_token")]  # every form carries it
 
 
-def signed_in(request: Request) -> auth.Viewer | None:
-    found = auth.viewer(request.session.get(SID))
+def signed_in(request: Request, db: Connection | None = None) -> auth.Viewer | None:
+    found = auth.viewer(request.session.get(SID), db)
     request.state.viewer = found
     return found
 

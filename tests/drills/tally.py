@@ -25,6 +25,9 @@ class Tally:
     def permission(self, n: int = 1) -> None:
         self.counts["permission cases"] += n
 
+    def web(self, n: int = 1) -> None:
+        self.counts["web cases"] += n
+
     def take(self) -> dict[str, int]:
         """What was counted since the last take (and start counting afresh)."""
         done, self.counts = dict(self.counts), Counter()

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from models.db.tables import AuditEntry, Membership, OutboxMessage, Person, WebSession, WebToken
+from models.db.tables import AuditEntry, Community, Membership, OutboxMessage, Person, WebSession, WebToken
 from tasks.storage.db import session_scope
 
 LINK = re.compile(r"https?://[^\s\"<>]+/sign-in/[A-Za-z0-9_\-]+")
@@ -61,6 +61,9 @@ def snapshot() -> dict[str, Any]:
             "people": sorted(db.execute(select(Person.id, Person.email)).all()),
             "audit": db.scalar(select(func.count()).select_from(AuditEntry)),
             "sessions": db.scalar(select(func.count()).select_from(WebSession).where(WebSession.ended_at.is_(None))),
+            "outbox": db.scalar(select(func.count()).select_from(OutboxMessage)),
+            "sign-in links": db.scalar(select(func.count()).select_from(WebToken)),
+            "stages": sorted(db.execute(select(Community.slug, Community.stage)).all()),
             "used links": db.scalar(select(func.count()).select_from(WebToken).where(WebToken.used_at.is_not(None)
                                                                                      | (WebToken.purpose == "action"))),
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -26,6 +27,9 @@ def web(
     from tasks.storage.settings import get_settings
     from tasks.web_links import secret_source, web_secret, web_url
 
+    if env("WEB_URL") is None:  # links then lead here (this process, and the workers it starts)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host  # noqa: S104
+        os.environ["COPFLOW_WEB_URL"] = f"http://{shown}:{port}"
     settings = get_settings()  # a wrong setting is said before anything starts
     require_schema()
     web_secret()  # made now (embedded defaults) or checked, so the first page does not fail

@@ -154,6 +154,7 @@ def audit_trail(db: Connection, slug: str) -> list[dict[str, Any]]:
             "before": e.before,
             "after": e.after,
             "flow_run_id": e.flow_run_id,
+            "channel": e.channel,
         }
         for e in entries
     ]

@@ -240,6 +240,16 @@ def table(result: dict[str, Any], machine: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def web_section(data: Data, args: argparse.Namespace, home: Path) -> dict[str, Any] | None:
+    """copflow web under 50 concurrent signed-in sessions at N (bench/web.py)."""
+    if not args.web_sessions:
+        return None
+    from bench.web import run_web
+
+    log(f"web: {args.web_sessions} concurrent sessions at N={args.n}")
+    return run_web(data.fresh(args.n), home / "web", args.web_sessions)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -255,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where generated databases are kept between runs")
     parser.add_argument("--workloads", default="health,report",
                         help="comma-separated: health, report (default both)")
+    parser.add_argument("--web-sessions", type=int, default=50,
+                        help="concurrent signed-in sessions for the web section (0: skip; bench/web.py)")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
 
@@ -281,9 +293,14 @@ def main(argv: list[str] | None = None) -> int:
             for workload in workloads:
                 bench.measure(args.large, workload, "flow")
         cli = bench.cli_latency(args.n, args.cli_runs) if args.cli_runs else {}
+    web = web_section(data, args, home)
     machine["load_average_at_end"] = os.getloadavg()
     result = summarise(bench, args, cli, workloads)
-    text = table(result, machine)
+    result["web"], text = web, table(result, machine)
+    if web:
+        from bench.web import table as web_table
+
+        text += f"\n\n{web_table(web, args.n)}"
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "result": result, "runs": bench.runs,

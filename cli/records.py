@@ -316,6 +316,7 @@ def audit(slug: SlugArg, as_json: AsJson = False) -> None:
     for e in entries:
         why = f": {e['why']}" if e["why"] else ""
         run = f" (flow run {e['flow_run_id']})" if e["flow_run_id"] else ""
+        run += f" (on the {e['channel']})" if e["channel"] else ""
         change = "".join(f" {label} {_brief(e[label])}" for label in ("before", "after") if e[label])
         say(f"{e['on']} {e['actor']}{_operator_said(e)} {e['action']}{why}{run}{change}")
 

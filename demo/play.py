@@ -207,6 +207,23 @@ def play(console: Console, steps: list[Step]) -> Year:
     return year
 
 
+def web_people() -> dict[str, str | None]:
+    """Someone to sign in to the web app as: a member of a CoP still open, and a sponsor sent reports."""
+    from sqlalchemy import select
+
+    from models.db.tables import Community, Membership, OutboxMessage, Person
+    from tasks.storage.db import session_scope
+    from tasks.web_links import web_url
+
+    with session_scope() as db:
+        member = db.scalar(select(Person.email).join(Membership).join(Community)
+                           .where(Community.stage != "archived", Membership.left_on.is_(None),
+                                  ~Membership.is_convenor, ~Membership.planning_group).order_by(Membership.id))
+        sponsor = db.scalar(select(OutboxMessage.to_email).where(OutboxMessage.template == "sponsor-report",
+                                                                OutboxMessage.status == "sent"))
+    return {"url": web_url(), "member": member, "sponsor": sponsor}
+
+
 def say_outro(console: Console, home: Path, year: Year, steps: int, started: float) -> None:
     """Where to look: the outbox by kind, each archive (checked), the audit trail, the CoPs."""
     from sqlalchemy import select
@@ -234,7 +251,7 @@ def say_outro(console: Console, home: Path, year: Year, steps: int, started: flo
                   archives=archives,
                   env=f"COPFLOW_HOME={home}", copflow=command_name(),
                   slugs=[s for s, _ in communities],
-                  prefect_home=prefect_home())
+                  prefect_home=prefect_home(), web=web_people())
     for line in text.splitlines():
         console.print(line, markup=False)
     if any(not a["ok"] for a in archives):

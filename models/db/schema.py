@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -77,6 +78,8 @@ membership = Table(
     Column("planning_group", Boolean, nullable=False, default=False),
     Column("volunteered", Boolean, nullable=False, default=False),
     Column("opted_out", Boolean, nullable=False, default=False),
+    # The member asked for no more of this CoP's non-essential emails (tasks/usecases/common.py).
+    Column("emails_stopped", Boolean, nullable=False, default=False, server_default=false()),
     Column("joined_on", Date, nullable=False),
     Column("left_on", Date),
     UniqueConstraint("community_id", "person_id"),
@@ -159,6 +162,8 @@ audit_entry = Table(
     Column("flow_run_id", String(64)),
     # Who typed the command or started the run (an OS user, 'schedule'); None: the Prefect API.
     Column("operator", String(64)),
+    # Where the actor acted: "web" for the web app; None for the command line and schedules.
+    Column("channel", String(20)),
 )
 
 # Every email is a row here first; a transport delivers it exactly once.
@@ -218,4 +223,34 @@ health_record = Table(
     Column("signals", JSON, nullable=False),
     Column("flow_run_id", String(64)),
     Index("ix_health_community_date", "community_id", "on_date"),
+)
+
+# The web app keeps no state of its own: one-time sign-in links and used action links live
+# here, so several replicas share them. Only hashes of tokens, addresses and client addresses.
+web_token = Table(
+    "web_token",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("purpose", String(20), nullable=False),  # sign-in, or action (a used email link)
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("person_id", Integer, ForeignKey("person.id")),  # None: an address nobody has
+    Column("address_hash", String(64)),
+    Column("client_hash", String(64)),
+    Column("next_path", String(300)),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
+    Index("ix_web_token_address", "address_hash", "created_at"),
+    Index("ix_web_token_client", "client_hash", "created_at"),
+)
+
+# A signed-in browser: the cookie holds a random id whose hash is here; signing out ends it.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_hash", String(64), nullable=False, unique=True),
+    Column("person_id", Integer, ForeignKey("person.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("ended_at", DateTime),
 )

@@ -74,6 +74,7 @@ class Membership(Base):
     planning_group: Mapped[bool]
     volunteered: Mapped[bool]
     opted_out: Mapped[bool]
+    emails_stopped: Mapped[bool]
     joined_on: Mapped[date]
     left_on: Mapped[date | None]
 
@@ -174,6 +175,7 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None]
     flow_run_id: Mapped[str | None]
     operator: Mapped[str | None]
+    channel: Mapped[str | None]
 
 
 class OutboxMessage(Base):
@@ -231,3 +233,32 @@ class HealthRecord(Base):
     figures: Mapped[dict[str, Any]]
     signals: Mapped[list[Any]]
     flow_run_id: Mapped[str | None]
+
+
+class WebToken(Base):
+    """A one-time sign-in link, or an email action link once used (tokens stored hashed)."""
+
+    __table__ = schema.web_token
+
+    id: Mapped[int]
+    purpose: Mapped[str]
+    token_hash: Mapped[str]
+    person_id: Mapped[int | None]
+    address_hash: Mapped[str | None]
+    client_hash: Mapped[str | None]
+    next_path: Mapped[str | None]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser; ended_at set by signing out, after which its cookie is refused."""
+
+    __table__ = schema.web_session
+
+    id: Mapped[int]
+    session_hash: Mapped[str]
+    person_id: Mapped[int]
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

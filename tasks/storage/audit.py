@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from models.db.tables import AuditEntry, Community
 from tasks.storage import operator as operators
 
+CHANNEL = "channel"  # a key of Session.info: where this transaction's actor acts (e.g. "web")
+
 
 def record(
     db: Session,
@@ -37,6 +39,7 @@ def record(
         after=after,
         flow_run_id=flow_run_id,
         operator=operator if operator is not None else operators.current(),
+        channel=db.info.get(CHANNEL),
     )
     db.add(entry)
     return entry

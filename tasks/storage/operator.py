@@ -39,6 +39,12 @@ def at_the_terminal() -> None:
     _operator.set(os_user())
 
 
+def online() -> None:
+    """The web app: each change is the signed-in person's own (the audit's channel says 'web'),
+    not typed by whoever started the server."""
+    _operator.set(None)
+
+
 def current() -> str | None:
     return _operator.get()
 

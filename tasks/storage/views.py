@@ -155,6 +155,7 @@ def audit_trail(db: Connection, slug: str) -> list[dict[str, Any]]:
             "after": e.after,
             "flow_run_id": e.flow_run_id,
             "operator": e.operator,
+            "channel": e.channel,
         }
         for e in entries
     ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.db.tables import Community
 from models.lifecycle import Stage, require_transition
+from tasks.email import member_mail
 from tasks.email.outbox import Recipient, enqueue
 from tasks.rendering import render_email
 from tasks.storage import audit
@@ -85,6 +86,11 @@ def queue_email(
     CoP's, when the caller queues many (read once); otherwise read here."""
     if not email:  # erased under the retention setting: nobody to write to
         return False
+    if template in member_mail.MEMBER_TEMPLATES:
+        member = member_mail.membership_for(community, email)
+        if member is not None and member.emails_stopped and template in member_mail.NON_ESSENTIAL:
+            return False  # they asked for no more of these (the web app, or a link in an email)
+        context["member_links"] = member_mail.links(member) if member is not None else {}
     reply_to = (replies or replies_of(db, community)).to(email)
     rendered = render_email(template, community=community, recipient_name=name, reply_to=reply_to,
                             **context)

@@ -28,6 +28,9 @@ class Tally:
     def erasure(self, n: int = 1) -> None:
         self.counts["erasure places checked"] += n
 
+    def web(self, n: int = 1) -> None:
+        self.counts["web cases"] += n
+
     def take(self) -> dict[str, int]:
         """What was counted since the last take (and start counting afresh)."""
         done, self.counts = dict(self.counts), Counter()

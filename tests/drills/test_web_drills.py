@@ -1,0 +1,555 @@
+"""Drill 7: the web app under attack. Each case tries something the web app must refuse (forged or
+missing CSRF tokens, replayed, expired, tampered or someone else's links, a member acting on a CoP
+they are not in, a sponsor acting, old or tampered cookies, open redirects, HTML in names, the
+rate limits) and checks it was refused with nothing changed: memberships, people, audit, sessions,
+links and outbox exactly as before."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from models.db.tables import Community, OutboxMessage, Person, WebSession, WebToken
+from tasks.storage.db import session_scope
+from tests.drills.tally import DRILLS
+from tests.support import lifecycle as cop
+from tests.web import support
+from tests.web.support import csrf, sign_in
+
+MEMBER, OTHER_MEMBER = "lee@example.org", "sam@example.nhs.uk"
+OTHER_CHARTER = """
+name: Wound Care Community of Practice
+slug: wound-care
+domain: Wound care in the community
+practice: Cases
+cadence: monthly
+first_session: 2027-02-01T10:00
+convenor: {name: Kim Wells, email: kim@example.nhs.uk}
+sponsors:
+  - {name: Ola Sponsor, email: ola@example.nhs.uk}
+members:
+  - {name: Ray Moss, email: ray@example.nhs.uk, kind: practitioner}
+  - {name: Tam Lowe, email: tam@example.org, kind: researcher}
+  - {name: Una Park, email: una@example.org, kind: practitioner}
+"""
+CASES: dict[str, Callable[[TestClient], Any]] = {}
+
+
+def case(name: str) -> Callable[[Callable[[TestClient], Any]], Callable[[TestClient], Any]]:
+    def register(fn: Callable[[TestClient], Any]) -> Callable[[TestClient], Any]:
+        CASES[name] = fn
+        return fn
+    return register
+
+
+def refused(answer: Any, *codes: int) -> None:
+    allowed = codes or (400, 403, 404, 410, 429)
+    assert answer.status_code in allowed, (answer.status_code, answer.text[:500])
+
+
+def to_sign_in(answer: Any) -> None:
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in"), answer.status_code
+
+
+def signed(c: TestClient, who: str = MEMBER) -> str:
+    """Sign in; the CSRF token of the member's CoP page."""
+    sign_in(c, who)
+    return csrf(c.get("/").text)
+
+
+def link_for(email: str, action: str, slug: str = "aaot") -> str:
+    from tasks.web_links import ActionLink, action_token
+
+    with session_scope() as db:
+        person = db.scalar(select(Person.id).where(Person.email == email))
+        community = db.scalar(select(Community.id).where(Community.slug == slug))
+    return f"/act/{action_token(ActionLink(person, community, action))}"
+
+
+def fresh_token(c: TestClient) -> str:
+    return csrf(c.get("/sign-in").text)
+
+
+# CSRF: a form without this browser's own token does nothing.
+@case("volunteer without a CSRF token")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/volunteer", data={}), 403)
+
+
+@case("volunteer with a forged CSRF token")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/volunteer", data={"csrf_token": "x" * 43}), 403)
+
+
+@case("volunteer with another browser's CSRF token")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.client() as other:
+        theirs = fresh_token(other)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/volunteer", data={"csrf_token": theirs}), 403)
+
+
+@case("leave without a CSRF token")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/leave"), 403)
+
+
+@case("opt out with an empty CSRF token")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/opt-out", data={"csrf_token": ""}), 403)
+
+
+@case("stop emails with the token sent as a query parameter")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    with support.unchanged():
+        refused(c.post(f"/cops/aaot/stop-emails?csrf_token={token}"), 403)
+
+
+@case("change address with a forged CSRF token")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.unchanged():
+        refused(c.post("/address", data={"csrf_token": "forged" * 8, "email": "evil@example.com"}), 403)
+
+
+@case("sign out without a CSRF token (a cross-site sign-out)")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.unchanged():
+        refused(c.post("/sign-out"), 403)
+    assert "Signed in as" in c.get("/").text
+
+
+@case("ask for a sign-in link without a CSRF token")
+def _(c: TestClient) -> None:
+    with support.unchanged():
+        refused(c.post("/sign-in", data={"email": MEMBER}), 403)
+
+
+@case("use a sign-in link without a CSRF token")
+def _(c: TestClient) -> None:
+    support.ask_link(c, MEMBER)
+    link = support.outbox_links(MEMBER)[-1]
+    with support.unchanged():
+        refused(c.post(link), 403)
+
+
+@case("press an email link's button without a CSRF token")
+def _(c: TestClient) -> None:
+    link = link_for(MEMBER, "leave")
+    with support.unchanged():
+        refused(c.post(link), 403)
+
+
+@case("a cross-site form from a browser with no cookie at all")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.client() as stranger, support.unchanged():
+        refused(stranger.post("/cops/aaot/leave", data={"csrf_token": ""}), 403)
+
+
+# Sign-in links: once, for 15 minutes, only as issued.
+@case("replay a used sign-in link")
+def _(c: TestClient) -> None:
+    support.ask_link(c, MEMBER)
+    link = support.outbox_links(MEMBER)[-1]
+    assert c.post(link, data={"csrf_token": csrf(c.get(link).text)}).status_code == 303
+    with support.client() as thief:
+        token = fresh_token(thief)
+        with support.unchanged():
+            refused(thief.post(link, data={"csrf_token": token}), 410)
+
+
+@case("use an expired sign-in link")
+def _(c: TestClient) -> None:
+    support.ask_link(c, MEMBER)
+    link = support.outbox_links(MEMBER)[-1]
+    page = c.get(link)
+    with session_scope() as db:
+        db.execute(update(WebToken).values(expires_at=WebToken.created_at - timedelta(seconds=1)))
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": csrf(page.text)}), 410)
+
+
+@case("a made-up sign-in link")
+def _(c: TestClient) -> None:
+    with support.unchanged():
+        refused(c.post("/sign-in/" + "A" * 43, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("a sign-in link with its last character changed")
+def _(c: TestClient) -> None:
+    support.ask_link(c, MEMBER)
+    link = support.outbox_links(MEMBER)[-1]
+    changed = link[:-1] + ("A" if link[-1] != "A" else "B")
+    with support.unchanged():
+        refused(c.post(changed, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("an overlong sign-in link")
+def _(c: TestClient) -> None:
+    with support.unchanged():
+        refused(c.post("/sign-in/" + "A" * 5000, data={"csrf_token": fresh_token(c)}))
+
+
+# Links in emails: signed, single-purpose, bound to one person and one CoP, expiring, once.
+@case("replay a used email link")
+def _(c: TestClient) -> None:
+    link = link_for(MEMBER, "opt-out")
+    assert c.post(link, data={"csrf_token": csrf(c.get(link).text)}).status_code == 200
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("an expired email link")
+def _(c: TestClient) -> None:
+    from tasks.web_links import LINK_DAYS
+
+    real = time.time
+    try:
+        time.time = lambda: real() - (LINK_DAYS + 1) * 86_400  # signed a month and a day ago
+        link = link_for(MEMBER, "volunteer")
+    finally:
+        time.time = real
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("an email link with its payload edited to another person")
+def _(c: TestClient) -> None:
+    import base64
+    import json
+
+    link = link_for(MEMBER, "leave")
+    payload, rest = link.removeprefix("/act/").split(".", 1)
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    with session_scope() as db:
+        data["p"] = db.scalar(select(Person.id).where(Person.email == OTHER_MEMBER))
+    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    with support.unchanged():
+        refused(c.post(f"/act/{forged}.{rest}", data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("an email link signed with another secret")
+def _(c: TestClient) -> None:
+    from itsdangerous import URLSafeTimedSerializer
+
+    with session_scope() as db:
+        person = db.scalar(select(Person.id).where(Person.email == MEMBER))
+    token = URLSafeTimedSerializer("not-the-secret" * 4, salt="copflow-action-link").dumps(
+        {"p": person, "c": 1, "a": "leave", "n": "x"})
+    with support.unchanged():
+        refused(c.post(f"/act/{token}", data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("an email link for an action that is not one")
+def _(c: TestClient) -> None:
+    link = link_for(MEMBER, "make-convenor")
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("another person's email link, in a browser signed in as someone else")
+def _(c: TestClient) -> None:
+    signed(c, OTHER_MEMBER)
+    link = link_for(MEMBER, "leave")
+    with support.unchanged():
+        page = c.get(link)
+        refused(c.post(link, data={"csrf_token": csrf(page.text)}), 410)
+
+
+@case("an email link for a CoP the person is not in")
+def _(c: TestClient) -> None:
+    link = link_for(MEMBER, "volunteer", slug="wound-care")
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("an email link used after the member has left")
+def _(c: TestClient) -> None:
+    link = link_for(MEMBER, "volunteer")
+    leave = link_for(MEMBER, "leave")
+    assert c.post(leave, data={"csrf_token": fresh_token(c)}).status_code == 200
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("a convenor's email link to leave (a convenor may not leave)")
+def _(c: TestClient) -> None:
+    link = link_for(cop.CONVENOR, "leave")
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": fresh_token(c)}), 400, 403)
+
+
+# Members act only on their own CoPs; sponsors never act.
+@case("a member volunteers in a CoP they are not in")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/wound-care/volunteer", data={"csrf_token": token}), 404)
+
+
+@case("a member leaves a CoP they are not in")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/wound-care/leave", data={"csrf_token": token}), 404)
+
+
+@case("a member opens a CoP they are not in")
+def _(c: TestClient) -> None:
+    signed(c)
+    with support.unchanged():
+        answer = c.get("/cops/wound-care")
+    refused(answer, 404)
+    assert "Wound" not in answer.text
+
+
+@case("a member acts on a CoP that does not exist")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/no-such-cop/volunteer", data={"csrf_token": token}), 404)
+
+
+@case("a member posts an action that does not exist")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/make-convenor", data={"csrf_token": token}), 404)
+
+
+@case("a member acts on an archived CoP")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    with session_scope() as db:
+        db.execute(update(Community).where(Community.slug == "aaot").values(stage="archived"))
+    with support.unchanged():
+        refused(c.post("/cops/aaot/volunteer", data={"csrf_token": token}), 400, 403)
+
+
+@case("a former member acts on the CoP they left")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    assert c.post("/cops/aaot/leave", data={"csrf_token": token}).status_code == 200
+    with support.unchanged():
+        refused(c.post("/cops/aaot/volunteer", data={"csrf_token": token}), 404)
+
+
+@case("a sponsor volunteers in the CoP they sponsor")
+def _(c: TestClient) -> None:
+    token = signed(c, cop.SPONSOR)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/volunteer", data={"csrf_token": token}), 404)
+
+
+@case("a sponsor leaves the CoP they sponsor")
+def _(c: TestClient) -> None:
+    token = signed(c, cop.SPONSOR)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/leave", data={"csrf_token": token}), 404)
+
+
+@case("a sponsor stops the CoP's emails")
+def _(c: TestClient) -> None:
+    token = signed(c, cop.SPONSOR)
+    with support.unchanged():
+        refused(c.post("/cops/aaot/stop-emails", data={"csrf_token": token}), 404)
+
+
+@case("a sponsor with an email link made for them")
+def _(c: TestClient) -> None:
+    link = link_for(cop.SPONSOR, "volunteer")
+    with support.unchanged():
+        refused(c.post(link, data={"csrf_token": fresh_token(c)}), 410)
+
+
+@case("a member reads a report sent to a sponsor")
+def _(c: TestClient) -> None:
+    signed(c)
+    with session_scope() as db:
+        db.execute(update(OutboxMessage).where(OutboxMessage.template == "sponsor-launch-notice")
+                   .values(template="sponsor-report", status="sent"))
+        report = db.scalar(select(OutboxMessage.id).where(OutboxMessage.template == "sponsor-report"))
+    with support.unchanged():
+        refused(c.get(f"/reports/{report}"), 404)
+
+
+# Cookies: signed, and ended by signing out.
+@case("the session cookie from before sign-out")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    old = dict(c.cookies)
+    assert c.post("/sign-out", data={"csrf_token": token}).status_code == 200
+    c.cookies.clear()
+    c.cookies.update(old)
+    with support.unchanged():
+        to_sign_in(c.post("/cops/aaot/volunteer", data={"csrf_token": token}))
+
+
+@case("a tampered session cookie")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    value = c.cookies["copflow_session"]
+    c.cookies.clear()
+    c.cookies.set("copflow_session", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+    with support.unchanged():
+        answer = c.post("/cops/aaot/volunteer", data={"csrf_token": token})
+    assert answer.status_code in (303, 403)
+
+
+@case("a session cookie signed with another secret")
+def _(c: TestClient) -> None:
+    import base64
+    import json
+
+    from itsdangerous import TimestampSigner
+
+    signed(c)
+    with session_scope() as db:
+        db.execute(update(WebSession).values(session_hash="0" * 64))
+    data = base64.b64encode(json.dumps({"sid": "x" * 43, "csrf": "y" * 43}).encode())
+    c.cookies.clear()
+    c.cookies.set("copflow_session", TimestampSigner("another-secret" * 3).sign(data).decode())
+    with support.unchanged():
+        answer = c.post("/cops/aaot/volunteer", data={"csrf_token": "y" * 43})
+    assert answer.status_code in (303, 403)
+
+
+@case("a session that is too old")
+def _(c: TestClient) -> None:
+    from web.auth import SESSION_HOURS
+
+    token = signed(c)
+    with session_scope() as db:
+        db.execute(update(WebSession).values(created_at=WebSession.created_at - timedelta(hours=SESSION_HOURS + 1)))
+    with support.unchanged():
+        to_sign_in(c.post("/cops/aaot/volunteer", data={"csrf_token": token}))
+
+
+# Open redirects: after signing in, only a path on this site.
+def _redirect_case(next_value: str) -> Callable[[TestClient], None]:
+    def run(c: TestClient) -> None:
+        support.ask_link(c, MEMBER, next=next_value)
+        link = support.outbox_links(MEMBER)[-1]
+        answer = c.post(link, data={"csrf_token": csrf(c.get(link).text)})
+        assert answer.status_code == 303 and answer.headers["location"] == "/"
+    return run
+
+
+for _next in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)",
+              "/cops\r\nSet-Cookie: x=1", "http:/evil.example"):
+    CASES[f"an open redirect through next={_next!r}"] = _redirect_case(_next)
+
+
+# Text people typed is shown as text.
+@case("HTML in a person's name")
+def _(c: TestClient) -> None:
+    with session_scope() as db:
+        db.execute(update(Person).where(Person.email == MEMBER).values(name="<script>alert(1)</script>"))
+    signed(c)
+    page = c.get("/").text
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@case("HTML in a CoP's name, on its page and its confirmation page")
+def _(c: TestClient) -> None:
+    with session_scope() as db:
+        db.execute(update(Community).where(Community.slug == "aaot").values(name='<img src=x onerror="alert(1)">'))
+    signed(c)
+    for path in ("/cops/aaot", "/cops/aaot/leave", link_for(MEMBER, "volunteer")):
+        page = c.get(path).text
+        assert "<img" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+
+
+@case("HTML in an address typed into the sign-in form")
+def _(c: TestClient) -> None:
+    with support.unchanged():
+        answer = c.post("/sign-in", data={"email": '"><script>alert(1)</script>', "csrf_token": fresh_token(c)})
+    refused(answer, 400)
+    assert "<script>" not in answer.text
+
+
+@case("an address that is not one, typed as a new address")
+def _(c: TestClient) -> None:
+    token = signed(c)
+    with support.unchanged():
+        answer = c.post("/address", data={"csrf_token": token, "email": "<b>not an address</b>"})
+    refused(answer, 400)
+    assert "<b>" not in answer.text
+
+
+# Rate limits, per address and per client, kept in the database.
+@case("a fourth sign-in link for one address within 15 minutes")
+def _(c: TestClient) -> None:
+    for _ in range(3):
+        assert support.ask_link(c, MEMBER).status_code == 200
+    with support.unchanged():
+        refused(support.ask_link(c, MEMBER), 429)
+
+
+@case("an eleventh sign-in request from one client within 15 minutes")
+def _(c: TestClient) -> None:
+    for n in range(10):
+        assert support.ask_link(c, f"someone{n}@example.com").status_code == 200
+    with support.unchanged():
+        refused(support.ask_link(c, MEMBER), 429)
+
+
+@case("the address limit holds across another replica of the app")
+def _(c: TestClient) -> None:
+    for _ in range(3):
+        support.ask_link(c, MEMBER)
+    with support.client() as replica, support.unchanged():
+        refused(support.ask_link(replica, MEMBER), 429)
+
+
+@case("an overlong address")
+def _(c: TestClient) -> None:
+    with support.unchanged():
+        refused(c.post("/sign-in", data={"email": "a" * 10_000 + "@example.com", "csrf_token": fresh_token(c)}), 400)
+
+
+@case("a member page without signing in")
+def _(c: TestClient) -> None:
+    with support.unchanged():
+        to_sign_in(c.get("/cops/aaot"))
+        to_sign_in(c.get("/reports"))
+        to_sign_in(c.get("/address"))
+
+
+@pytest.fixture
+def two_cops(home: Path) -> Path:
+    cop.create()
+    cop.launched()
+    cop.create(OTHER_CHARTER)
+    return home
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_web_drill(name: str, two_cops: Path) -> None:
+    with support.client() as c:
+        CASES[name](c)
+    DRILLS.web()
+
+
+def test_there_are_at_least_forty_cases() -> None:
+    assert len(CASES) >= 40
+

@@ -12,7 +12,7 @@ pause_garbage_collection()
 import typer  # noqa: E402
 from typer._click import exceptions as usage  # noqa: E402 - typer vendors its own click
 
-from cli import backup, lifecycle, operations, records, reporting  # noqa: E402
+from cli import backup, lifecycle, operations, records, reporting, roles  # noqa: E402
 from demo.play import demo as play_demo  # noqa: E402
 from models.errors import CopflowError  # noqa: E402
 
@@ -29,6 +29,7 @@ app.add_typer(records.session_app, name="session")
 app.add_typer(records.task_app, name="task")
 app.command("audit")(records.audit)
 lifecycle.register(app)
+roles.register(app)
 reporting.register(app)
 operations.register(app)
 app.command("demo")(play_demo)

@@ -92,6 +92,8 @@ def community_show(slug: SlugArg, as_json: AsJson = False) -> None:
     if view["closing"]:
         c = view["closing"]
         say(f"  closing since {c['since']}, notice ends {c['notice_ends_on']}: {c['reason']}")
+    if view.get("withdrawn"):
+        say(f"  withdrawn on {view['withdrawn']['on']}, before it met: {view['withdrawn']['reason']}")
     say(f"  domain:   {view['domain'] or '(not yet set)'}")
     say(f"  practice: {view['practice'] or '(not yet set)'}")
     say(f"  cadence:  {view['cadence'] or '(not yet set)'}; sessions held: {view['sessions_held']}")
@@ -146,10 +148,13 @@ def member_add(
 
 @member_app.command("leave")
 def member_leave(slug: SlugArg, email: EmailArg, actor: Actor = None, today: Today = None) -> None:
-    """Record that a member has left (they are thanked, never chased)."""
+    """Record that a member has left (they are thanked, never chased). A planning lead who
+    leaves is followed at once by the next, with the open tasks handed over."""
     from tasks.usecases.membership import leave
 
     day = parse_day(today)
+    if _step_down(slug, email, actor, day, leaving=True):
+        return
     with _db() as db:
         leave(db, slug, email, actor=actor, today=day)
     say(f"{email} has left {slug}")
@@ -167,9 +172,32 @@ def member_volunteer(
     from tasks.usecases.membership import volunteer
 
     day = parse_day(today)
+    if opt_out and _step_down(slug, email, actor, day, leaving=False):
+        return
     with _db() as db:
         volunteer(db, slug, email, opt_out=opt_out, actor=actor, today=day)
     say(f"{email} {'opted out of leading' if opt_out else 'volunteered to lead planning'} in {slug}")
+
+
+def _step_down(slug: str, email: str, actor: str | None, day: date, *, leaving: bool) -> bool:
+    """When the member leads planning now, run the step-down flow (the next lead is chosen at
+    once and the handover emails go out) and say so; False when they do not lead."""
+    from cli.lifecycle import _precheck, _report, _run
+    from flows.requests import StepDownRequest
+    from tasks.usecases.membership import leave, volunteer
+    from tasks.usecases.step_down import leading_member
+
+    with _db() as db:
+        member = leading_member(db, slug, email)
+    if member is None:
+        return False
+    if leaving:  # refused here, in one line, before Prefect starts; nothing is written
+        _precheck(leave, slug, email, actor=actor, today=day)
+    else:
+        _precheck(volunteer, slug, email, opt_out=True, actor=actor, today=day)
+    _report(_run("step-down", StepDownRequest(slug=slug, member=member, leaving=leaving,
+                                              actor=actor, today=day)))
+    return True
 
 
 def _split(values: list[str] | None) -> list[str]:

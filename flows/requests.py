@@ -51,6 +51,21 @@ class ArchiveRequest(Request):
     now: bool = False
 
 
+class WithdrawRequest(Request):
+    slug: str
+    actor: str | None = None
+    reason: str
+
+
+class StepDownRequest(Request):
+    """A planning lead leaves the CoP (leaving) or opts out of leading; the next follows at once."""
+
+    slug: str
+    member: int = Field(description="The member's id in copflow (never their address).")
+    leaving: bool
+    actor: str | None = None
+
+
 class SessionRequest(Request):
     """A session held; the command line sends it here only for a launching CoP's first session."""
 

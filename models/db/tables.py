@@ -76,6 +76,7 @@ class Membership(Base):
     opted_out: Mapped[bool]
     joined_on: Mapped[date]
     left_on: Mapped[date | None]
+    convened_until: Mapped[date | None]
 
     community: Mapped[Community] = relationship(back_populates="memberships")
     person: Mapped[Person] = relationship()

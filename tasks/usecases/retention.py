@@ -103,3 +103,14 @@ def erase_expired_contacts(db: Session, *, today: date, retention_days: int,
                      after={"people": count, "archived_on": str(community.archived_on)},
                      flow_run_id=flow_run_id)
     return {communities[i].slug: n for i, n in erased.items()}
+
+
+def erase_person_now(db: Session, person: Person, today: date) -> None:
+    """Erase one person's address at once: they were taken off a draft and are part of no CoP,
+    so no retention period would ever reach them."""
+    if person.email is None:
+        return
+    address = person.email
+    person.email, person.erased_on = None, today
+    db.flush()
+    _erase_address(db, person, address)

@@ -17,11 +17,12 @@ from tasks.usecases.common import Outcome, queue_email
 
 def attendance_counts(db: Session, community: Community) -> dict[int, int]:
     """Membership id -> sessions of this CoP they attended."""
-    return dict(db.execute(
+    rows = db.execute(
         select(Attendance.membership_id, func.count())
         .join(CopSession, Attendance.session_id == CopSession.id)
         .where(CopSession.community_id == community.id)
-        .group_by(Attendance.membership_id)).tuples().all())
+        .group_by(Attendance.membership_id))
+    return {int(membership_id): int(count) for membership_id, count in rows.all()}
 
 
 def suggestions(db: Session, community: Community, outgoing: Membership | None) -> list[dict[str, Any]]:

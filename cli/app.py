@@ -12,7 +12,7 @@ pause_garbage_collection()
 import typer  # noqa: E402
 from typer._click import exceptions as usage  # noqa: E402 - typer vendors its own click
 
-from cli import backup, doctor, fidelity, lifecycle, operations, records, reporting, web  # noqa: E402
+from cli import backup, doctor, fidelity, lifecycle, operations, records, reporting, roles, web  # noqa: E402
 from demo.gallery import gallery as show_gallery  # noqa: E402
 from demo.play import demo as play_demo  # noqa: E402
 from models.errors import CopflowError  # noqa: E402
@@ -30,6 +30,7 @@ app.add_typer(records.session_app, name="session")
 app.add_typer(records.task_app, name="task")
 app.command("audit")(records.audit)
 lifecycle.register(app)
+roles.register(app)
 reporting.register(app)
 operations.register(app)
 fidelity.register(app)

@@ -90,6 +90,8 @@ def community_show(slug: SlugArg, as_json: AsJson = False, today: Annotated[str 
     if view["closing"]:
         c = view["closing"]
         say(f"  closing since {c['since']}, notice ends {c['notice_ends_on']}: {c['reason']}")
+    if view.get("withdrawn"):
+        say(f"  withdrawn on {view['withdrawn']['on']}, before it met: {view['withdrawn']['reason']}")
     say(f"  domain:   {view['domain'] or '(not yet set)'}")
     say(f"  practice: {view['practice'] or '(not yet set)'}")
     say(f"  cadence:  {view['cadence'] or '(not yet set)'}; sessions held: {view['sessions_held']}")
@@ -165,11 +167,14 @@ def member_add(
 @member_app.command("leave")
 def member_leave(slug: SlugArg, email: EmailArg, actor: Actor = None, today: Today = None) -> None:
     """Record that a member has left (they are thanked, never chased); --as the member themselves,
-    or the convenor or planning group."""
+    or the convenor or planning group. A planning lead who leaves is followed at once by the
+    next, with the open tasks handed over."""
     from tasks.usecases.membership import leave
 
     day = parse_day(today)
     who = declared_actor(actor)
+    if _step_down(slug, email, who, day, leaving=True):
+        return
     with _db() as db:
         leave(db, slug, email, actor=who, today=day)
     say(f"{email} has left {slug}")
@@ -189,9 +194,41 @@ def member_volunteer(
 
     day = parse_day(today)
     who = declared_actor(actor)
+    if opt_out and _step_down(slug, email, who, day, leaving=False):
+        return
     with _db() as db:
         volunteer(db, slug, email, opt_out=opt_out, actor=who, today=day)
     say(f"{email} {'opted out of leading' if opt_out else 'volunteered to lead planning'} in {slug}")
+
+
+def _step_down(slug: str, email: str, who: str, day: date, *, leaving: bool) -> bool:
+    """When the member leads planning now, run the step-down flow (the next lead is chosen at
+    once and the handover emails go out) and say so; False when they do not lead."""
+    from cli.lifecycle import _operator, _report, _run
+    from flows.requests import StepDownRequest
+    from tasks.storage.db import _sessionmaker, engine
+    from tasks.storage.queries import person_by_email
+    from tasks.usecases.membership import leave, volunteer
+    from tasks.usecases.step_down import leading_member
+
+    with _db() as db:
+        member = leading_member(db, slug, email)
+    if member is None:
+        return False
+    with _sessionmaker(engine())() as db:  # refused here, in one line, before Prefect starts
+        try:
+            if leaving:
+                leave(db, slug, email, actor=who, today=day)
+            else:
+                volunteer(db, slug, email, opt_out=True, actor=who, today=day)
+            person = person_by_email(db, who)
+            assert person is not None  # the use case refuses an unknown address
+            actor_id = person.id
+        finally:
+            db.rollback()  # nothing is written here: the flow does it
+    _report(_run("step-down", StepDownRequest(slug=slug, member=member, leaving=leaving,
+                                              actor_id=actor_id, today=day, operator=_operator())))
+    return True
 
 
 def _split(values: list[str] | None) -> list[str]:

@@ -51,6 +51,8 @@ def report(
             say(f"{c.slug}: {c.queued} sponsor email(s) queued")
         elif c.next_period:
             say(f"{c.slug}: nothing due; the report for {c.next_period} is due on {c.next_due_on}")
+        elif c.stage_after == "archived" and c.notes:  # withdrawn: it never met, so never reported
+            say(c.notes[0])
         elif c.stage_after == "proposed":
             say(f"{c.slug}: not launched yet; reports start with the period it launches in")
         else:

@@ -80,6 +80,19 @@ class ArchiveRequest(ActingRequest):
     now: bool = False
 
 
+class WithdrawRequest(ActingRequest):
+    slug: str
+    reason: str
+
+
+class StepDownRequest(ActingRequest):
+    """A planning lead leaves the CoP (leaving) or opts out of leading; the next follows at once."""
+
+    slug: str
+    member: int = Field(description="The member's id in copflow (never their address).")
+    leaving: bool
+
+
 class SessionRequest(ActingRequest):
     """A session held; the command line sends it here only for a launching CoP's first session."""
 

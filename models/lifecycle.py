@@ -23,6 +23,9 @@ TRANSITIONS: dict[tuple[Stage, Stage], str] = {
     (Stage.active, Stage.closing): "close",
     (Stage.closing, Stage.active): "continue",
     (Stage.closing, Stage.archived): "archive",
+    # A draft that never launches, or a CoP that never met, is withdrawn (never stuck).
+    (Stage.proposed, Stage.archived): "withdraw",
+    (Stage.launching, Stage.archived): "withdraw",
 }
 
 DEFAULT_NOTICE_DAYS = 14

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -68,3 +68,22 @@ def next_lead(candidates: Sequence[Candidate], outgoing_id: int | None) -> Candi
 
 def rotation_due(sessions_held: int, sessions_at_term_start: int, rotate_every: int) -> bool:
     return sessions_held - sessions_at_term_start >= rotate_every
+
+
+def convenor_drafted(pick: Candidate | None) -> bool:
+    """The convenor leads only when no one else is eligible: picked, they are drafted, and told so."""
+    return pick is not None and pick.is_convenor
+
+
+SUGGESTIONS = 3  # the most active members named to a drafted convenor
+
+
+def suggest_leads(candidates: Sequence[Candidate], attended: Mapping[int, int], *,
+                  outgoing_id: int | None = None, limit: int = SUGGESTIONS) -> list[Candidate]:
+    """Whom a drafted convenor might ask to take a turn: the members who came most often (the
+    ownerless-group pattern), never a sponsor, the convenor, the outgoing lead, anyone who opted
+    out of leading, or anyone who never came. attended: membership id -> sessions attended."""
+    pool = [c for c in candidates
+            if not (c.is_convenor or c.is_sponsor or c.opted_out or c.membership_id == outgoing_id)
+            and attended.get(c.membership_id, 0) > 0]
+    return sorted(pool, key=lambda c: (-attended[c.membership_id], c.name, c.membership_id))[:limit]

@@ -135,3 +135,31 @@ def erasure_due(stage: Stage, archived_on: date | None, today: date, retention_d
     """Contact details may go once a CoP has been archived for the retention period."""
     return stage is Stage.archived and archived_on is not None and \
         archived_on <= today - timedelta(days=retention_days)
+
+
+WITHDRAWS_FROM = frozenset({Stage.proposed, Stage.launching})  # it never met: nothing to close
+
+
+def require_withdraw(stage: Stage, slug: str) -> Stage:
+    """A draft that never launched, or a CoP that launched and never met, is withdrawn."""
+    if stage not in WITHDRAWS_FROM:
+        raise Refused(f"{slug} is {stage.value}; only a proposed or launching CoP can be withdrawn "
+                      "(an active CoP closes instead)")
+    return Stage.archived
+
+
+def withdraw_reason(reason: str | None) -> str:
+    """Why the CoP is withdrawn, trimmed; there must be one."""
+    if not reason or not reason.strip():
+        raise BadInput("--reason: say why the CoP is withdrawn")
+    return reason.strip()
+
+
+def hands_over_on_step_down(stage: Stage) -> bool:
+    """While the CoP holds sessions it has a planning lead: one who steps down is followed at once."""
+    return stage in SESSION_STAGES
+
+
+def was_withdrawn(stage: Stage, closing_since: date | None) -> bool:
+    """An archived CoP that never went through closing was withdrawn (it never met)."""
+    return stage is Stage.archived and closing_since is None

@@ -30,6 +30,8 @@ from tasks.usecases import health as checking
 from tasks.usecases import launch as launching
 from tasks.usecases import rotate as rotating
 from tasks.usecases import sessions
+from tasks.usecases import step_down as stepping_down
+from tasks.usecases import withdraw as withdrawing
 from tasks.usecases.acting import ActorRef
 from tasks.usecases.common import Outcome
 
@@ -91,6 +93,21 @@ def continue_cop(slug: str, *, actor: ActorRef | None, today: date) -> Outcome:
     with session_scope() as db:
         return closing.continue_community(db, slug, actor=actor, today=today,
                                           flow_run_id=current_flow_run_id())
+
+
+@use_case_task("withdraw-cop", "withdraw: {slug}")
+def withdraw_cop(slug: str, *, actor: ActorRef | None, reason: str, today: date) -> Outcome:
+    with session_scope() as db:
+        return withdrawing.withdraw(db, slug, actor=actor, reason=reason, today=today,
+                                    flow_run_id=current_flow_run_id())
+
+
+@use_case_task("step-down", "step-down: {slug}")
+def step_down_member(slug: str, *, member: int, leaving: bool, actor: ActorRef | None,
+                     today: date) -> Outcome:
+    with session_scope() as db:
+        return stepping_down.step_down(db, slug, member, leaving=leaving, actor=actor, today=today,
+                                       flow_run_id=current_flow_run_id())
 
 
 @use_case_task("record-session", "record-session: {slug}")

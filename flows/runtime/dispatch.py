@@ -26,6 +26,8 @@ FLOWS: dict[str, str] = {
     "archive": "flows.archive:archive",
     "record-session": "flows.session:record_session",
     "sponsor-report": "flows.sponsor_report:sponsor_report",
+    "withdraw": "flows.withdraw:withdraw",
+    "step-down": "flows.step_down:step_down",
 }
 
 

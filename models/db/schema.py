@@ -82,6 +82,9 @@ membership = Table(
     Column("emails_stopped", Boolean, nullable=False, default=False, server_default=false()),
     Column("joined_on", Date, nullable=False),
     Column("left_on", Date),
+    # The day they handed the convenor role on (None: never convenor, or convenor still), so the
+    # health check knows when the people who started the CoP have moved on.
+    Column("convened_until", Date),
     UniqueConstraint("community_id", "person_id"),
 )
 

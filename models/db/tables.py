@@ -77,6 +77,7 @@ class Membership(Base):
     emails_stopped: Mapped[bool]
     joined_on: Mapped[date]
     left_on: Mapped[date | None]
+    convened_until: Mapped[date | None]
 
     community: Mapped[Community] = relationship(back_populates="memberships")
     person: Mapped[Person] = relationship()

@@ -20,8 +20,8 @@ from models.db.schema import (
     role_term,
     sponsor,
 )
-from models.lifecycle import require_found
-from models.stages import HEALTH_STAGES, LAUNCHES_FROM, values
+from models.lifecycle import Stage, require_found
+from models.stages import HEALTH_STAGES, LAUNCHES_FROM, values, was_withdrawn
 from tasks.storage import selects
 
 
@@ -131,6 +131,10 @@ def _progress_of(db: Connection, cop: Row[*tuple[Any, ...]]) -> dict[str, Any]:
             {"reason": cop.close_reason, "since": str(cop.closing_since),
              "notice_ends_on": str(cop.notice_ends_on)}
             if cop.closing_since else None
+        ),
+        "withdrawn": (
+            {"on": str(cop.archived_on), "reason": cop.close_reason}
+            if was_withdrawn(Stage(cop.stage), cop.closing_since) else None
         ),
         "successor": successor,
         "predecessors": list(predecessors),

@@ -59,7 +59,8 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
     for m in db.execute(
         select(Membership.id, Membership.community_id, Membership.person_id, Membership.is_convenor,
                Membership.kind, Membership.planning_group, Membership.volunteered,
-               Membership.opted_out, Membership.joined_on, Membership.left_on, Person.name)
+               Membership.opted_out, Membership.joined_on, Membership.left_on,
+               Membership.convened_until, Person.name)
         .join(Person, Membership.person_id == Person.id)
         .where(Membership.community_id.in_(ids)).order_by(Membership.id)
     ):
@@ -123,7 +124,9 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
             volunteers=sum(1 for c in candidates if c.volunteered and not c.opted_out),
             eligible_next=sum(1 for c in eligible(candidates) if c.membership_id != lead_id),
             rotation_due=rotation,
-            convenor_left=all(m.left_on is not None for m in everyone if m.is_convenor),
+            # A convenor who handed the role on and then left counts as the convenor leaving.
+            convenor_left=all(m.left_on is not None for m in everyone if m.is_convenor)
+            or any(m.left_on is not None for m in everyone if m.convened_until is not None),
             planning_group_total=len(pg_ever),
             planning_group_left=sum(1 for m in pg_ever if m.left_on is not None),
             work_done=community.work_done,

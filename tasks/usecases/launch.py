@@ -22,6 +22,7 @@ from tasks.storage.queries import (
 from tasks.storage.selects import missing_for_launch
 from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import Outcome, change_stage, queue_email
+from tasks.usecases.drafted import tell_drafted_convenor
 from tasks.usecases.replies import replies_of
 
 
@@ -62,6 +63,9 @@ def launch(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
     outcome.planning_lead = lead.person.name if lead else None
     if lead is None:
         outcome.notes.append("nobody is eligible to lead planning yet")
+    elif lead.is_convenor:  # nobody else can lead: the convenor is drafted, and told so
+        tell_drafted_convenor(db, community, outcome, lead, key=f"drafted:{slug}:launch", outgoing=None,
+                              tasks=[], today=today)
 
     convenor = convenor_of(db, community)
     convenor_name = convenor.person.name if convenor else None

@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session
 from models.db.tables import (
     Community,
     Membership,
+    RoleTerm,
 )
 from models.errors import BadInput
+from models.lifecycle import Stage
 from models.membership import require_may_leave, require_not_sponsor
+from models.stages import hands_over_on_step_down
 from models.vocabulary import MemberKind
 from tasks.storage import audit
 from tasks.storage.queries import (
@@ -20,8 +23,10 @@ from tasks.storage.queries import (
     require_member,
     sponsorship_of,
 )
-from tasks.usecases.acting import ActorRef, acting_decider
+from tasks.usecases.acting import ActorRef, acting_decider, actor_id
+from tasks.usecases.common import Outcome
 from tasks.usecases.communities import find_or_add_person
+from tasks.usecases.rotate import hand_over
 
 
 def add_member(
@@ -53,7 +58,10 @@ def add_member(
     return membership
 
 
-def leave(db: Session, slug: str, email: str, *, actor: ActorRef | None, today: date) -> Membership:
+def leave(db: Session, slug: str, email: str, *, actor: ActorRef | None, today: date,
+          outcome: Outcome | None = None, flow_run_id: str | None = None) -> Membership:
+    """A member leaves. A planning lead who leaves is followed at once by the rota rules, with
+    their open tasks handed over (outcome: collects the handover emails queued)."""
     # A member may leave of their own accord; anyone else needs a decider.
     community, who = acting_decider(
         db, slug, actor, for_self=lambda cop: require_member(db, cop, email).person.email)
@@ -62,17 +70,38 @@ def leave(db: Session, slug: str, email: str, *, actor: ActorRef | None, today: 
     membership.left_on = today
     term = current_term(db, community)
     after: dict[str, object] = {"member": membership.person.email, "left_on": str(today)}
-    if term is not None and term.membership_id == membership.id:
-        term.ended_on = today
+    leads = term is not None and term.membership_id == membership.id
+    if leads:
         after["planning_lead_term_ended"] = True
     audit.record(db, community, actor=who, action="member.left", on_date=today,
-                 before={"member": membership.person.email, "left_on": None}, after=after)
+                 before={"member": membership.person.email, "left_on": None}, after=after,
+                 flow_run_id=flow_run_id)
+    if leads:
+        _follow_at_once(db, community, term, who=who, today=today, outcome=outcome,
+                        flow_run_id=flow_run_id, why=f"{membership.person.name} left while planning lead")
     return membership
 
 
+def _follow_at_once(db: Session, community: Community, term: RoleTerm | None, *, who: str,
+                    today: date, outcome: Outcome | None, flow_run_id: str | None, why: str) -> None:
+    """The lead stepped down (left, or opted out): the next is chosen now, not at the weekly run."""
+    if term is None:
+        return
+    if not hands_over_on_step_down(Stage(community.stage)):
+        term.ended_on = today
+        return
+    outcome = outcome or Outcome(slug=community.slug)
+    outcome.actor_id = actor_id(db, who)  # who acted: the member stepping down, or a decider
+    hand_over(db, community, outcome, who=who, term=term, today=today, flow_run_id=flow_run_id, why=why,
+              stepped_down=True)
+
+
 def volunteer(
-    db: Session, slug: str, email: str, *, opt_out: bool, actor: ActorRef | None, today: date
+    db: Session, slug: str, email: str, *, opt_out: bool, actor: ActorRef | None, today: date,
+    outcome: Outcome | None = None, flow_run_id: str | None = None,
 ) -> Membership:
+    """Volunteer to lead, or opt out. A planning lead who opts out ends their term at once and
+    the next lead is chosen by the rota rules (outcome: collects the handover emails queued)."""
     def themselves(cop: Community) -> str | None:
         require_not_sponsor(sponsorship_of(db, cop, email) is not None, email, slug, to_lead=True)
         return require_member(db, cop, email).person.email
@@ -93,6 +122,11 @@ def volunteer(
     audit.record(db, community, actor=who,
                  action="member.opted-out" if opt_out else "member.volunteered",
                  on_date=today, before={"member": membership.person.email, **before},
-                 after={"member": membership.person.email, **after})
+                 after={"member": membership.person.email, **after}, flow_run_id=flow_run_id)
+    term = current_term(db, community)
+    if opt_out and term is not None and term.membership_id == membership.id:
+        _follow_at_once(db, community, term, who=who, today=today, outcome=outcome,
+                        flow_run_id=flow_run_id,
+                        why=f"{membership.person.name} opted out of leading while planning lead")
     return membership
 

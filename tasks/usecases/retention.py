@@ -94,3 +94,16 @@ def _erase_copies(db: Session, people: dict[str, int], touched: set[int], newly:
             select(Person.email).where(Person.email.is_not(None))))
         erasing.scrub_free_text_of(db, newly, live)
     db.expire_all()  # rows were rewritten underneath the loaded objects
+
+
+def erase_person_now(db: Session, person: Person, today: date) -> None:
+    """Erase one person's address at once: they were taken off a draft and are part of no CoP,
+    so no retention period would ever reach them."""
+    if person.email is None:
+        return
+    people = {person.email.strip().lower(): person.id}
+    person.email, person.erased_on = None, today
+    db.flush()
+    erasing.fail_unsent(db, people)
+    erasing.erase_everywhere(db, people, set())
+    db.expire_all()  # rows were rewritten underneath the loaded objects

@@ -10,10 +10,11 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from models.db.tables import Community, Membership, RoleTerm
 from models.lifecycle import Stage
-from models.rota import next_lead, rotation_due
+from models.rota import convenor_drafted, next_lead, rotation_due
 from models.stages import ROTATION_STAGES, require_rotation, values
 from tasks.storage import audit
 from tasks.storage.queries import (
+    convenor_of,
     current_members,
     current_term,
     get_community,
@@ -23,6 +24,7 @@ from tasks.storage.queries import (
 )
 from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import SCHEDULE, Outcome, queue_email
+from tasks.usecases.drafted import tell_drafted_convenor
 from tasks.usecases.replies import replies_of
 
 
@@ -71,12 +73,29 @@ def rotate(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
         # A retry of today's rotation: the lead already changed, nothing more to do.
         outcome.notes.append(f"{slug}: the planning lead already changed today ({term.membership.person.name})")
         return outcome
+    why = "rotation due" if scheduled else "asked for by the convenor or planning group"
+    return hand_over(db, community, outcome, who=who, term=term, today=today, flow_run_id=flow_run_id, why=why)
+
+
+def hand_over(db: Session, community: Community, outcome: Outcome, *, who: str, term: RoleTerm | None,
+              today: date, flow_run_id: str | None, why: str, stepped_down: bool = False) -> Outcome:
+    """Pick the next lead by the rota rules and hand over the open tasks, emailing both people.
+
+    stepped_down: the lead of `term` left or opted out, so their term ends even when nobody is
+    eligible to follow them (rotation leaves a lead in place until someone can take over).
+    """
+    slug = community.slug
     outgoing = term.membership if term is not None else None
     held = sessions_held(db, community)
     pick = next_lead(rota_candidates(db, [community.id])[community.id], outgoing.id if outgoing else None)
     if pick is None or (outgoing is not None and pick.membership_id == outgoing.id):
+        if stepped_down and term is not None:
+            term.ended_on = today
+            _tasks_to_convenor(db, community, outcome, outgoing, who=who, today=today, flow_run_id=flow_run_id)
+            return _no_one_eligible(db, community, outcome, None, who=who, held=held, today=today,
+                                    flow_run_id=flow_run_id, occasion=f"term-{term.id}-ended")
         return _no_one_eligible(db, community, outcome, outgoing, who=who, held=held, today=today,
-                                flow_run_id=flow_run_id, scheduled=scheduled)
+                                flow_run_id=flow_run_id, occasion=str(held))
 
     incoming = db.get(Membership, pick.membership_id)
     assert incoming is not None
@@ -95,7 +114,7 @@ def rotate(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
     db.add(new_term)
     db.flush()
     audit.record(db, community, actor=who, action="lead.rotated", on_date=today,
-                 why="rotation due" if scheduled else "asked for by the convenor or planning group",
+                 why=why,
                  before={"planning_lead": previous.person.name if previous else None},
                  after={"planning_lead": incoming.person.name, "term": new_term.id,
                         **({"joined_planning_group": True} if joins else {})},
@@ -117,6 +136,10 @@ def rotate(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
     tasks = [{"id": t.id, "title": t.title, "due": t.due, "notes": t.notes,
               "overdue": t.due is not None and t.due < today} for t in moved]
     people = [incoming] + ([outgoing] if outgoing is not None and outgoing.left_on is None else [])
+    if convenor_drafted(pick):  # drafted, not volunteering: told so, with whom they might ask
+        people.remove(incoming)
+        tell_drafted_convenor(db, community, outcome, incoming, key=f"drafted:{slug}:{new_term.id}",
+                              outgoing=outgoing, tasks=tasks, today=today)
     replies = replies_of(db, community)
     for person in people:
         queue_email(db, outcome, key=f"handover:{slug}:{new_term.id}:{person.person.email}",
@@ -134,14 +157,34 @@ def rotate(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
     return outcome
 
 
+def _tasks_to_convenor(db: Session, community: Community, outcome: Outcome, outgoing: Membership | None,
+                       *, who: str, today: date, flow_run_id: str | None) -> None:
+    """A lead stepped down and nobody can follow: their open tasks go to the convenor (a task
+    belongs to the planning lead, or the convenor when there is none), not with the departed."""
+    convenor = convenor_of(db, community)
+    if convenor is None or outgoing is None or convenor.id == outgoing.id:
+        return
+    moved = [t for t in open_tasks(db, community) if t.owner_id == outgoing.id or t.owner.left_on is not None]
+    for task in moved:
+        task.owner_id = convenor.id
+    if moved:
+        audit.record(db, community, actor=who, action="tasks.handed-over", on_date=today,
+                     why="the planning lead stepped down and nobody else can lead",
+                     before={"owner": outgoing.person.name, "tasks": [t.id for t in moved]},
+                     after={"owner": convenor.person.name, "tasks": [t.id for t in moved]},
+                     flow_run_id=flow_run_id)
+    outcome.tasks_moved = len(moved)
+
+
 def _no_one_eligible(db: Session, community: Community, outcome: Outcome,
                      outgoing: Membership | None, *, who: str, held: int, today: date,
-                     flow_run_id: str | None, scheduled: bool) -> Outcome:
+                     flow_run_id: str | None, occasion: str) -> Outcome:
     """Pick nobody: tell the convenor and planning group, and record that. Nothing else changes."""
     slug = community.slug
-    # Once per number of sessions held: a daily scheduled run does not repeat the message.
+    # Once per occasion (the number of sessions held, or a lead's term ended by stepping down):
+    # a daily scheduled run does not repeat the message.
     for m in planning_group(db, community):
-        queue_email(db, outcome, key=f"no-one-eligible:{slug}:{held}:{m.person.email}",
+        queue_email(db, outcome, key=f"no-one-eligible:{slug}:{occasion}:{m.person.email}",
                     community=community, template="no-one-eligible", name=m.person.name,
                     email=m.person.email, today=today,
                     current_lead=outgoing.person.name if outgoing else None)

@@ -43,7 +43,7 @@ from models.reporting import (
     next_session,
 )
 from models.sessions import SessionFacts
-from models.stages import REPORTING_STAGES
+from models.stages import REPORTING_STAGES, was_withdrawn
 from models.vocabulary import ReportPeriod
 from tasks.crashpoints import crash_point
 from tasks.email.outbox import Recipient, enqueue
@@ -356,6 +356,8 @@ def queue_each(slugs: list[str], *, today: date, flow_run_id: str | None, full_c
             if Stage(community.stage) in REPORTING_STAGES:
                 period, due_on = next_report(community, today)
                 result.next_period, result.next_due_on = period.label, due_on
+            elif was_withdrawn(Stage(community.stage), community.closing_since):
+                result.notes.append(f"{slug}: withdrawn before it met; no reports are sent")
             lines = [report_line(slug, r, keys) for r in built]
             copies = [(r.period_start, report_markdown(community, r)) for r in built] if full_copies else []
         yield result, lines, copies

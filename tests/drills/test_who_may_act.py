@@ -42,8 +42,11 @@ def _use_cases() -> dict[str, Callable[..., Any]]:
     from tasks.usecases import close as closing
     from tasks.usecases import launch as launching
     from tasks.usecases import rotate as rotation
+    from tasks.usecases import withdraw as withdrawing
+    from tasks.usecases.charter_update import update_community
     from tasks.usecases.membership import add_member, leave, volunteer
     from tasks.usecases.planning_tasks import add_task, complete_task
+    from tasks.usecases.roles import change_email, hand_convenor
     from tasks.usecases.sessions import record_session
 
     def task_done(db: Any, slug: str, actor: str) -> Any:
@@ -77,6 +80,13 @@ def _use_cases() -> dict[str, Callable[..., Any]]:
                                                                    flow_run_id=None),
         "archive": lambda db, slug, a: archiving.archive(db, slug, actor=a, now=True, today=TODAY,
                                                          flow_run_id=None),
+        "withdraw": lambda db, slug, a: withdrawing.withdraw(db, slug, actor=a, reason="not now",
+                                                             today=TODAY, flow_run_id=None),
+        "community update": lambda db, slug, a: update_community(
+            db, slug, s.charter(slug, members=MEMBERS), written_slug=None, actor=a, today=TODAY),
+        "member convenor": lambda db, slug, a: hand_convenor(db, slug, s.PLANNER, actor=a, today=TODAY),
+        "member email (themselves)": lambda db, slug, a: change_email(
+            db, slug, a, "moved@example.org", actor=a, today=TODAY),
     }
 
 
@@ -89,7 +99,14 @@ STAGES_FOR = {
     "close": {"active"},
     "continue": {"closing"},
     "archive": {"closing"},
+    "withdraw": {"proposed", "launching"},
+    "community update": {"proposed"},
 }
+CONVENOR_ONLY = {"withdraw", "community update"}  # the convenor's own CoP to end or rewrite
+MEMBERS = [{"name": "Sam Okafor", "email": s.PLANNER, "planning_group": True},
+           {"name": "Lee Hart", "email": "lee@example.org"},
+           {"name": "Jo Reid", "email": OTHER},
+           {"name": "Fay Dunn", "email": "fay@example.org"}]
 
 
 def expected(command: str, actor: str, stage: str) -> int:
@@ -106,7 +123,7 @@ def expected(command: str, actor: str, stage: str) -> int:
         return 2  # not a current member
     if actor in ("empty", "stranger"):
         return 2  # nobody said who acts; an address copflow does not know
-    if actor not in DECIDERS:
+    if actor not in DECIDERS or (command in CONVENOR_ONLY and actor != "convenor"):
         return 3
     return 0 if stage in STAGES_FOR.get(command, set(STAGES) - {"archived"}) else 3
 
@@ -121,10 +138,7 @@ def _build() -> None:
     from tasks.usecases.planning_tasks import add_task
     from tasks.usecases.sessions import record_session
 
-    members = [{"name": "Sam Okafor", "email": s.PLANNER, "planning_group": True},
-               {"name": "Lee Hart", "email": "lee@example.org"},
-               {"name": "Jo Reid", "email": OTHER},
-               {"name": "Fay Dunn", "email": "fay@example.org"}]
+    members = MEMBERS
     for stage in STAGES:
         slug = f"cop-{stage}"
         steps: list[Callable[[Any], Any]] = [

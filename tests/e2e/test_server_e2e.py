@@ -91,7 +91,7 @@ def test_doctor_names_what_a_new_server_lacks_then_finds_it(prefect_server: Serv
     bare = site.copflow("doctor")
     assert bare.returncode == 1
     assert f"ok   prefect: the Prefect server at {prefect_server.api_url} answers" in bare.stdout
-    assert "FAIL deployments: 12 of 12 deployments missing on the server" in bare.stderr
+    assert "FAIL deployments: 14 of 14 deployments missing on the server" in bare.stderr
     assert "run: prefect deploy --prefect-file deployments/prefect.yaml --all" in bare.stderr
     assert f"FAIL work pool: no work pool '{POOL}'; create it" in bare.stderr
 
@@ -100,7 +100,7 @@ def test_doctor_finds_every_deployment_once_deployed(deployed: Server, tmp_path:
     site = Site(deployed, tmp_path)
     site.ok("init")
     done = site.copflow("doctor")
-    assert "ok   prefect: all 12 deployments are on the server" in done.stdout, done.stdout + done.stderr
+    assert "ok   prefect: all 14 deployments are on the server" in done.stdout, done.stdout + done.stderr
 
 
 def test_a_convenor_launches_through_the_server_and_the_report_goes_once(

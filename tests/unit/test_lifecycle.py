@@ -29,6 +29,8 @@ ALLOWED = [
     (Stage.active, Stage.closing),
     (Stage.closing, Stage.active),
     (Stage.closing, Stage.archived),
+    (Stage.proposed, Stage.archived),  # withdraw: a draft that never launched
+    (Stage.launching, Stage.archived),  # withdraw: a CoP that launched and never met
 ]
 REFUSED = [(a, b) for a in Stage for b in Stage if (a, b) not in ALLOWED]
 

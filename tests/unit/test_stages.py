@@ -33,6 +33,7 @@ from models.stages import (
     require_rotation,
     require_session,
     require_successor_open,
+    require_withdraw,
     require_work_done_mark,
     values,
 )
@@ -51,6 +52,8 @@ def test_each_guard_moves_only_along_the_stage_table() -> None:
         (Stage.closing, require_continue(Stage.closing, "aaot")),
         (Stage.closing, require_archive(Stage.closing, "aaot", notice_ends_on=DAY, today=DAY, now=False)),
         (Stage.launching, after_session(Stage.launching)),
+        (Stage.proposed, require_withdraw(Stage.proposed, "aaot")),
+        (Stage.launching, require_withdraw(Stage.launching, "aaot")),
     }
     assert moves == set(TRANSITIONS)
 

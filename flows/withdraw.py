@@ -1,0 +1,18 @@
+"""Withdraw a CoP that never launched or never met: proposed|launching -> archived."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows._compose import FlowEnd, finish
+from flows.requests import WithdrawRequest
+from tasks.lifecycle_tasks import withdraw_cop
+from tasks.storage.operator import operated_by
+
+
+@flow(name="withdraw", flow_run_name="withdraw: {request.slug}")
+def withdraw(request: WithdrawRequest) -> FlowEnd:
+    actor, today = request.require_actor(), request.day()
+    with operated_by(request.operator_name(every_cop=False)):
+        outcome = withdraw_cop(request.slug, actor=actor, reason=request.reason, today=today)
+        return finish("withdraw", request.slug, [outcome])

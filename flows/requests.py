@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from models.stories import DEFAULT_CONSENT, Consent
 from models.vocabulary import SessionFormat
 
 
@@ -61,7 +62,19 @@ class SessionRequest(Request):
     topics: list[str] = []
     methods: list[str] = []
     outputs: list[str] = []
-    story: str | None = None
+    stories: list[str] = []
+    consent: Consent = DEFAULT_CONSENT  # of every story given
+    teller: str | None = None
+    guests: int = 0
+    actor: str | None = None
+
+
+class PlanRequest(Request):
+    """The next session's date (and agenda): every member gets a calendar invite for it."""
+
+    slug: str
+    starts_at: datetime
+    agenda: list[str] = []
     actor: str | None = None
 
 

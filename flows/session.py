@@ -14,6 +14,7 @@ from tasks.lifecycle_tasks import record_session as record_session_task
 def record_session(request: SessionRequest) -> FlowResult:
     outcome = record_session_task(request.slug, held_on=request.held_on, attended=request.attended,
                                   format=request.format, topics=request.topics, methods=request.methods,
-                                  outputs=request.outputs, story=request.story, actor=request.actor,
+                                  outputs=request.outputs, stories=request.stories, consent=request.consent,
+                                  teller=request.teller, guests=request.guests, actor=request.actor,
                                   today=request.day())
     return finish("record-session", request.slug, [outcome])

@@ -32,6 +32,7 @@ def sample_report_html(home: Path) -> tuple[str, str]:
 
     from models.charter import Charter
     from models.db.tables import Community, OutboxMessage, RoleTerm
+    from models.stories import Consent
     from tasks.charter_file import load_charter
     from tasks.storage.db import session_scope, upgrade
     from tasks.usecases.communities import create_community
@@ -80,7 +81,8 @@ def sample_report_html(home: Path) -> tuple[str, str]:
     for held, who, topics, methods, outputs, story in sessions:
         with session_scope() as db:
             record_session(db, "aaot", held_on=held, attended=who, format=None, topics=topics,
-                           methods=methods, outputs=outputs, story=story, actor=None, today=held)
+                           methods=methods, outputs=outputs, stories=[story] if story else [],
+                           consent=Consent.named, actor=None, today=held)
         if held == date(2027, 5, 13):
             with session_scope() as db:
                 volunteer(db, "aaot", ruth, opt_out=False, actor=None, today=held)
@@ -99,7 +101,7 @@ def sample_report_html(home: Path) -> tuple[str, str]:
         record_session(db, "aaot", held_on=date(2027, 7, 8), attended=[dana, sam, lee, jo, ruth], format=None,
                        topics=["What we would tell a new outreach team"], methods=["Appreciative inquiry"],
                        outputs=["A handbook of the community's cases, for the regional network"],
-                       story=None, actor=None, today=date(2027, 7, 8))
+                       actor=None, today=date(2027, 7, 8))
     with session_scope() as db:
         community = db.scalars(select(Community)).one()
         community.stage, community.closing_since = "closing", date(2027, 7, 8)

@@ -10,6 +10,7 @@ from models.db.tables import Community, Membership, RoleTerm
 from models.lifecycle import Stage
 from models.rota import next_lead
 from models.stages import require_launch
+from tasks.agenda import first_session_agenda
 from tasks.email.calendar import first_session_invite
 from tasks.storage import audit
 from tasks.storage.queries import (
@@ -67,7 +68,8 @@ def launch(db: Session, slug: str, *, actor: str | None, today: date, flow_run_i
         queue_email(db, outcome, key=f"invite:{slug}:{m.person.email}", community=community,
                     template="member-invitation", name=m.person.name, email=m.person.email,
                     today=today, calendar=invite, convenor_name=convenor_name,
-                    is_convenor=m.is_convenor, planning_lead=lead.person.name if lead else None)
+                    is_convenor=m.is_convenor, planning_lead=lead.person.name if lead else None,
+                    agenda=first_session_agenda() if community.first_session else [])
     for s in sponsors_of(db, community):
         queue_email(db, outcome, key=f"launch-notice:{slug}:{s.person.email}", community=community,
                     template="sponsor-launch-notice", name=s.person.name, email=s.person.email,

@@ -48,6 +48,7 @@ from tasks.rendering import render, render_email
 from tasks.storage.db import insert_if_absent
 from tasks.storage.queries import current_members, open_tasks, sponsors_of
 from tasks.usecases.common import Outcome
+from tasks.usecases.stories import shareable_stories
 
 
 def first_day(community: Community) -> date:
@@ -83,7 +84,7 @@ def _sessions(db: Session, community: Community) -> list[SessionFacts]:
             attendee_kinds=tuple("convenor" if m.is_convenor else (m.kind or "practitioner") for m in people),
             attendee_ids=tuple(m.id for m in people),
             format=s.format, topics=tuple(s.topics or ()), methods=tuple(s.methods or ()),
-            outputs=tuple(s.outputs or ()), story=s.story,
+            outputs=tuple(s.outputs or ()), guests=s.guests or 0,
         ))
     return facts
 
@@ -138,6 +139,7 @@ def build_figures(db: Session, community: Community, period: Period, *, final: b
     members = current_members(db, community)
     return figures(
         period, _sessions(db, community), members_now=len(members),
+        stories=shareable_stories(db, community, period),
         changes=_planning_changes(db, community), planning_lead=lead, next_up=next_up, final=final,
     )
 

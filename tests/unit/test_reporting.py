@@ -9,10 +9,10 @@ from models.reporting import (
     PlanningChange,
     SessionFacts,
     due_periods,
-    shared_stories,
     figures,
     next_due,
     period_containing,
+    shared_stories,
 )
 from models.stories import Consent, StoryFacts
 from models.vocabulary import ReportPeriod

@@ -16,6 +16,15 @@ branch_labels = None
 depends_on = None
 
 
+def _drop_column(table: str, column: str) -> None:
+    """Alembic's batch mode on SQLite would copy the table and drop the old one, which attendance
+    and story point at (a foreign-key failure); SQLite 3.35+ drops a plain column in place."""
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
+    else:
+        op.drop_column(table, column)
+
+
 def upgrade() -> None:
     op.create_table('story',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -51,8 +60,7 @@ def upgrade() -> None:
     with op.batch_alter_table('planned_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_planned_session_community_id'), ['community_id'], unique=False)
 
-    with op.batch_alter_table('cop_session', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('guests', sa.Integer(), nullable=False, server_default='0'))
+    op.add_column('cop_session', sa.Column('guests', sa.Integer(), nullable=False, server_default='0'))
 
     sessions = sa.table('cop_session', sa.column('id', sa.Integer), sa.column('community_id', sa.Integer),
                         sa.column('held_on', sa.Date), sa.column('story', sa.Text),
@@ -66,13 +74,11 @@ def upgrade() -> None:
                   sa.literal('private'), sessions.c.recorded_on)
         .where(sessions.c.story.is_not(None), sessions.c.story != '')))
 
-    with op.batch_alter_table('cop_session', schema=None) as batch_op:
-        batch_op.drop_column('story')
+    _drop_column('cop_session', 'story')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('cop_session', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('story', sa.Text(), nullable=True))
+    op.add_column('cop_session', sa.Column('story', sa.Text(), nullable=True))
     # One story column holds one story: the first told at each session goes back into it.
     sessions = sa.table('cop_session', sa.column('id', sa.Integer), sa.column('story', sa.Text))
     story = sa.table('story', sa.column('id', sa.Integer), sa.column('session_id', sa.Integer),
@@ -80,8 +86,7 @@ def downgrade() -> None:
     first = (sa.select(story.c.text).where(story.c.session_id == sessions.c.id)
              .order_by(story.c.id).limit(1).scalar_subquery())
     op.execute(sessions.update().values(story=first))
-    with op.batch_alter_table('cop_session', schema=None) as batch_op:
-        batch_op.drop_column('guests')
+    _drop_column('cop_session', 'guests')
     with op.batch_alter_table('planned_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_planned_session_community_id'))
     op.drop_table('planned_session')

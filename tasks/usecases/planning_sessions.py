@@ -53,31 +53,41 @@ def check_plan(db: Session, slug: str, *, starts_at: datetime, actor: str | None
 def plan_session(db: Session, slug: str, *, starts_at: datetime, agenda: Sequence[str] = (),
                  actor: str | None, today: date, flow_run_id: str | None = None) -> Outcome:
     community, who = check_plan(db, slug, starts_at=starts_at, actor=actor, today=today)
-    plan = open_plan(db, community)
-    before = plan.starts_at.isoformat() if plan else None
-    if plan is None:
-        plan = PlannedSession(community_id=community.id, uid=_new_uid(db, community), starts_at=starts_at,
-                              agenda=list(agenda), sequence=0, planned_on=today)
-        if plan.uid == first_session_uid(community.slug):  # the launch invite was sequence 0
-            plan.sequence = 1
-            moved = community.first_session != starts_at and community.first_session is not None
-            before = community.first_session.isoformat() if moved and community.first_session else None
-        db.add(plan)
-    elif plan.starts_at != starts_at or (agenda and list(agenda) != plan.agenda):
-        plan.starts_at, plan.sequence = starts_at, plan.sequence + 1
-        plan.agenda = list(agenda) or plan.agenda
-    db.flush()
+    plan, moved_from = _place(db, community, starts_at, agenda, today)
     outcome = Outcome(slug=slug, stage_before=community.stage, stage_after=community.stage, actor=who)
-    _invite_members(db, community, plan, outcome, today=today, moved_from=before)
+    _invite_members(db, community, plan, outcome, today=today, moved=moved_from is not None)
     if outcome.queued:
         audit.record(db, community, actor=who, action="session.planned", on_date=today,
-                     before={"starts_at": before} if before else None,
+                     before={"starts_at": moved_from.isoformat()} if moved_from else None,
                      after={"starts_at": starts_at.isoformat(), "sequence": plan.sequence,
                             "agenda": list(plan.agenda)}, flow_run_id=flow_run_id)
     sent = len(outcome.queued)
     outcome.notes.append(f"next session of {slug} planned for {starts_at:%Y-%m-%d %H:%M}: " + (
         f"{sent} calendar invite{'s' * (sent != 1)} queued" if sent else "already planned, nothing new to send"))
     return outcome
+
+
+def _place(db: Session, community: Community, starts_at: datetime, agenda: Sequence[str],
+           today: date) -> tuple[PlannedSession, datetime | None]:
+    """The open plan with this date and agenda (a new version when either changed), and the date
+    it moved from, if it moved."""
+    plan = open_plan(db, community)
+    if plan is None:
+        plan = PlannedSession(community_id=community.id, uid=_new_uid(db, community), starts_at=starts_at,
+                              agenda=list(agenda), sequence=0, planned_on=today)
+        db.add(plan)
+        db.flush()
+        if plan.uid != first_session_uid(community.slug):
+            return plan, None
+        plan.sequence = 1  # the charter's first session: the launch invite was sequence 0
+        earlier = community.first_session
+        return plan, earlier if earlier is not None and earlier != starts_at else None
+    earlier = plan.starts_at
+    if earlier != starts_at or (agenda and list(agenda) != plan.agenda):
+        plan.starts_at, plan.sequence = starts_at, plan.sequence + 1
+        plan.agenda = list(agenda) or plan.agenda
+        db.flush()
+    return plan, earlier if earlier != starts_at else None
 
 
 def _new_uid(db: Session, community: Community) -> str:
@@ -90,7 +100,7 @@ def _new_uid(db: Session, community: Community) -> str:
 
 
 def _invite_members(db: Session, community: Community, plan: PlannedSession, outcome: Outcome, *,
-                    today: date, moved_from: str | None) -> None:
+                    today: date, moved: bool) -> None:
     """One invite per member per version of the plan: a repeat queues nothing new."""
     convenor = convenor_of(db, community)
     organiser = Organiser(convenor.person.name if convenor else None,
@@ -98,11 +108,13 @@ def _invite_members(db: Session, community: Community, plan: PlannedSession, out
     first = sessions_held(db, community) == 0
     invite = session_invite(community, uid=plan.uid, starts_at=plan.starts_at, sequence=plan.sequence,
                             agenda=plan.agenda, organiser=organiser, first=first)
-    term = current_term(db, community)
+    lead = current_term(db, community)
     for m in current_members(db, community):
+        # Those who run the session get its calendar entry, not an invitation to it.
         queue_email(db, outcome, key=f"session-invite:{community.slug}:{plan.uid}:{plan.sequence}:{m.person.email}",
                     community=community, template="session-invitation", name=m.person.name,
                     email=m.person.email, today=today, calendar=invite, starts_at=plan.starts_at,
-                    agenda=plan.agenda, first=first, moved=plan.sequence > 0 and moved_from is not None,
-                    planning_lead=term.membership.person.name if term else None,
-                    convenor_name=organiser.name)
+                    agenda=plan.agenda, first=first, moved=moved,
+                    planning_lead=lead.membership.person.name if lead else None,
+                    is_lead=lead is not None and lead.membership_id == m.id,
+                    runs_it=m.is_convenor or m.planning_group, convenor_name=organiser.name)

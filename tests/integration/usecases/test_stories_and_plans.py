@@ -95,9 +95,18 @@ def test_plans_need_a_decider_and_a_session_still_to_come(home: Path) -> None:
         in_db(plan_session, "aaot", starts_at=datetime(2027, 2, 11, 14), actor=LEE, today=date(2027, 1, 20))
     outcome = in_db(plan_session, "aaot", starts_at=datetime(2027, 2, 11, 14), actor=SAM, today=date(2027, 1, 20))
     assert len(outcome.queued) == 4
-    text = outbox("session-invitation")[0].text_body
-    assert "The next session of Alcohol Assertive Outreach Community of Practice is on" in text
-    assert "copflow " not in text  # no command line in a member's email
+    by_whom = {r.to_email: r for r in outbox("session-invitation")}
+    member, convenor = by_whom[LEE].text_body, by_whom[CONVENOR].text_body
+    assert "The next session of Alcohol Assertive Outreach Community of Practice is on 11 February 2027" in member
+    assert "Coming is entirely voluntary" in member and "copflow " not in member  # no command line
+    assert "a session you help to run" in convenor and "entirely voluntary" not in convenor
+    lead = next(r.text_body for r in by_whom.values() if "You are leading planning" in r.text_body)
+    assert "is leading planning" not in lead  # nobody is pointed at themselves
+    # Only the agenda changes: a new version of the same entry, which does not say it moved.
+    in_db(plan_session, "aaot", starts_at=datetime(2027, 2, 11, 14), agenda=["Home visits"], actor=SAM,
+          today=date(2027, 1, 21))
+    again = outbox("session-invitation")[4:]
+    assert len(again) == 4 and all("SEQUENCE:1" in (r.calendar or "") and "moved" not in r.subject for r in again)
 
 
 def test_a_charter_first_session_moved_before_it_is_held_updates_the_launch_invite(home: Path) -> None:

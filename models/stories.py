@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from functools import lru_cache
 
 
 class Consent(str, Enum):
@@ -60,12 +61,16 @@ def name_parts(names: Iterable[str]) -> list[str]:
 def without_names(text: str, names: Iterable[str], replacement: str) -> str:
     """The text with every name of the CoP's people replaced, matched as whole words whatever
     their case (a missed name is worse than a replaced word)."""
+    pattern = _names_pattern(tuple(names))
+    return pattern.sub(replacement, text) if pattern is not None else text
+
+
+@lru_cache(maxsize=64)  # a report's stories share one CoP's names
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
     parts = name_parts(names)
     if not parts:
-        return text
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in parts) + r")(?!\w)",
-                         re.IGNORECASE)
-    return pattern.sub(replacement, text)
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in parts) + r")(?!\w)", re.IGNORECASE)
 
 
 def shared_text(story: StoryFacts, names: Sequence[str], replacement: str) -> str | None:

@@ -834,8 +834,8 @@ def _plain(value: Any) -> Any:
     template renders, with nothing in it that markdown could read."""
     if isinstance(value, str):
         return value if not value or re.match(r"\d{4}-\d\d-\d\d", value) else "plain words"
-    if isinstance(value, dict):  # an event is a word from copflow's own vocabulary, not user text
-        return {k: v if k == "event" else _plain(v) for k, v in value.items()}
+    if isinstance(value, dict):  # an event or a consent is copflow's own vocabulary, not user text
+        return {k: v if k in ("event", "consent") else _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value

@@ -99,7 +99,7 @@ def _sessions(rows: Rows, cid: int, memberships: list[int], rng: random.Random, 
         rows[CopSession].append(dict(
             id=sid, community_id=cid, held_on=held, format="online",
             topics=[f"Case {s + 1}"], methods=["Time to Think"] if s % 4 == 0 else [],
-            outputs=[f"Checklist v{s}"] if s % 6 == 5 else [], story=None, recorded_on=held,
+            outputs=[f"Checklist v{s}"] if s % 6 == 5 else [], guests=0, recorded_on=held,
         ))
         came = rng.sample(memberships, rng.randint(MEMBERS // 2, MEMBERS - 4))
         rows[Attendance].extend(dict(session_id=sid, membership_id=mid) for mid in came)

@@ -12,7 +12,7 @@ pause_garbage_collection()
 import typer  # noqa: E402
 from typer._click import exceptions as usage  # noqa: E402 - typer vendors its own click
 
-from cli import backup, doctor, fidelity, lifecycle, operations, records, reporting, roles, web  # noqa: E402
+from cli import backup, doctor, fidelity, lifecycle, operations, planning, records, reporting, roles, web  # noqa: E402
 from demo.gallery import gallery as show_gallery  # noqa: E402
 from demo.play import demo as play_demo  # noqa: E402
 from models.errors import CopflowError  # noqa: E402
@@ -28,6 +28,7 @@ app.add_typer(records.community_app, name="community")
 app.add_typer(records.member_app, name="member")
 app.add_typer(records.session_app, name="session")
 app.add_typer(records.task_app, name="task")
+app.add_typer(planning.story_app, name="story")
 app.command("audit")(records.audit)
 lifecycle.register(app)
 roles.register(app)
@@ -52,7 +53,7 @@ def init() -> None:
     typer.echo(f"database ready: {get_settings().db_url.split('@')[-1]}")
 
 
-MULTI_VALUE_OPTIONS = {"--attended", "--topic", "--method", "--output"}
+MULTI_VALUE_OPTIONS = {"--attended", "--topic", "--method", "--output", "--agenda"}
 
 
 def expand_multi_values(argv: list[str]) -> list[str]:

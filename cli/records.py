@@ -14,6 +14,8 @@ if TYPE_CHECKING:  # only for the type checker: read-only commands load no ORM
     from sqlalchemy.orm import Session
 
 from cli.common import Actor, AsJson, Today, checked, checked_all, declared_actor, emit_json, parse_day, say
+from models.sessions import MAX_GUESTS
+from models.stories import DEFAULT_CONSENT, MAX_STORIES, Consent
 from models.vocabulary import MemberKind, SessionFormat
 
 community_app = typer.Typer(help="Create, list and show communities.", no_args_is_help=True)
@@ -110,6 +112,7 @@ def community_show(slug: SlugArg, as_json: AsJson = False, today: Annotated[str 
     for s in view["sponsors"]:
         org = f", {s['organisation']}" if s["organisation"] else ""
         say(f"    {s['name']} <{s['email'] or 'contact details erased'}> sponsor{org}")
+    _say_next_session(view["next_session"])
     say(f"  open tasks: {len(view['open_tasks'])}")
     for t in view["open_tasks"]:
         due = f" (due {t['due']})" if t["due"] else ""
@@ -139,6 +142,14 @@ def _say_fidelity_summary(fidelity: dict[str, Any]) -> None:
     say(f"  fidelity to the model: {s['met']} of {s['of']} met (evidence: copflow fidelity {fidelity['slug']})")
     for c in fidelity["criteria"]:
         say(f"    {c['title']}: {c['verdict']}")
+
+
+def _say_next_session(upcoming: dict[str, Any] | None) -> None:
+    """The next session's date and agenda, where members' details are shown."""
+    if upcoming:
+        say(f"  {'first' if upcoming['first'] else 'next'} session: {upcoming['starts_at'].replace('T', ' ')}")
+        for item in upcoming["agenda"]:
+            say(f"    - {item}")
 
 
 @member_app.command("add")
@@ -244,7 +255,14 @@ def session_record(
     topic: Annotated[list[str] | None, typer.Option("--topic", help="Topic or case discussed.")] = None,
     method: Annotated[list[str] | None, typer.Option("--method", help="Method used, e.g. Time to Think.")] = None,
     output: Annotated[list[str] | None, typer.Option("--output", help="Something it produced.")] = None,
-    story: Annotated[str | None, typer.Option("--story", help="What changed in practice.")] = None,
+    story: Annotated[list[str] | None, typer.Option(
+        "--story", help="A story of what changed in practice; repeat for several.")] = None,
+    consent: Annotated[Consent, typer.Option(
+        "--consent", help="What the teller agreed to: named, anonymous, or private (the default: "
+                          "it stays in the CoP).")] = DEFAULT_CONSENT,
+    teller: Annotated[str | None, typer.Option("--teller", help="Email of the member who told the stories.")] = None,
+    guests: Annotated[int, typer.Option("--guests", min=0, max=MAX_GUESTS,
+                                        help="Guests who came (a speaker, visitors): counted, not named.")] = 0,
     actor: Actor = None,
     today: Today = None,
 ) -> None:
@@ -260,17 +278,23 @@ def session_record(
                                "topics": checked_all(topic or [], "OneLine", "--topic", MAX_LIST_ITEMS),
                                "methods": checked_all(method or [], "OneLine", "--method", MAX_LIST_ITEMS),
                                "outputs": checked_all(output or [], "OneLine", "--output", MAX_LIST_ITEMS),
-                               "story": checked(story, "LongText", "--story") if story is not None else None}
+                               "stories": checked_all(story or [], "LongText", "--story", MAX_STORIES),
+                               "consent": consent, "guests": guests,
+                               "teller": checked(teller, "Email", "--teller") if teller is not None else None}
     who = declared_actor(actor)
     with _db() as db:
         first = makes_active(db, slug)
         if first:  # refused here, in one line, before Prefect starts; nothing is written
-            _, _, attendees = check_session(db, slug, held_on=held_on, attended=emails, actor=who, today=day)
+            _, _, attendees = check_session(db, slug, held_on=held_on, attended=emails, actor=who, today=day,
+                                            guests=guests, teller=details["teller"])
             # The flow is given person ids: Prefect's stores never hold an address (DESIGN 6a).
             details["attended"] = [m.person_id for m in attendees]
+            teller_email = details.pop("teller")
+            details["teller_id"] = _person_id(db, teller_email) if teller_email else None
             actor_id = _person_id(db, who)
         else:  # a routine record changes no stage: no flow, no Prefect
-            count = len(record_session(db, slug, actor=who, today=day, **details).attendance)
+            recorded = record_session(db, slug, actor=who, today=day, **details)
+            count = len(recorded.attendance) + recorded.guests
     if first:
         ran = _first_session(slug, actor_id, day, details)
         if ran is None:

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.errors import BadInput
+from models.stories import DEFAULT_CONSENT, Consent
 from models.vocabulary import MemberKind
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -53,6 +54,8 @@ class Step(BaseModel):
     methods: list[str] = []
     outputs: list[str] = []
     story: str | None = None
+    consent: Consent = DEFAULT_CONSENT  # the teller's, for the story
+    guests: int = 0
     title: str | None = None
     due: date | None = None
     who: str | None = None

@@ -99,11 +99,13 @@ class Year:
             held = record_session(
                 db, str(step.cop), held_on=step.day, attended=[self.email(h) for h in step.attended],
                 format=None, topics=step.topics, methods=step.methods, outputs=step.outputs,
-                story=step.story, actor=self.email(step.as_), today=step.day)
+                stories=[step.story] if step.story else [], consent=step.consent, guests=step.guests,
+                actor=self.email(step.as_), today=step.day)
             kinds = Counter("convenor" if a.membership.is_convenor else a.membership.kind
                             for a in held.attendance)
             community = get_community(db, str(step.cop))
             told = {"number": sessions_held(db, community), "came": len(held.attendance),
+                    "guests": held.guests, "consent": step.consent.value,
                     "members": len(current_members(db, community)), "kinds": kinds,
                     "now_active": stage_before != community.stage, "stage": community.stage}
         return {**told, "topics": step.topics, "methods": step.methods, "outputs": step.outputs,

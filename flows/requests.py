@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from models.errors import BadInput
+from models.stories import DEFAULT_CONSENT, Consent
 from models.vocabulary import SessionFormat
 from tasks.clock import checked_day
 from tasks.storage.operator import SCHEDULED
@@ -104,7 +105,19 @@ class SessionRequest(ActingRequest):
     topics: list[str] = []
     methods: list[str] = []
     outputs: list[str] = []
-    story: str | None = None
+    stories: list[str] = []
+    consent: Consent = DEFAULT_CONSENT  # of every story given
+    teller_id: int | None = Field(default=None, ge=1, description="Person id of who told the stories "
+                                  "(never an email address).")
+    guests: int = 0
+
+
+class PlanRequest(ActingRequest):
+    """The next session's date (and agenda): every member gets a calendar invite for it."""
+
+    slug: str
+    starts_at: datetime
+    agenda: list[str] = []
 
 
 class ReportRequest(Request):

@@ -18,6 +18,6 @@ def record_session(request: SessionRequest) -> FlowEnd:
     with operated_by(request.operator_name(every_cop=False)):
         outcome = record_session_task(request.slug, held_on=request.held_on, attended=list[ActorRef](request.attended),
                                       format=request.format, topics=request.topics, methods=request.methods,
-                                      outputs=request.outputs, story=request.story, actor=actor,
-                                      today=today)
+                                      outputs=request.outputs, stories=request.stories, consent=request.consent,
+                                      teller=request.teller_id, guests=request.guests, actor=actor, today=today)
         return finish("record-session", request.slug, [outcome])

@@ -12,11 +12,12 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from models.sessions import SessionFacts
+from models.stories import Consent, StoryFacts, shared_text
 from models.vocabulary import ReportPeriod
 
 PICTURE_SESSIONS = 12  # sessions shown in the attendance picture (health's trend reads fewer)
@@ -97,8 +98,19 @@ class Bar(BaseModel):
 
 
 class Story(BaseModel):
+    """A story as it may leave the CoP: its words already as the teller's consent allows."""
+
     held_on: date
     text: str
+    # None in figures stored before stories carried a consent: those are not shared again.
+    consent: Consent | None = None
+    story_id: int | None = None
+    teller: str | None = None  # named stories only
+    at_session: bool = True
+
+
+def _shareable(stories: list[Story]) -> list[Story]:
+    return [s for s in stories if s.consent in (Consent.named, Consent.anonymous)]
 
 
 class PlanningChange(BaseModel):
@@ -153,7 +165,8 @@ class ReportFigures(BaseModel):
     methods: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
     outputs: list[str] = Field(default_factory=list)
-    stories: list[Story] = Field(default_factory=list)
+    stories: Annotated[list[Story], AfterValidator(_shareable)] = Field(default_factory=list)
+    guests: int = 0  # attendances by guests, within `attendances`
     planning_changes: list[PlanningChange] = Field(default_factory=list)
     planning_lead: str | None = None
     next_up: list[NextTask] = Field(default_factory=list)
@@ -243,11 +256,25 @@ def next_session(planned: date | None, last_held: date | None, cadence: str | No
     return (expected, False) if expected > today else (None, False)
 
 
+def shared_stories(period: Period, stories: Sequence[StoryFacts], names: Sequence[str],
+                   replacement: str) -> list[Story]:
+    """The stories that surfaced in the period and may leave the CoP, in the words consent allows."""
+    shared = []
+    for s in sorted(stories, key=lambda s: (s.told_on, s.story_id)):
+        text = shared_text(s, names, replacement) if period.start <= s.surfaced_on <= period.end else None
+        if text is not None:
+            shared.append(Story(held_on=s.told_on, text=text, consent=s.consent, story_id=s.story_id,
+                                teller=s.teller if s.consent is Consent.named else None,
+                                at_session=s.at_session))
+    return shared
+
+
 def figures(
     period: Period,
     sessions: Sequence[SessionFacts],
     *,
     members_now: int,
+    stories: Sequence[Story] = (),
     changes: Sequence[PlanningChange] = (),
     planning_lead: str | None = None,
     next_up: Sequence[NextTask] = (),
@@ -256,7 +283,8 @@ def figures(
     """The figures of one period. `sessions` may include earlier ones: they feed the trend."""
     ordered = sorted((s for s in sessions if s.held_on <= period.end), key=lambda s: s.held_on)
     inside = [s for s in ordered if s.held_on >= period.start]
-    attendances = sum(len(s.attendee_kinds) for s in inside)
+    attendances = sum(s.attended for s in inside)
+    guests = sum(s.guests for s in inside)
     kind_of = _kind_of_each_person(inside)
     trend = ordered[-PICTURE_SESSIONS:]
     return ReportFigures(
@@ -266,15 +294,16 @@ def figures(
         final=final,
         sessions=len(inside),
         attendances=attendances,
-        people=len(kind_of),
+        people=len(kind_of) + guests,
         average_attendance=round(attendances / len(inside), 1) if inside else None,
         members_now=members_now,
-        by_kind=_by_kind(kind_of),
+        by_kind=_by_kind(kind_of) + ([KindCount(kind="guest", people=guests)] if guests else []),
         formats=dict(Counter(s.format for s in inside)),
         methods=_distinct([m for s in inside for m in s.methods]),
         topics=_distinct([t for s in inside for t in s.topics]),
         outputs=_distinct([o for s in inside for o in s.outputs]),
-        stories=[Story(held_on=s.held_on, text=s.story) for s in inside if s.story],
+        stories=list(stories),
+        guests=guests,
         planning_changes=[
             c for c in sorted(changes, key=lambda c: c.on)
             if period.start <= c.on <= period.end
@@ -282,11 +311,11 @@ def figures(
         planning_lead=planning_lead,
         next_up=list(next_up),
         trend=[
-            Bar(held_on=s.held_on, attended=len(s.attendee_kinds), in_period=s.held_on >= period.start)
+            Bar(held_on=s.held_on, attended=s.attended, in_period=s.held_on >= period.start)
             for s in trend
         ],
-        trend_max=max((len(s.attendee_kinds) for s in trend), default=0),
+        trend_max=max((s.attended for s in trend), default=0),
         life_sessions=len(ordered),
-        life_attendances=sum(len(s.attendee_kinds) for s in ordered),
+        life_attendances=sum(s.attended for s in ordered),
         life_people=len({pid for s in ordered for pid in (s.attendee_ids or ())}),
     )

@@ -1,9 +1,14 @@
-"""A session held, as the rules that read sessions (health, sponsor reports) need it."""
+"""A session held, as the rules that read sessions (health, sponsor reports) need it; and the
+rules for when a session may be dated, planned, and who besides members may come."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from models.errors import BadInput
+
+MAX_GUESTS = 500  # guests at one session (a speaker, visitors): counted, never named or stored
 
 
 @dataclass(frozen=True)
@@ -15,8 +20,32 @@ class SessionFacts:
     topics: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
-    story: str | None = None
+    guests: int = 0  # people from outside the CoP: counted, not named
 
     @property
     def attended(self) -> int:
-        return len(self.attendee_kinds)
+        return len(self.attendee_kinds) + self.guests
+
+
+def require_guests(guests: int) -> int:
+    if not 0 <= guests <= MAX_GUESTS:
+        raise BadInput(f"--guests: {guests} is not a number of guests from 0 to {MAX_GUESTS}")
+    return guests
+
+
+def require_in_life(on: date, created_on: date, today: date, slug: str, option: str = "--on") -> date:
+    """A session or story belongs between the day the CoP was created and today."""
+    if on < created_on:
+        raise BadInput(f"{option}: {on} is before {slug} existed (created {created_on})")
+    if on > today:
+        raise BadInput(f"{option}: {on} is after today ({today}); record it once it has happened")
+    return on
+
+
+def require_planned(starts_at: datetime, created_on: date, today: date, slug: str) -> datetime:
+    """A planned session is ahead of us, and not before the CoP existed."""
+    if starts_at.date() < created_on:
+        raise BadInput(f"--on: {starts_at.date()} is before {slug} existed (created {created_on})")
+    if starts_at.date() <= today:
+        raise BadInput(f"--on: {starts_at.date()} is not after today ({today}); plan a session still to come")
+    return starts_at

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from prefect import Task, task
@@ -20,6 +20,7 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 from sqlalchemy.exc import OperationalError
 
+from models.stories import Consent
 from models.vocabulary import SessionFormat
 from tasks.email.delivery import DeliveryReport
 from tasks.rendering import render
@@ -28,11 +29,11 @@ from tasks.usecases import archive as archiving
 from tasks.usecases import close as closing
 from tasks.usecases import health as checking
 from tasks.usecases import launch as launching
+from tasks.usecases import planning_sessions, sessions
 from tasks.usecases import rotate as rotating
-from tasks.usecases import sessions
 from tasks.usecases import step_down as stepping_down
 from tasks.usecases import withdraw as withdrawing
-from tasks.usecases.acting import ActorRef
+from tasks.usecases.acting import ActorRef, known_person
 from tasks.usecases.common import Outcome
 
 P = ParamSpec("P")
@@ -112,12 +113,23 @@ def step_down_member(slug: str, *, member: int, leaving: bool, actor: ActorRef |
 
 @use_case_task("record-session", "record-session: {slug}")
 def record_session(slug: str, *, held_on: date, attended: list[ActorRef], format: SessionFormat | None,
-                   topics: list[str], methods: list[str], outputs: list[str], story: str | None,
+                   topics: list[str], methods: list[str], outputs: list[str], stories: list[str],
+                   consent: Consent, teller: ActorRef | None, guests: int,
                    actor: ActorRef | None, today: date) -> Outcome:
     with session_scope() as db:
+        told_by = known_person(db, teller).email if teller is not None else None  # an id from the flow
         return sessions.session_outcome(db, slug, held_on=held_on, attended=attended, format=format,
-                                        topics=topics, methods=methods, outputs=outputs, story=story,
+                                        topics=topics, methods=methods, outputs=outputs, stories=stories,
+                                        consent=consent, teller=told_by, guests=guests,
                                         actor=actor, today=today, flow_run_id=current_flow_run_id())
+
+
+@use_case_task("plan-session", "plan-session: {slug}")
+def plan_session(slug: str, *, starts_at: datetime, agenda: list[str], actor: ActorRef | None,
+                 today: date) -> Outcome:
+    with session_scope() as db:
+        return planning_sessions.plan_session(db, slug, starts_at=starts_at, agenda=agenda, actor=actor,
+                                              today=today, flow_run_id=current_flow_run_id())
 
 
 @use_case_task("archive-cop", "archive: {slug}")

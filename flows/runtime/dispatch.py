@@ -25,6 +25,7 @@ FLOWS: dict[str, str] = {
     "continue": "flows.continue_:continue_community",
     "archive": "flows.archive:archive",
     "record-session": "flows.session:record_session",
+    "plan-session": "flows.plan_session:plan_session",
     "sponsor-report": "flows.sponsor_report:sponsor_report",
     "withdraw": "flows.withdraw:withdraw",
     "step-down": "flows.step_down:step_down",

@@ -111,8 +111,39 @@ cop_session = Table(
     Column("topics", JSON, nullable=False, default=list),
     Column("methods", JSON, nullable=False, default=list),
     Column("outputs", JSON, nullable=False, default=list),
-    Column("story", Text),
+    # Guests (a speaker, visitors): counted in attendance, with no name or contact details.
+    Column("guests", Integer, nullable=False, default=0),
     Column("recorded_on", Date, nullable=False),
+)
+
+# A story of change: told at a session, or surfaced later (then on the CoP, with its own date).
+# Shared beyond the CoP only as the teller's consent allows (models/stories.py).
+story = Table(
+    "story",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", Integer, ForeignKey("community.id"), nullable=False, index=True),
+    Column("session_id", Integer, ForeignKey("cop_session.id"), index=True),
+    Column("told_on", Date, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("teller_id", Integer, ForeignKey("person.id")),
+    Column("consent", String(10), nullable=False, default="private"),
+    Column("recorded_on", Date, nullable=False),
+)
+
+# A session planned ahead: one calendar entry (uid) that each change of date updates (sequence).
+planned_session = Table(
+    "planned_session",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", Integer, ForeignKey("community.id"), nullable=False, index=True),
+    Column("uid", String(200), nullable=False, unique=True),
+    Column("starts_at", DateTime, nullable=False),
+    Column("agenda", JSON, nullable=False, default=list),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("planned_on", Date, nullable=False),
+    # Set once a session is recorded on or after the planned day: the plan is then history.
+    Column("held_on", Date),
 )
 
 attendance = Table(

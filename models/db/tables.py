@@ -110,12 +110,47 @@ class CopSession(Base):
     topics: Mapped[list[Any]]
     methods: Mapped[list[Any]]
     outputs: Mapped[list[Any]]
-    story: Mapped[str | None]
+    # Guests (a speaker, visitors): counted in attendance, with no name or contact details.
+    guests: Mapped[int]
     recorded_on: Mapped[date]
 
     attendance: Mapped[list[Attendance]] = relationship(
         back_populates="session", cascade="all, delete-orphan"
     )
+    stories: Mapped[list[Story]] = relationship(back_populates="session", order_by="Story.id")
+
+
+class Story(Base):
+    """A story of change, told at a session or surfaced later; shared only as consent allows."""
+
+    __table__ = schema.story
+
+    id: Mapped[int]
+    community_id: Mapped[int]
+    session_id: Mapped[int | None]
+    told_on: Mapped[date]
+    text: Mapped[str]
+    teller_id: Mapped[int | None]
+    consent: Mapped[str]
+    recorded_on: Mapped[date]
+
+    session: Mapped[CopSession | None] = relationship(back_populates="stories")
+    teller: Mapped[Person | None] = relationship()
+
+
+class PlannedSession(Base):
+    """A session planned ahead: one calendar entry (uid) that each change of date updates."""
+
+    __table__ = schema.planned_session
+
+    id: Mapped[int]
+    community_id: Mapped[int]
+    uid: Mapped[str]
+    starts_at: Mapped[datetime]
+    agenda: Mapped[list[Any]]
+    sequence: Mapped[int]
+    planned_on: Mapped[date]
+    held_on: Mapped[date | None]
 
 
 class Attendance(Base):

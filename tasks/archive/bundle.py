@@ -60,6 +60,23 @@ def _names(db: Session, community: Community) -> dict[str, str]:
     return names
 
 
+def archived_stories(db: Session, community: Community) -> list[dict[str, Any]]:
+    """The stories the teller agreed may leave the CoP, in the words their consent allows:
+    never a private one; an anonymous one without the names of the CoP's people."""
+    from models.stories import shared_text
+    from tasks.usecases.stories import name_withheld, people_names, story_facts
+
+    names, withheld = people_names(db, community), name_withheld()
+    kept = []
+    for story in story_facts(db, community):
+        text = shared_text(story, names, withheld)
+        if text is not None:
+            kept.append({"held_on": str(story.told_on), "at_session": story.at_session,
+                         "text": scrub(text), "consent": story.consent.value,
+                         "teller": story.teller if story.consent.value == "named" else None})
+    return kept
+
+
 def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, Any]:
     names = _names(db, community)
     members = list(db.scalars(select(Membership).options(selectinload(Membership.person))
@@ -82,6 +99,8 @@ def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, 
     successor = db.get(Community, community.successor_id) if community.successor_id else None
     predecessors = db.scalars(select(Community).where(Community.successor_id == community.id)
                               .order_by(Community.slug))
+
+    stories = archived_stories(db, community)
 
     def who(actor: str) -> str:
         return names.get(actor, "copflow" if "@" not in actor else "someone outside the CoP")
@@ -112,9 +131,12 @@ def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, 
                     "notice_ended_on": str(community.notice_ends_on)},
         "sessions": [{"held_on": str(s.held_on), "format": s.format, "topics": s.topics,
                       "methods": s.methods, "outputs": [scrub(o) for o in s.outputs],
-                      "story": scrub(s.story), "attended": len(s.attendance),
+                      "stories": [st["text"] for st in stories if st["held_on"] == str(s.held_on)
+                                  and st["at_session"]],
+                      "attended": len(s.attendance) + (s.guests or 0), "guests": s.guests or 0,
                       "attendees": sorted(a.membership.person.name for a in s.attendance)}
                      for s in sessions],
+        "stories": stories,
         "topics": list(dict.fromkeys(t for s in sessions for t in s.topics)),
         "tasks": [{"title": scrub(t.title), "notes": scrub(t.notes),
                    "due": str(t.due) if t.due else None, "status": t.status,

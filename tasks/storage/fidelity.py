@@ -27,6 +27,7 @@ from models.db.schema import (
     role_term,
     sponsor,
     sponsor_report,
+    story,
 )
 from models.fidelity import ARCHIVE, SPONSOR_REPORT, FidelityInputs, SponsorRole, StoryFact, Term
 from models.lifecycle import Stage
@@ -51,6 +52,7 @@ class PageFacts:
     stage_entered: dict[int, date] = field(default_factory=dict)
     email_kinds: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     reports: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    stories: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
 
 
 def communities(db: Connection, slug: str | None = None) -> list[Cop]:
@@ -115,14 +117,17 @@ def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts
         came[sid].append(mid)
     for s in db.execute(
         select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on, cop_session.c.topics,
-               cop_session.c.outputs, cop_session.c.story)
+               cop_session.c.outputs)
         .where(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
         .order_by(cop_session.c.held_on, cop_session.c.id)
     ):
         people = tuple(came[s.id])
         facts.sessions[s.community_id].append(SessionFacts(
             held_on=s.held_on, attendee_kinds=("member",) * len(people), attendee_ids=people,
-            topics=tuple(s.topics or ()), outputs=tuple(s.outputs or ()), story=s.story))
+            topics=tuple(s.topics or ()), outputs=tuple(s.outputs or ())))
+    for t in db.execute(select(story.c.community_id, story.c.told_on, story.c.consent)
+                        .where(story.c.community_id.in_(ids), story.c.told_on <= today)):
+        facts.stories[t.community_id].append(t)
 
 
 def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
@@ -143,21 +148,19 @@ def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
         facts.sponsors_acting[cid].add(pid)
 
 
-def story_facts(cop: Cop, sessions: Sequence[SessionFacts], reports: Sequence[AnyRow]) -> list[StoryFact]:
-    """Each story and where it went beyond the CoP. THE place to wire per-story consent: today a
-    session holds at most one story and no consent, so every story's consent is None (unknown).
-    When stories get their own table with a consent, read them in read_page and build the
-    StoryFacts here from (consent, held_on); the rule (models.fidelity.story_consent) stays."""
+def story_facts(cop: Cop, stories: Sequence[AnyRow], reports: Sequence[AnyRow]) -> list[StoryFact]:
+    """Each story, its teller's consent, and where copflow took it beyond the CoP: a sponsor
+    report whose period holds it, and the archive; a private story goes to neither
+    (tasks/usecases/stories.py), so it is judged as kept in the CoP."""
     facts = []
-    for s in sessions:
-        if not s.story:
-            continue
+    for s in stories:
         where = set()
-        if any(r.period_start <= s.held_on <= r.period_end for r in reports):
-            where.add(SPONSOR_REPORT)
-        if cop.archive_uri:
-            where.add(ARCHIVE)
-        facts.append(StoryFact(consent=None, shared_where=frozenset(where)))
+        if s.consent != "private":
+            if any(r.period_start <= s.told_on <= r.period_end for r in reports):
+                where.add(SPONSOR_REPORT)
+            if cop.archive_uri:
+                where.add(ARCHIVE)
+        facts.append(StoryFact(consent=s.consent, shared_where=frozenset(where)))
     return facts
 
 
@@ -200,5 +203,5 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         sponsors=len(facts.sponsors[cop.id]), sponsor_roles=_sponsor_roles(facts, cop),
         terms=_terms(facts, cop, person_of), planning_work=dict(work),
         email_kinds=facts.email_kinds[cop.id],
-        stories=story_facts(cop, sessions, facts.reports[cop.id]),
+        stories=story_facts(cop, facts.stories[cop.id], facts.reports[cop.id]),
     )

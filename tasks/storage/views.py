@@ -70,7 +70,9 @@ def _open_tasks(db: Connection, community_id: int) -> list[Row[*tuple[Any, ...]]
 
 def show_community(db: Connection, slug: str) -> dict[str, Any]:
     cop = _community(db, slug)
-    return {**_charter_of(cop), **_people_of(db, cop), **_progress_of(db, cop)}
+    from tasks.storage.session_views import next_session_of
+
+    return {**_charter_of(cop), **_people_of(db, cop), **_progress_of(db, cop), **next_session_of(db, cop)}
 
 
 def _charter_of(cop: Row[*tuple[Any, ...]]) -> dict[str, Any]:

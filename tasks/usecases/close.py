@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from models.db.tables import AuditEntry, Community, CopSession, Membership, Person, RoleTerm
 from models.lifecycle import Stage, notice_end
 from models.lifecycle import notice_days as checked_notice_days
+from models.reporting import Period
 from models.stages import (
     close_reason,
     require_close,
@@ -23,6 +24,7 @@ from tasks.storage.queries import convenor_of, current_members, get_community, m
 from tasks.usecases.acting import ActorRef, acting_decider, actor_id
 from tasks.usecases.common import Outcome, change_stage, queue_email
 from tasks.usecases.replies import replies_of
+from tasks.usecases.stories import shareable_stories
 
 
 def check_close(db: Session, slug: str, actor: ActorRef | None, reason: str, successor: str | None,
@@ -57,7 +59,9 @@ def what_it_did(db: Session, community: Community) -> dict[str, object]:
         "last_held": sessions[-1].held_on if sessions else None,
         "topics": list(dict.fromkeys(t for s in sessions for t in s.topics)),
         "outputs": list(dict.fromkeys(o for s in sessions for o in s.outputs)),
-        "stories": [{"held_on": s.held_on, "text": s.story} for s in sessions if s.story],
+        # Stories as their tellers allowed: a private one stays with those who heard it.
+        "stories": [{"held_on": s.held_on, "text": s.text} for s in shareable_stories(
+            db, community, Period(date.min, date.max))],
         "leads": list(dict.fromkeys(leads)),
         "since": community.launched_on,
     }

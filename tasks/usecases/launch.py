@@ -11,6 +11,7 @@ from models.db.tables import Community, Membership, RoleTerm
 from models.lifecycle import Stage
 from models.rota import next_lead
 from models.stages import require_launch
+from tasks.agenda import first_session_agenda
 from tasks.email.calendar import first_session_invite
 from tasks.storage import audit
 from tasks.storage.queries import (
@@ -78,8 +79,9 @@ def launch(db: Session, slug: str, *, actor: ActorRef | None, today: date, flow_
         queue_email(db, outcome, key=f"invite:{slug}:{m.person.email}", community=community,
                     template="member-invitation", name=m.person.name, email=m.person.email,
                     today=today, calendar=invite, convenor_name=convenor_name, replies=replies,
-                    planning_lead=lead.person.name if lead else None,
-                    is_lead=lead is not None and m.id == lead.id, predecessor=grew_from)
+                    is_convenor=m.is_convenor, planning_lead=lead.person.name if lead else None,
+                    is_lead=lead is not None and m.id == lead.id, predecessor=grew_from,
+                    agenda=first_session_agenda() if community.first_session else [])
     sponsors = sponsors_of(db, community)
     for s in sponsors:
         queue_email(db, outcome, key=f"launch-notice:{slug}:{s.person.email}", community=community,

@@ -52,6 +52,7 @@ from tasks.storage.db import insert_if_absent
 from tasks.storage.queries import current_term, membership_of, open_tasks, sponsors_of
 from tasks.usecases.common import Outcome
 from tasks.usecases.replies import replies_of
+from tasks.usecases.stories import shareable_stories
 
 ATTENDANCE_SIGNALS = frozenset({ATTENDANCE_FALLING, ATTENDANCE_FALLEN_AWAY})
 
@@ -89,7 +90,7 @@ def _sessions(db: Session, community: Community) -> list[SessionFacts]:
             attendee_kinds=tuple("convenor" if m.is_convenor else (m.kind or "practitioner") for m in people),
             attendee_ids=tuple(m.id for m in people),
             format=s.format, topics=tuple(s.topics or ()), methods=tuple(s.methods or ()),
-            outputs=tuple(s.outputs or ()), story=s.story,
+            outputs=tuple(s.outputs or ()), guests=s.guests or 0,
         ))
     return facts
 
@@ -182,6 +183,7 @@ def build_figures(db: Session, community: Community, period: Period, *, today: d
     sessions = _sessions(db, community)
     report = figures(
         period, sessions, members_now=_members_at(db, community, period.end),
+        stories=shareable_stories(db, community, period),
         changes=_planning_changes(db, community), planning_lead=lead,
         next_up=[] if final else _next_up(db, community, today), final=final,
     )

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from models.db.tables import AuditEntry, OutboxMessage, Person
+from models.stories import Consent
 from tests.drills import support as s
 
 ARCHIVED = date(2027, 5, 18)
@@ -27,7 +28,8 @@ def _two_cops() -> None:
     s.closing_cop("aaot")
     with session_scope() as db:  # a story someone typed an address and a number into
         record_session(db, "aaot", held_on=date(2027, 5, 5), attended=[s.PLANNER], format=None,
-                       topics=["Wrap-up"], story="Ask jo@example.nhs.uk or ring 07700 900123",
+                       topics=["Wrap-up"], stories=["Ask jo@example.nhs.uk or ring 07700 900123"],
+                       consent=Consent.named,
                        actor=s.CONVENOR, today=date(2027, 5, 5))
     s.active_cop("live", convenor={"name": "Kim Lowe", "email": "kim@example.nhs.uk"},
                  members=[{"name": "Sam Okafor", "email": s.PLANNER, "planning_group": True},

@@ -26,6 +26,7 @@ import yaml
 from sqlalchemy import func, select
 
 from models.db.tables import Base
+from models.stories import Consent
 from tests.conftest import SAMPLE_CHARTER
 from tests.drills import support as s
 from tests.drills.tally import DRILLS
@@ -261,6 +262,7 @@ def test_tricky_text_is_stored_as_typed_and_escaped_once(home: Path, tmp_path: P
         launch(db, "tricky", actor="dana@example.nhs.uk", today=date(2027, 1, 4), flow_run_id=None)
     code, out, err = run(capsys, "session", "record", "tricky", "--on", "2027-01-14", "--attended",
                          "lee@example.org", "zed@example.org", "--topic", text, "--story", f"Story {text}",
+                         "--consent", "named",
                          "--today", "2027-01-14")
     assert code == 0, err
     s.deliver_everything()
@@ -860,8 +862,8 @@ def _plain(value: Any) -> Any:
     template renders, with nothing in it that markdown could read."""
     if isinstance(value, str):
         return value if not value or re.match(r"\d{4}-\d\d-\d\d", value) else "plain words"
-    if isinstance(value, dict):  # an event is a word from copflow's own vocabulary, not user text
-        return {k: v if k == "event" else _plain(v) for k, v in value.items()}
+    if isinstance(value, dict):  # an event or a consent is copflow's own vocabulary, not user text
+        return {k: v if k in ("event", "consent") else _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
@@ -902,7 +904,8 @@ def test_markdown_shows_user_text_as_text(home: Path, tmp_path: Path, trick: str
     with session_scope() as db:
         record_session(db, "aaot", held_on=date(2027, 1, 14), attended=["lee@example.org", s.PLANNER],
                        format=None, topics=[f"Topic {one_line}"], methods=[f"Method {one_line}"],
-                       outputs=[f"Output {one_line}"], story=f"Story {trick}", actor="dana@example.nhs.uk",
+                       outputs=[f"Output {one_line}"], stories=[f"Story {trick}"], consent=Consent.named,
+                       actor="dana@example.nhs.uk",
                        today=date(2027, 1, 14))
         add_task(db, "aaot", title=f"Task {one_line}", due=None, notes=f"Notes {trick}", actor="dana@example.nhs.uk",
                  today=date(2027, 1, 15))

@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 
 from flows.sponsor_report import ReportRequest, sponsor_report
+from models.stories import Consent
 from tasks.storage.paging import pages
 from tests.support.mail import EVERYONE, SPONSORS, make_active_cop, record
 from tests.support.markdown import as_shown
@@ -25,7 +26,7 @@ def _cops() -> None:
     for slug, name in (("cop-a", HOSTILE), ("cop-b", "Second CoP")):
         make_active_cop(date(2027, 1, 5), date(2027, 1, 10), slug=slug, name=name)
         record(slug, date(2027, 1, 14), EVERYONE[:4], topics=["<script>alert(1)</script> & cases"],
-               story="A story of change")
+               stories=["A story of change"], consent=Consent.named)
     record("cop-b", date(2027, 2, 11), EVERYONE)
     make_active_cop(DAY, DAY, slug="cop-c", name="Third CoP")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.sponsor_report import ReportRequest, sponsor_report
+from models.stories import Consent
 from tasks.storage.settings import get_settings
 from tests.support.mail import EVERYONE, SPONSORS, make_active_cop, record, rows
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.flows
 def _q1_cop() -> str:
     slug = make_active_cop(date(2027, 1, 5), date(2027, 1, 10))
     record(slug, date(2027, 1, 14), EVERYONE[:4], topics=["Engaging people who miss appointments"],
-           story="Lee's account changed how we plan first visits")
+           stories=["Lee's account changed how we plan first visits"], consent=Consent.named)
     record(slug, date(2027, 2, 11), EVERYONE[1:], outputs=["A shared risk checklist"])
     return slug
 

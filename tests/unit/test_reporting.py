@@ -14,7 +14,9 @@ from models.reporting import (
     figures,
     next_due,
     period_containing,
+    shared_stories,
 )
+from models.stories import Consent, StoryFacts
 from models.vocabulary import ReportPeriod
 
 Q, M = ReportPeriod.quarterly, ReportPeriod.monthly
@@ -52,12 +54,13 @@ def test_figures_count_people_once_by_kind_and_keep_earlier_sessions_for_the_tre
     sessions = [
         _session(date(2027, 3, 10), (1, 2), ("convenor", "practitioner"), topics=("old",)),
         _session(date(2027, 4, 8), (1, 2, 3), ("convenor", "practitioner", "researcher"),
-                 topics=("Home detox", "Case A"), methods=("Case review",), story="We changed triage"),
+                 topics=("Home detox", "Case A"), methods=("Case review",)),
         _session(date(2027, 5, 13), (2, 3, 4), ("practitioner", "researcher", "expert-by-experience"),
                  topics=("Case A",), outputs=("Checklist",), format="hybrid"),
         _session(date(2027, 7, 8), (1,), ("convenor",)),  # after the period: not counted
     ]
-    f = figures(q2, sessions, members_now=6, changes=[
+    told = [StoryFacts(1, date(2027, 4, 8), date(2027, 4, 8), "We changed triage", Consent.named)]
+    f = figures(q2, sessions, members_now=6, stories=shared_stories(q2, told, [], "[name]"), changes=[
         PlanningChange(on=date(2027, 5, 1), event="took-lead", who="Sam"),
         PlanningChange(on=date(2027, 1, 1), event="joined", who="earlier")])
     assert (f.sessions, f.attendances, f.people, f.average_attendance) == (2, 6, 4, 3.0)
@@ -122,3 +125,38 @@ def test_the_next_session_is_the_date_set_or_where_the_cadence_points(planned, l
     from models.reporting import next_session
 
     assert next_session(planned, last, cadence, today) == expected
+
+
+def test_guests_count_in_attendance_without_being_anyone() -> None:
+    q1 = Period(date(2027, 1, 1), date(2027, 3, 31))
+    sessions = [_session(date(2027, 1, 14), (1, 2), ("convenor", "practitioner"), guests=3),
+                _session(date(2027, 2, 11), (1, 2), ("convenor", "practitioner"))]
+    f = figures(q1, sessions, members_now=5)
+    assert (f.sessions, f.attendances, f.guests, f.average_attendance) == (2, 7, 3, 3.5)
+    assert f.people == 5  # two members, and three guests who cannot be told apart
+    assert ("guest", 3) in [(k.kind, k.people) for k in f.by_kind]
+    assert [b.attended for b in f.trend] == [5, 2] and f.trend_max == 5
+
+
+def test_a_report_shares_each_story_once_as_its_consent_allows() -> None:
+    q1, q2 = Period(date(2027, 1, 1), date(2027, 3, 31)), Period(date(2027, 4, 1), date(2027, 6, 30))
+    names = ["Lee Hart", "Niamh O'Neill"]
+    told = [
+        StoryFacts(1, date(2027, 1, 14), date(2027, 1, 14), "Lee Hart said we now phone first", Consent.named,
+                   teller="Lee Hart"),
+        StoryFacts(2, date(2027, 1, 14), date(2027, 1, 14), "Niamh's family felt included; ask NIAMH", Consent.anonymous,
+                   teller="Niamh O'Neill"),
+        StoryFacts(3, date(2027, 2, 11), date(2027, 2, 11), "Lee told us about his relapse", Consent.private),
+        # Told in March, surfaced in April, after the first quarter's report: the next one has it.
+        StoryFacts(4, date(2027, 3, 11), date(2027, 4, 20), "Two teams changed their letters", Consent.named),
+    ]
+    first = shared_stories(q1, told, names, "[name withheld]")
+    assert [(s.story_id, s.text, s.teller) for s in first] == [
+        (1, "Lee Hart said we now phone first", "Lee Hart"),
+        (2, "[name withheld]'s family felt included; ask [name withheld]", None)]
+    assert [s.story_id for s in shared_stories(q2, told, names, "[name withheld]")] == [4]
+    # Figures stored before stories had a consent are not shared again.
+    old = figures(q1, [], members_now=3).model_dump(mode="json")
+    old["stories"] = [{"held_on": "2027-01-14", "text": "Lee's relapse"}]
+    from models.reporting import ReportFigures
+    assert ReportFigures.model_validate(old).stories == []

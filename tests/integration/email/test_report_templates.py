@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 from jinja2 import UndefinedError
 
-from models.reporting import NextTask, Period, SessionFacts, figures
+from models.reporting import NextTask, Period, SessionFacts, Story, figures
+from models.stories import Consent
 from tasks.rendering import render_email
 
 
@@ -31,8 +32,9 @@ EVIL = '<script>alert("x")</script><a href="https://evil.example">click</a>'
 def _context(**over: object) -> dict[str, object]:
     r = figures(Period(date(2027, 1, 1), date(2027, 3, 31)),
                 [SessionFacts(held_on=date(2027, 1, 14), attendee_ids=(1, 2), attendee_kinds=("convenor", "researcher"),
-                              topics=(EVIL,), outputs=("A checklist",), story=EVIL)],
-                members_now=4, next_up=[NextTask(title=EVIL)])
+                              topics=(EVIL,), outputs=("A checklist",))],
+                members_now=4, next_up=[NextTask(title=EVIL)],
+                stories=[Story(held_on=date(2027, 1, 14), text=EVIL, consent=Consent.named, teller=EVIL)])
     community = SimpleNamespace(name="Frailty <b>CoP</b>", cadence="monthly", close_reason=EVIL, slug="f")
     ctx: dict[str, object] = {"community": community, "sponsor_name": "Priya <i>Raman</i>", "r": r,
                               "cadence": "monthly", "successor": None}

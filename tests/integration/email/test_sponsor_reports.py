@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from models.db.tables import Community, OutboxMessage, SponsorReport
+from models.stories import Consent
 from tasks.storage.db import session_scope
 from tasks.usecases.sponsor_reports import queue_due_reports, queue_final_report
 from tests.support.mail import EVERYONE, make_active_cop, record
@@ -21,7 +22,8 @@ def _queue(slug: str, today: date, final: bool = False) -> list[str]:
 
 def test_due_report_is_queued_once_to_each_sponsor_with_the_agreed_keys(home) -> None:
     slug = make_active_cop(date(2027, 1, 5), date(2027, 1, 10))
-    record(slug, date(2027, 1, 14), EVERYONE[:3], topics=["Home detox"], story="We now visit in pairs")
+    record(slug, date(2027, 1, 14), EVERYONE[:3], topics=["Home detox"], stories=["We now visit in pairs"],
+           consent=Consent.named)
     assert _queue(slug, date(2027, 3, 31)) == []
     keys = _queue(slug, date(2027, 4, 1))
     assert keys == ["report:aaot:2027-01-01:priya@example.nhs.uk", "report:aaot:2027-01-01:tom@example.org"]

@@ -80,15 +80,15 @@ def sample_report_html(home: Path) -> tuple[str, str]:
     for held, who, topics, methods, outputs, story in sessions:
         with session_scope() as db:
             record_session(db, "aaot", held_on=held, attended=who, format=None, topics=topics,
-                           methods=methods, outputs=outputs, story=story, actor=None, today=held)
+                           methods=methods, outputs=outputs, story=story, actor=dana, today=held)
         if held == date(2027, 5, 13):
             with session_scope() as db:
-                volunteer(db, "aaot", ruth, opt_out=False, actor=None, today=held)
+                volunteer(db, "aaot", ruth, opt_out=False, actor=ruth, today=held)
     with session_scope() as db:
         add_task(db, "aaot", title="Invite the housing team to the July session", due=date(2027, 7, 8),
-                 notes=None, actor=None, today=date(2027, 6, 20))
+                 notes=None, actor=dana, today=date(2027, 6, 20))
         add_task(db, "aaot", title="Share the home detox checklist with the regional network",
-                 due=None, notes=None, actor=None, today=date(2027, 6, 20))
+                 due=None, notes=None, actor=dana, today=date(2027, 6, 20))
     with session_scope() as db:
         community = db.scalars(select(Community)).one()
         queue_due_reports(db, community, today=date(2027, 4, 1), flow_run_id=None)
@@ -99,7 +99,7 @@ def sample_report_html(home: Path) -> tuple[str, str]:
         record_session(db, "aaot", held_on=date(2027, 7, 8), attended=[dana, sam, lee, jo, ruth], format=None,
                        topics=["What we would tell a new outreach team"], methods=["Appreciative inquiry"],
                        outputs=["A handbook of the community's cases, for the regional network"],
-                       story=None, actor=None, today=date(2027, 7, 8))
+                       story=None, actor=dana, today=date(2027, 7, 8))
     with session_scope() as db:
         community = db.scalars(select(Community)).one()
         community.stage, community.closing_since = "closing", date(2027, 7, 8)

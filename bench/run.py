@@ -82,7 +82,12 @@ class Bench:
         self.runs: list[dict[str, Any]] = []
 
     def env(self, url: str) -> dict[str, str]:
-        return {**os.environ, **self.sink.env(), **self.server.env(),
+        # The fictional data lives in 2027; its processes may record days up to BENCH_TODAY, as
+        # the test suite's do (tests/support/clock): copflow itself never acts in the future.
+        clock = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "tests" / "support" / "clock"),
+                                                             os.environ.get("PYTHONPATH")])),
+                 "TESTS_COPFLOW_LATEST_DAY": BENCH_TODAY.isoformat()}
+        return {**os.environ, **self.sink.env(), **self.server.env(), **clock,
                 "COPFLOW_HOME": str(self.home), "COPFLOW_DATABASE_URL": url}
 
     def measure(self, n: int, workload: str, mode: str) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def current() -> str | None:
 @contextmanager
 def operated_by(name: str | None) -> Iterator[None]:
     """Changes made inside are recorded with this operator (a flow run sets its own)."""
-    token = _operator.set(plain(name) if name != SCHEDULED else SCHEDULED)
+    token = _operator.set(plain(name))
     try:
         yield
     finally:

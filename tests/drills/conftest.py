@@ -13,6 +13,13 @@ from tests.flows.conftest import emitted  # noqa: F401 - the flows' record of ev
 from tests.support.servers import Mailbox, free_port
 
 
+@pytest.fixture(autouse=True)
+def convenor_acts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drills' commands are typed by the sample CoP's convenor, said once as COPFLOW_ACTOR
+    (nothing defaults to anyone); the who-may-act drills set or unset it case by case."""
+    monkeypatch.setenv("COPFLOW_ACTOR", "dana@example.nhs.uk")
+
+
 @pytest.fixture
 def smtp_relay() -> Iterator[tuple[Mailbox, dict[str, str]]]:
     """A relay without TLS or login (an internal relay); settings for the driver to use it."""

@@ -68,13 +68,15 @@ def _direct_run(name: str, request: Any) -> Any:
     from tasks.email.delivery import deliver_pending
     from tasks.email.outbox import pending_ids
     from tasks.storage.db import session_scope
+    from tasks.storage.operator import operated_by
     from tasks.usecases.close import close, continue_community
     from tasks.usecases.rotate import rotate
 
-    fields = request.model_dump(exclude={"today"})
+    fields = request.model_dump(exclude={"today", "operator"})
+    fields["actor"] = fields.pop("actor_id")  # a person id, as the flow is given
     use_case = {"close": close, "continue": continue_community, "rotate": rotate}[name]
     slug = fields.pop("slug")
-    with session_scope() as db:
+    with session_scope() as db, operated_by(request.operator):
         outcome = use_case(db, slug, today=request.day(), flow_run_id=f"drill-{os.getpid()}", **fields)
     with session_scope() as db:
         ids = pending_ids(db, [slug])

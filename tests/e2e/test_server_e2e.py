@@ -60,6 +60,17 @@ class Site:
     def emails(self) -> list[Message]:
         return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted((self.home / "outbox").glob("*.eml"))]
 
+    def person_id(self, email: str) -> int:
+        """What the Prefect UI's run form is given for a person: their id, never their address."""
+        from models.db.tables import Person
+
+        engine = create_engine(self.database_url)
+        try:
+            with Session(engine) as db:
+                return int(db.scalars(select(Person.id).where(Person.email == email)).one())
+        finally:
+            engine.dispose()
+
     def outbox_rows(self) -> list[OutboxMessage]:
         engine = create_engine(self.database_url)
         try:
@@ -114,7 +125,8 @@ def test_a_convenor_launches_through_the_server_and_the_report_goes_once(
                              env=site.env, cwd=tmp_path) as worker:
         # The same rules about who may act hold on the worker: a sponsor never decides, even
         # when the deployment is run straight from Prefect (the UI's run form does the same).
-        as_sponsor = json.dumps({"request": {"slug": "aaot", "actor": SPONSOR, "today": "2027-01-04"}})
+        as_sponsor = json.dumps({"request": {"slug": "aaot", "actor_id": site.person_id(SPONSOR),
+                                             "today": "2027-01-04"}})
         deployed.prefect("deployment", "run", "launch/on-request", "--params", as_sponsor,
                          "--watch", "--watch-timeout", "180", cwd=tmp_path, timeout=240)
         [refused] = flow_runs(deployed, "launch", "on-request")
@@ -135,7 +147,7 @@ def test_a_convenor_launches_through_the_server_and_the_report_goes_once(
         assert SPONSOR not in invited  # sponsors are told the CoP exists, not asked to attend
 
         site.ok("session", "record", "aaot", "--on", "2027-01-14", "--attended",
-                "sam@example.nhs.uk", "lee@example.org", "--today", "2027-01-14")
+                "sam@example.nhs.uk", "lee@example.org", "--as", CONVENOR, "--today", "2027-01-14")
         assert site.stage("aaot") == "active"
 
         # By 10 April the first quarter has ended and its report is due. `copflow report` sends

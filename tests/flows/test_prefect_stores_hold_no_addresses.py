@@ -64,8 +64,13 @@ def test_a_whole_life_leaves_no_address_in_prefect(home: Path, prefect_harness: 
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
 
+    import flows.runtime.dispatch as dispatch
+
     since = datetime.now(UTC).isoformat(sep=" ")[:19]
     monkeypatch.delenv("COPFLOW_ACTOR", raising=False)
+    # Run each flow here against the harness, even where another test left an on-request
+    # deployment on it that no worker serves.
+    monkeypatch.setattr(dispatch, "server_url", lambda: None)
     slug = create()
     storage = Path(PREFECT_LOCAL_STORAGE_PATH.value())
     before = set(storage.rglob("*")) if storage.exists() else set()

@@ -132,8 +132,8 @@ def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, 
 def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> str:
     """Write the bundle to <root>/<slug>/ atomically (temp folder, then rename); return its URL.
     In a local folder, the bundle is its user's alone (0700 folders, 0600 files)."""
-    # The folder is checked before any work: one others can write in is refused as it stands.
-    return write_files(_files(data), slug, _private_root(root))
+    root = _private_root(root)  # checked before any work: a folder others can write in is refused
+    return write_files(_files(data), slug, root)
 
 
 def _files(data: dict[str, Any]) -> dict[str, str]:

@@ -154,6 +154,7 @@ def bundle_data(db: Session, community: Community, *, today: date) -> dict[str, 
 def write_bundle(data: dict[str, Any], slug: str, root: str | None = None) -> str:
     """Write the bundle to <root>/<slug>/ atomically (temp folder, then rename); return its URL.
     In a local folder, the bundle is its user's alone (0700 folders, 0600 files)."""
+    root = _private_root(root)  # checked before any work: a folder others can write in is refused
     return write_files(_files(data), slug, root)
 
 
@@ -180,11 +181,9 @@ def rescrub_bundle(uri: str, erase: Callable[[str], str]) -> bool:
 
 def write_files(files: dict[str, str], slug: str, root: str | None = None) -> str:
     """Write these files and their SHA256SUMS as the bundle <root>/<slug>/, whole or not at all."""
-    root = (root or get_settings().archive_root).rstrip("/")
+    root = _private_root(root)
     fs, base = fsspec.core.url_to_fs(root)
     local = isinstance(fs, LocalFileSystem)
-    if local:
-        private_folder(Path(base), "the archive folder")
     final, temp = f"{base}/{slug}", f"{base}/.{slug}.{uuid.uuid4().hex}.tmp"
     for leftover in fs.glob(f"{base}/.{slug}.*.tmp"):
         # Half-written by an attempt that died: never part of an archive.
@@ -207,6 +206,15 @@ def write_files(files: dict[str, str], slug: str, root: str | None = None) -> st
     fs.mv(temp, final, recursive=True)
     crash_point("archive.bundle-written")
     return root + "/" + slug
+
+
+def _private_root(root: str | None) -> str:
+    """The archive root; a local folder is made private, and refused if others can write in it."""
+    root = (root or get_settings().archive_root).rstrip("/")
+    fs, base = fsspec.core.url_to_fs(root)
+    if isinstance(fs, LocalFileSystem):
+        private_folder(Path(base), "the archive folder")
+    return root
 
 
 def _write(fs: Any, path: str, body: bytes, local: bool) -> None:

@@ -32,7 +32,6 @@ from models.erasure import (
     erase_addresses,
     find_addresses,
     in_json,
-    mentions,
     message_texts,
     needles,
     scrub_free_text,
@@ -184,15 +183,15 @@ def erase_outbox_files(db: Session, folder: Path, community_ids: set[int],
                    .values(transport_ref=FILE_ERASED))
     if addresses and folder.is_dir():
         deleted += sum(_delete_in(folder, path) for path in sorted(folder.iterdir())
-                       if _names_any(path, addresses))
+                       if _names_any(path, frozenset(addresses)))
     return deleted
 
 
-def _names_any(path: Path, addresses: list[str]) -> bool:
+def _names_any(path: Path, addresses: frozenset[str]) -> bool:
     """Whether this outbox file names an erased address anywhere a reader would see it."""
     if path.is_symlink() or not path.is_file() or not path.name.endswith(".eml"):
         return False
-    return any(mentions(text, addresses) for text in message_texts(path.read_bytes()))
+    return any(find_addresses(text) & addresses for text in message_texts(path.read_bytes()))
 
 
 def _delete_in(folder: Path, path: Path) -> bool:
@@ -203,14 +202,11 @@ def _delete_in(folder: Path, path: Path) -> bool:
     return True
 
 
-def rescrub_bundles(db: Session, community_ids: set[int], addresses: Iterable[str]) -> int:
-    """Rewrite the archive bundles of these CoPs with no address and no phone number in them."""
-    addresses = sorted(addresses)
-
+def rescrub_bundles(db: Session, community_ids: set[int]) -> int:
+    """Rewrite the archive bundles of these CoPs with no address and no phone number in them
+    (the rule a bundle is written by; one written before a rule existed is reached too)."""
     def erase(value: str) -> str:
-        value = erase_addresses(value, addresses, ADDRESS_REMOVED)
         return scrub_free_text(value, address_marker=ADDRESS_REMOVED, number_marker=NUMBER_REMOVED)
     uris = db.scalars(select(Community.archive_uri).where(Community.id.in_(community_ids),
                                                           Community.archive_uri.is_not(None)))
     return sum(rescrub_bundle(uri, erase) for uri in uris if uri)
-

@@ -87,7 +87,7 @@ def _erase_copies(db: Session, people: dict[str, int], touched: set[int], newly:
     """Files first (their paths are in rows about to be scrubbed), then every table."""
     erasing.fail_unsent(db, people)
     erasing.erase_outbox_files(db, outbox, touched, people)
-    erasing.rescrub_bundles(db, touched, people)
+    erasing.rescrub_bundles(db, touched)
     erasing.erase_everywhere(db, people, touched)
     if newly:
         live = frozenset((e or "").strip().lower() for e in db.scalars(

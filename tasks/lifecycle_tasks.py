@@ -63,9 +63,11 @@ def transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 def use_case_task(name: str, run_name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
-    """A Prefect task around one use case, retried as transient() says."""
+    """A Prefect task around one use case, retried as transient() says. Its result is not kept
+    in Prefect's result storage: an Outcome lists outbox keys, which name addresses (DESIGN 6a);
+    the flow's own result, which the command line reads back, carries none."""
     return task(name=name, task_run_name=run_name, retries=2, retry_delay_seconds=1,
-                retry_condition_fn=transient, cache_policy=NO_CACHE)
+                retry_condition_fn=transient, cache_policy=NO_CACHE, persist_result=False)
 
 
 @use_case_task("launch-cop", "launch: {slug}")

@@ -271,8 +271,19 @@ def _walk_database(url: str, walk: Walk, prefix: str = "") -> None:
 def _walk_files(folder: Path, walk: Walk, what: str) -> None:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []:
         raw = path.read_bytes()
-        texts = eml_texts(raw) if path.suffix == ".eml" else [raw.decode("utf-8", "replace")]
+        texts = eml_texts(raw) if path.suffix == ".eml" else [raw.decode("utf-8", "replace"), *_result_payload(raw)]
         walk.add(f"{what} {path.relative_to(folder)}", str(path.relative_to(folder)), *texts)
+
+
+def _result_payload(raw: bytes) -> list[str]:
+    """A Prefect result file keeps its value base64-encoded inside JSON: read it decoded too."""
+    import base64
+
+    try:
+        record = json.loads(raw)
+        return [base64.b64decode(record["result"]).decode("latin-1")]
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def _walk_copflow(home: Path) -> Walk:
@@ -305,7 +316,11 @@ def erased_life(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None)
             monkeypatch.setenv("COPFLOW_DATABASE_URL", url)
         get_settings.cache_clear()
         upgrade()
-        _life(monkeypatch, home)
+        from prefect.settings import PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
+
+        # As the deployments run (deployments/prefect.yaml): results kept, so the walk reads them.
+        with temporary_settings(updates={PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}):
+            _life(monkeypatch, home)
         yield home
         engine().dispose()
     get_settings.cache_clear()
@@ -366,5 +381,6 @@ def test_prefects_own_database_holds_no_erased_address(erased_life: Path) -> Non
     storage = Path(str(get_current_settings().results.local_storage_path)).expanduser()
     _walk_files(storage, walk, "prefect result")
     assert any(p.startswith("prefect flow_run.") for p in walk.texts)
+    assert any(p.startswith("prefect result") for p in walk.texts)  # the flows' results were kept
     left = walk.places_holding(ERASED) + walk.places_with_phones()
     assert not left, "\n".join(left)

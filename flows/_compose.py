@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Completed
 
-from flows.requests import CommunityResult, FlowResult
+from flows.requests import CommunityResult, FlowResult, Request
 from tasks.email.delivery import DeliveryReport
 from tasks.email_tasks import deliver
 from tasks.lifecycle_tasks import announce, summarise
@@ -85,6 +85,19 @@ def community_result(o: Outcome) -> CommunityResult:
     )
     object.__setattr__(result, "__pydantic_fields_set__", ALL_GIVEN)
     return result
+
+
+RequestT = TypeVar("RequestT", bound=Request)
+
+
+def with_text(request: RequestT) -> RequestT:
+    """The request with the free text its run was given by id (tasks/storage/flow_text.py)."""
+    if request.text_id is None:
+        return request
+    from tasks.storage import flow_text
+
+    kept = flow_text.read(request.text_id)
+    return request.model_copy(update={k: v for k, v in kept.items() if k in type(request).FREE_TEXT})
 
 
 def run_name(flow_name: str) -> Callable[[], str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,8 @@ from tasks.storage.operator import SCHEDULED
 
 ACTOR_HELP = ("The person acting, by their copflow person id (never an email address): required to "
               "act on one CoP; empty for a run over every CoP, which acts as the schedule.")
+TEXT_HELP = ("The id of the free text typed for this run (a reason, topics, stories), kept in copflow's "
+             "database: the command line fills it in, so Prefect's stores never hold that text.")
 OPERATOR_HELP = "Who asked for this run: the command line fills in its OS user; empty from the Prefect UI or API."
 MAX_ATTENDED = 10_000  # more than any CoP has: a longer list is refused before anything is read
 
@@ -24,6 +26,9 @@ class Request(BaseModel):
     today: date | None = Field(default=None, description="The date recorded; None means today. "
                                "A past date replays; a future one is refused.")
     operator: str | None = Field(default=None, max_length=64, pattern=r"^[^@\s]+$", description=OPERATOR_HELP)
+    text_id: int | None = Field(default=None, ge=1, description=TEXT_HELP)
+    # The fields a person types freely: kept in copflow's database, the run given text_id.
+    FREE_TEXT: ClassVar[tuple[str, ...]] = ()
 
     def day(self) -> date:
         """The day to record under, never in the future (a day's slack for another time zone)."""
@@ -66,10 +71,13 @@ class HealthRequest(Request):
 
 
 class CloseRequest(ActingRequest):
+    FREE_TEXT: ClassVar[tuple[str, ...]] = ("reason",)
     slug: str
-    reason: str
-    successor: str | None = None
-    notice_days: int = 14
+    reason: str = Field(description="Why the CoP is closing, in the decider's words (the command line keeps "
+                        "it in copflow's database and fills in text_id instead).")
+    successor: str | None = Field(default=None, description="The slug of a CoP that carries the work on.")
+    notice_days: int = Field(default=14, description="Days of notice before the archive (members may ask "
+                             "to continue meanwhile).")
 
 
 class ContinueRequest(ActingRequest):
@@ -78,12 +86,14 @@ class ContinueRequest(ActingRequest):
 
 class ArchiveRequest(ActingRequest):
     slug: str | None = Field(default=None, description="None: every closing CoP whose notice has ended.")
-    now: bool = False
+    now: bool = Field(default=False, description="Archive one CoP before its notice ends (a decider's "
+                      "choice; a run over every CoP never does).")
 
 
 class WithdrawRequest(ActingRequest):
+    FREE_TEXT: ClassVar[tuple[str, ...]] = ("reason",)
     slug: str
-    reason: str
+    reason: str = Field(description="Why it is withdrawn (kept in copflow's database by the command line).")
 
 
 class StepDownRequest(ActingRequest):
@@ -97,6 +107,7 @@ class StepDownRequest(ActingRequest):
 class SessionRequest(ActingRequest):
     """A session held; the command line sends it here only for a launching CoP's first session."""
 
+    FREE_TEXT: ClassVar[tuple[str, ...]] = ("topics", "methods", "outputs", "stories")
     slug: str
     held_on: date
     attended: list[int] = Field(max_length=MAX_ATTENDED,
@@ -115,6 +126,7 @@ class SessionRequest(ActingRequest):
 class PlanRequest(ActingRequest):
     """The next session's date (and agenda): every member gets a calendar invite for it."""
 
+    FREE_TEXT: ClassVar[tuple[str, ...]] = ("agenda",)
     slug: str
     starts_at: datetime
     agenda: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import FlowEnd, finish
+from flows._compose import FlowEnd, finish, with_text
 from flows.requests import SessionRequest
 from tasks.lifecycle_tasks import record_session as record_session_task
 from tasks.storage.operator import operated_by
@@ -14,6 +14,7 @@ from tasks.usecases.acting import ActorRef
 
 @flow(name="record-session", flow_run_name="record-session: {request.slug}")
 def record_session(request: SessionRequest) -> FlowEnd:
+    request = with_text(request)  # the words typed for it, from copflow's database
     actor, today = request.require_actor(), request.day()
     with operated_by(request.operator_name(every_cop=False)):
         outcome = record_session_task(request.slug, held_on=request.held_on, attended=list[ActorRef](request.attended),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._compose import FlowEnd, finish
+from flows._compose import FlowEnd, finish, with_text
 from flows.requests import WithdrawRequest
 from tasks.lifecycle_tasks import withdraw_cop
 from tasks.storage.operator import operated_by
@@ -12,6 +12,7 @@ from tasks.storage.operator import operated_by
 
 @flow(name="withdraw", flow_run_name="withdraw: {request.slug}")
 def withdraw(request: WithdrawRequest) -> FlowEnd:
+    request = with_text(request)  # the words typed for it, from copflow's database
     actor, today = request.require_actor(), request.day()
     with operated_by(request.operator_name(every_cop=False)):
         outcome = withdraw_cop(request.slug, actor=actor, reason=request.reason, today=today)

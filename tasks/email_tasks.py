@@ -84,8 +84,9 @@ def _not_delivered(ids: list[int], why: str) -> DeliveryReport:
 
 # A retry is safe: each row is claimed in its own commit and keyed, so rows already sent are
 # skipped, and a row the failed try had claimed waits for its claim to go stale, then goes once.
+# Its report lists outbox keys (they name addresses): never written to Prefect's result storage.
 @task(name="deliver-email", task_run_name="deliver: {label}", cache_policy=NO_CACHE,
-      retries=2, retry_delay_seconds=2)
+      retries=2, retry_delay_seconds=2, persist_result=False)
 def deliver(slugs: list[str], label: str) -> DeliveryReport:
     """Deliver these CoPs' pending outbox rows (this run's, and any a crashed run left)."""
     with session_scope() as db:

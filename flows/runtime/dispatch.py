@@ -48,6 +48,7 @@ def run_flow(name: str, request: BaseModel) -> Any:
     """Run the named flow (through the server when it is deployed there) and return its result."""
     if name not in FLOWS:
         raise KeyError(name)
+    request = keep_text(request)
     if server_url():
         from flows.runtime.through_server import NotDeployed, run_through_server
 
@@ -74,10 +75,24 @@ def run_here(name: str, request: BaseModel) -> Any:
 
     from tasks.email.readiness import standing_in_for_the_worker
 
-    flow = load_flow(name)
+    flow, request = load_flow(name), keep_text(request)
     with private_files(), standing_in_for_the_worker(server_url() is not None), \
             temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
         return flow(request=request)
+
+
+def keep_text(request: BaseModel) -> BaseModel:
+    """Free text a person typed (a reason, topics, stories) goes into copflow's database; the run
+    is given its id (text_id), so Prefect's stores never hold it (DESIGN 6a)."""
+    names: tuple[str, ...] = getattr(type(request), "FREE_TEXT", ())
+    typed = {n: getattr(request, n) for n in names if getattr(request, n)}
+    if not typed:
+        return request
+    from tasks.storage import flow_text
+
+    text_id = flow_text.keep(getattr(request, "slug", None), typed)
+    blank = {n: "" if isinstance(v, str) else [] for n, v in typed.items()}
+    return request.model_copy(update={**blank, "text_id": text_id})
 
 
 @contextmanager

@@ -201,6 +201,18 @@ audit_entry = Table(
 )
 
 # Every email is a row here first; a transport delivers it exactly once.
+# Free text a person typed for a flow run (a close reason, topics, stories): kept here, and the run
+# is given its id, so Prefect's stores (parameters, events, results) never hold words that may
+# name people or carry their contact details. Erasure reaches it like every other table.
+flow_text = Table(
+    "flow_text",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("community_id", Integer, ForeignKey("community.id"), index=True),
+    Column("fields", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
 outbox_message = Table(
     "outbox_message",
     metadata,

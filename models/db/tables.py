@@ -214,6 +214,17 @@ class AuditEntry(Base):
     channel: Mapped[str | None]
 
 
+class FlowText(Base):
+    """Free text typed for a flow run, which the run reads by id (see schema.flow_text)."""
+
+    __table__ = schema.flow_text
+
+    id: Mapped[int]
+    community_id: Mapped[int | None]
+    fields: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """Every email is a row here first; a transport delivers it exactly once."""
 

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from models.db.tables import OutboxMessage
+from models.erasure import scrub_phones
 from tasks.crashpoints import crash_point
 from tasks.email.message import build_message
 from tasks.email.outbox import pending_ids
@@ -57,8 +58,9 @@ ADDRESS = re.compile(r"[^\s<>()\",;:\[\]]+@[^\s<>()\",;:\[\]]+")
 
 
 def masked(text: str) -> str:
-    """A server's words with any address in them masked: fit for logs, events and results."""
-    return ADDRESS.sub("[address]", text)
+    """A server's words with any address or phone number in them masked: fit for logs, events
+    and results (Prefect's stores hold no contact details, DESIGN 6a)."""
+    return scrub_phones(ADDRESS.sub("[address]", text), "[number]")
 
 
 @dataclass(frozen=True)

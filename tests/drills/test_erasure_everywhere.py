@@ -118,14 +118,13 @@ def _live_cop() -> None:
     with session_scope() as db:
         record_session(db, "live", held_on=LAUNCHED + timedelta(days=20), attended=[JOANN, SAM],
                        format=None, topics=[f"Slides from {ANN}", f"Ask {JOANN}"],
-                       story=f"{ANN} lent us her slides; {JOANN} runs the next one", actor=JOANN,
+                       stories=[f"{ANN} lent us her slides; {JOANN} runs the next one"], actor=JOANN,
                        today=LAUNCHED + timedelta(days=20))
 
 
 def _life(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     """The gone CoP's whole life through the flows, then the archive and the retention period."""
     from flows.archive import archive
-    from flows.close import close
     from flows.health import health
     from flows.launch import launch
     from flows.requests import (
@@ -138,8 +137,9 @@ def _life(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
         SessionRequest,
     )
     from flows.rotate import rotate
-    from flows.session import record_session
+    from flows.runtime.dispatch import run_here  # as the command line runs a flow: typed text kept here
     from flows.sponsor_report import sponsor_report
+    from models.stories import Consent
     from tasks.storage.db import session_scope
     from tasks.usecases.planning_tasks import add_task
     from tests.support.lifecycle import pid
@@ -152,10 +152,10 @@ def _life(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
                f"Thanks to Ann ({ANN}) and Tom ({TOM})"]
     for i, story in enumerate(stories):
         held = LAUNCHED + timedelta(days=10 + 30 * i)
-        record_session(request=SessionRequest(
-            slug="gone", held_on=held, attended=[pid(p) for p in [ANN, LEE, RENE, SAM][: 2 + i]], actor_id=pid(ANN), today=held,
-            topics=[f"Case from {TYPED[0]}", f"Call {PHONES[3]}"], story=story,
-            outputs=[f"Leaflet: {LEE}, tel. {PHONES[4]}"]))
+        run_here("record-session", SessionRequest(
+            slug="gone", held_on=held, attended=[pid(p) for p in [ANN, LEE, RENE, SAM][: 2 + i]],
+            actor_id=pid(ANN), today=held, topics=[f"Case from {TYPED[0]}", f"Call {PHONES[3]}"],
+            stories=[story], consent=Consent.named, outputs=[f"Leaflet: {LEE}, tel. {PHONES[4]}"]))
         with session_scope() as db:
             add_task(db, "gone", title=f"Phone {PHONES[8]} about the venue", due=held + timedelta(days=20),
                      notes=f"ask {TYPED[1]} or {TOM}; Lee is {LEE}", actor=ANN, today=held)
@@ -165,8 +165,8 @@ def _life(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     controller, smtp = _relay({LEE: f"550 5.1.1 <{LEE}>: Recipient address rejected ({PHONES[7]})"})
     try:  # the closing notices go through a relay that refuses Lee, naming the address
         _use(monkeypatch, dict(smtp))
-        close(request=CloseRequest(slug="gone", actor_id=pid(ANN), today=CLOSED,
-                                   reason=f"Ann ({ANN}, {PHONES[1]}) moves on; write to {TYPED[1]}"))
+        run_here("close", CloseRequest(slug="gone", actor_id=pid(ANN), today=CLOSED,
+                                       reason=f"Ann ({ANN}, {PHONES[1]}) moves on; write to {TYPED[1]}"))
     finally:
         controller.stop()
         _use(monkeypatch, dict.fromkeys(smtp))
@@ -271,8 +271,19 @@ def _walk_database(url: str, walk: Walk, prefix: str = "") -> None:
 def _walk_files(folder: Path, walk: Walk, what: str) -> None:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []:
         raw = path.read_bytes()
-        texts = eml_texts(raw) if path.suffix == ".eml" else [raw.decode("utf-8", "replace")]
+        texts = eml_texts(raw) if path.suffix == ".eml" else [raw.decode("utf-8", "replace"), *_result_payload(raw)]
         walk.add(f"{what} {path.relative_to(folder)}", str(path.relative_to(folder)), *texts)
+
+
+def _result_payload(raw: bytes) -> list[str]:
+    """A Prefect result file keeps its value base64-encoded inside JSON: read it decoded too."""
+    import base64
+
+    try:
+        record = json.loads(raw)
+        return [base64.b64decode(record["result"]).decode("latin-1")]
+    except (ValueError, KeyError, TypeError):
+        return []
 
 
 def _walk_copflow(home: Path) -> Walk:
@@ -305,7 +316,11 @@ def erased_life(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None)
             monkeypatch.setenv("COPFLOW_DATABASE_URL", url)
         get_settings.cache_clear()
         upgrade()
-        _life(monkeypatch, home)
+        from prefect.settings import PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
+
+        # As the deployments run (deployments/prefect.yaml): results kept, so the walk reads them.
+        with temporary_settings(updates={PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}):
+            _life(monkeypatch, home)
         yield home
         engine().dispose()
     get_settings.cache_clear()
@@ -315,7 +330,7 @@ def erased_life(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None)
 PLACES = {f"outbox_message.{c}" for c in ("calendar", "html_body", "text_body", "last_error", "transport_ref",
                                           "key", "to_email")} | {
     "sponsor_report.figures", "community.close_reason", "community.location", "community.domain",
-    "cop_session.story", "cop_session.topics", "cop_session.outputs", "planning_task.title",
+    "story.text", "flow_text.fields", "cop_session.topics", "cop_session.outputs", "planning_task.title",
     "planning_task.notes", "audit_entry.why", "audit_entry.after", "audit_entry.actor", "person.email",
     "sponsor.organisation"}
 
@@ -356,7 +371,8 @@ def test_retention_erased_and_recorded_it(erased_life: Path) -> None:
 
 
 def test_prefects_own_database_holds_no_erased_address(erased_life: Path) -> None:
-    """Flow-run parameters, events, artifacts, logs, task runs, states: Prefect's whole database."""
+    """Flow-run parameters, events, artifacts, logs, task runs, states, result files: Prefect's
+    stores never held the addresses or phone numbers typed into the life's free text."""
     from prefect.settings import get_current_settings
 
     url = str(get_current_settings().server.database.connection_url.get_secret_value())
@@ -365,5 +381,6 @@ def test_prefects_own_database_holds_no_erased_address(erased_life: Path) -> Non
     storage = Path(str(get_current_settings().results.local_storage_path)).expanduser()
     _walk_files(storage, walk, "prefect result")
     assert any(p.startswith("prefect flow_run.") for p in walk.texts)
-    left = walk.places_holding(ERASED)
+    assert any(p.startswith("prefect result") for p in walk.texts)  # the flows' results were kept
+    left = walk.places_holding(ERASED) + walk.places_with_phones()
     assert not left, "\n".join(left)

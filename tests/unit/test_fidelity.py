@@ -27,11 +27,11 @@ TODAY = date(2027, 6, 1)
 LAUNCHED = date(2027, 1, 5)
 
 
-def monthly(*people: tuple[int, ...], story: str | None = None, outputs: tuple[str, ...] = ()) -> list[SessionFacts]:
+def monthly(*people: tuple[int, ...], outputs: tuple[str, ...] = ()) -> list[SessionFacts]:
     """Sessions a month apart ending two weeks before TODAY, each with these people's ids."""
     start = TODAY - timedelta(days=14 + 30 * (len(people) - 1))
     return [SessionFacts(start + timedelta(days=30 * i), ("member",) * len(ids), attendee_ids=ids,
-                         story=story, outputs=outputs) for i, ids in enumerate(people)]
+                         outputs=outputs) for i, ids in enumerate(people)]
 
 
 BASE = FidelityInputs(

@@ -31,4 +31,5 @@ def test_no_parameter_takes_an_address(name: str) -> None:
 
 def test_the_decisions_name_who_acts() -> None:
     deciding = {n for n in FLOWS if "actor_id" in _request_schema(n)["properties"]}
-    assert deciding == {"launch", "rotate", "close", "continue", "archive", "record-session"}
+    assert deciding == {"launch", "rotate", "close", "continue", "archive", "record-session", "withdraw",
+                        "step-down", "plan-session"}

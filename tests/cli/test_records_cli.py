@@ -372,7 +372,10 @@ def test_no_database_yet_says_run_init(tmp_path: Path) -> None:
     env = {**os.environ, "COPFLOW_HOME": str(tmp_path / "fresh")}
     env.pop("COPFLOW_DATABASE_URL", None)
     done = subprocess.run([COPFLOW, "community", "list"], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert one_error_line(done, 2) == "copflow: no copflow database here; run 'copflow init' first"
+    where = (tmp_path / "fresh" / "copflow.db").resolve()
+    assert one_error_line(done, 2) == (f"copflow: no copflow database at {where}; run 'copflow init' first, "
+                                       "or set COPFLOW_HOME or COPFLOW_DATABASE_URL to where it is")
+    assert not (tmp_path / "fresh").exists()  # a read-only command makes nothing at a mistyped home
 
 
 # -- read-only commands stay fast: no Prefect --------------------------------------------------

@@ -631,7 +631,7 @@ def test_a_convenor_name_that_looks_like_headers_is_one_reply_to(home: Path, tmp
     path.write_text(charter_text(convenor={**BASE["convenor"], "name": name}))
     assert run(capsys, "community", "create", str(path))[0] == 0
     with session_scope() as db:
-        launch(db, "aaot", actor=None, today=date(2027, 1, 4), flow_run_id=None)
+        launch(db, "aaot", actor=BASE["convenor"]["email"], today=date(2027, 1, 4), flow_run_id=None)
     s.deliver_everything()
     invitations = [m for key, m in s.eml_files(home).items() if key.startswith("invite:")]
     assert invitations

@@ -170,10 +170,10 @@ def test_stopped_emails_leave_out_the_non_essential_ones(web) -> None:
     assert "continuing-notice" not in sent  # not essential: they asked for no more
 
 
-def _invitation_links(email: str) -> dict[str, str]:
+def _invitation_links(email: str, template: str = "member-invitation") -> dict[str, str]:
     with session_scope() as db:
         body = db.scalar(select(OutboxMessage.text_body).where(
-            OutboxMessage.to_email == email, OutboxMessage.template == "member-invitation"))
+            OutboxMessage.to_email == email, OutboxMessage.template == template))
     assert body is not None
     found = re.findall(r"https?://[^/\s]+(/act/[A-Za-z0-9_.\-]+)", body)
     words = {"Offer to lead": "volunteer", "Ask not to be asked": "opt-out", "Stop emails": "stop-emails",
@@ -183,8 +183,19 @@ def _invitation_links(email: str) -> dict[str, str]:
 
 
 def test_a_members_invitation_carries_their_own_action_links(launched_home: Path) -> None:
+    from tasks.usecases.close import close
+
     assert set(_invitation_links(MEMBER)) == {"volunteer", "opt-out", "stop-emails", "leave"}
-    assert set(_invitation_links(cop.CONVENOR)) == {"stop-emails"}  # a convenor neither leaves nor rotates
+    with session_scope() as db:  # the convenor runs the CoP: they are not invited to it
+        assert db.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.to_email == cop.CONVENOR, OutboxMessage.template == "member-invitation")) is None
+    cop.hold_session("aaot", date(2027, 1, 14))
+    with session_scope() as db:
+        close(db, "aaot", actor=cop.CONVENOR, reason="our work is done", successor=None, notice_days=14,
+              today=date(2027, 2, 1), flow_run_id=None)
+    # The emails a convenor is sent about their CoP: a convenor neither leaves nor rotates.
+    assert set(_invitation_links(cop.CONVENOR, "closing-notice")) == {"stop-emails"}
+    assert set(_invitation_links(MEMBER, "closing-notice")) == {"volunteer", "opt-out", "stop-emails", "leave"}
 
 
 def test_sponsor_emails_carry_no_action_link(launched_home: Path) -> None:

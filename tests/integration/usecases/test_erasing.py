@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from models.db.schema import metadata
-from models.db.tables import CopSession, OutboxMessage
+from models.db.tables import CopSession, OutboxMessage, Story
 from tasks.email.delivery import deliver_pending
 from tasks.usecases.archive import archive
 from tasks.usecases.erasing import FILE_ERASED, NOT_SENT, text_columns
@@ -90,10 +90,10 @@ def test_an_address_typed_into_another_cop_goes_either_way_it_is_read(
                           {"name": "Kim Lowe", "email": "kim@example.org"}],
                  sponsors=[{"name": "Pat Page", "email": "pat@example.org"}])
     in_db(record_session, "live", held_on=LATER, attended=["jolee@example.org"], format=None,
-          topics=["A case from LEE@EXAMPLE.ORG"], story="Lee (lee@example.org) and jolee@example.org",
+          topics=["A case from LEE@EXAMPLE.ORG"], stories=["Lee (lee@example.org) and jolee@example.org"],
           actor="jolee@example.org", today=LATER)
     in_db(erase_expired_contacts, today=LATER, retention_days=90)
-    stored = in_db(lambda db: db.execute(select(CopSession.topics, CopSession.story)
+    stored = in_db(lambda db: db.execute(select(CopSession.topics, Story.text).join(Story)
                                          .where(CopSession.held_on == LATER)).one())
     assert tuple(stored) == (["A case from [address erased]"],
                              "Lee ([address erased]) and jolee@example.org")

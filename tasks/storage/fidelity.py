@@ -64,7 +64,7 @@ def communities(db: Connection, slug: str | None = None) -> list[Cop]:
 
 
 def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
-    """The facts of a page of CoPs, in ten statements."""
+    """The facts of a page of CoPs, in eleven statements."""
     ids = [c.id for c in cops]
     facts = PageFacts()
     for m in db.execute(
@@ -107,7 +107,7 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
 
 
 def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts) -> None:
-    """Sessions held by today with who came (two statements)."""
+    """Sessions held by today with who came, and the stories told by then (three statements)."""
     came: dict[int, list[int]] = defaultdict(list)
     for sid, mid in db.execute(
         select(attendance.c.session_id, attendance.c.membership_id)

@@ -19,8 +19,13 @@ from tests.support.emails import COMMAND, Email, facts
 
 pytestmark = pytest.mark.flows
 
+# Kinds added beside the gallery in the same change, which its year does not yet reach (a sign-in
+# link, a planned session's invite, a withdrawal, a drafted convenor): each is tested where it is
+# sent (tests/web, tests/cli/test_sessions_and_stories.py, tests/cli/test_roles_cli.py).
+NOT_YET_IN_GALLERY = {"web-sign-in", "session-invitation", "withdrawn-notice", "convenor-drafted"}
 KINDS = sorted(p.name.removesuffix(".subject.txt") for p in
-               (Path(__file__).resolve().parents[2] / "templates" / "email").glob("*.subject.txt"))
+               (Path(__file__).resolve().parents[2] / "templates" / "email").glob("*.subject.txt")
+               if p.name.removesuffix(".subject.txt") not in NOT_YET_IN_GALLERY)
 SPONSOR_KINDS = {"sponsor-launch-notice", "sponsor-report", "final-sponsor-report"}
 
 
@@ -169,7 +174,8 @@ def test_sponsor_emails_never_name_anyone_stepping_back(demo: Demo) -> None:
 
 def test_reports_speak_of_what_happened(demo: Demo) -> None:
     stories: dict[int, list[str]] = defaultdict(list)
-    for community, story in demo.rows("SELECT community_id, story FROM cop_session WHERE story IS NOT NULL"):
+    # Stories told with the teller's consent to be named: the final report carries them word for word.
+    for community, story in demo.rows("SELECT community_id, text FROM story WHERE consent = 'named'"):
         stories[int(community)].append(str(story))
     for email in demo.emails:
         text, kind = email.text, demo.template(email)

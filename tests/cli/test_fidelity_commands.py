@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from models.db.tables import Community, Membership, OutboxMessage, Person, SponsorReport
+from models.stories import Consent
 from tasks.usecases.planning_tasks import add_task
 from tests.conftest import SAMPLE_CHARTER, CliRunner
 from tests.support.lifecycle import CONVENOR, DAY0, EVERYONE, active, create, hold_session, in_db
@@ -62,7 +63,8 @@ def test_a_cop_true_to_the_model_reads_criterion_by_criterion_with_evidence(home
 
 def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: CliRunner) -> None:
     slug = active(create())
-    monthly_sessions(slug, 6, story="Lee's team now visits on the same day as referral")
+    monthly_sessions(slug, 6, stories=["Lee's team now visits on the same day as referral"],
+                     consent=Consent.named)
 
     def breach(db: object) -> None:
         cid = db.scalar(select(Community.id).where(Community.slug == slug))  # type: ignore[attr-defined]
@@ -75,7 +77,7 @@ def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: Cl
                              to_name="Lee Hart", to_email="lee@example.org", subject="We missed you",
                              text_body="-", html_body="-", status="sent", queued_on=DAY0,
                              queued_at=DAY0, attempts=1))
-        # The first quarter's report went to sponsors, with the story told in February.
+        # The first quarter's report went to sponsors, with the stories told in February and March.
         db.add(SponsorReport(community_id=cid, period_start=date(2027, 1, 1),  # type: ignore[attr-defined]
                              period_end=date(2027, 3, 31), final=False, figures={}, created_on=date(2027, 4, 1)))
 
@@ -86,11 +88,11 @@ def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: Cl
         "rotation": "not met",  # the first lead has led all seven sessions: more than two terms' worth
         "cadence": "met",
         "voluntary-attendance": "not met",
-        "story-consent": "not yet known",  # stories carry no consent yet: shared without a known one
+        "story-consent": "met",  # each story shared with sponsors was told with the teller's consent
     }
     lines = lines_of(cli, "fidelity", slug, "--today", "2027-08-01")
     text = "\n".join(lines)
-    assert lines[0].endswith("active: 4 of 8 met, 3 not met, 1 not yet known"), text
+    assert lines[0].endswith("active: 5 of 8 met, 3 not met"), text
     assert ("    Priya Raman, a sponsor, is on the planning group; sponsors are informed, never in charge."
             in lines), text
     assert "  Rotation happening: NOT MET" in lines
@@ -98,7 +100,7 @@ def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: Cl
                                "7 sessions") for line in lines), text
     assert ("    1 email chased members about attendance (attendance-reminder); attendance is voluntary."
             in lines), text
-    assert "    All 2 stories shared in sponsor reports have no recorded consent from the teller." in lines, text
+    assert "    Each of the 2 stories shared in sponsor reports has the teller's consent." in lines, text
 
 
 def test_fidelity_of_every_cop_and_the_same_in_community_show(home: Path, cli: CliRunner) -> None:

@@ -148,16 +148,16 @@ def test_a_wrong_sender_holds_every_email_until_fixed_and_resent(
     state, result = _report_run()
 
     assert mailbox.senders == ["copflow@example.nhs.uk"]  # asked once; the rest never tried
-    assert _once_or_held(Counter()) == {"held": 27}
-    assert (result.sent, result.failed, result.held) == (0, 0, 27)
+    assert _once_or_held(Counter()) == {"held": 24}
+    assert (result.sent, result.failed, result.held) == (0, 0, 24)
     assert state.is_completed() and state.name == "Completed with warnings"
-    assert "27 email(s) held" in state.message
+    assert "24 email(s) held" in state.message
     logs = run_logs(state)
     assert any(name == "copflow.email" and level >= 30 and "5.7.60" in message
                for name, level, message in logs), logs  # copflow's own logger reached the run
-    assert any("27 email(s) held" in message and "resend --held" in message for _, _, message in logs)
+    assert any("24 email(s) held" in message and "resend --held" in message for _, _, message in logs)
     [held] = [e for e in emitted.read() if e.event == "copflow.email.held"]
-    assert held.payload["reason"] == "sender-refused" and held.payload["count"] == 27
+    assert held.payload["reason"] == "sender-refused" and held.payload["count"] == 24
     assert "@" not in json.dumps(held.payload) + json.dumps([dict(r) for r in held.related])
     assert all("@" not in message for _, _, message in logs)
 
@@ -166,12 +166,12 @@ def test_a_wrong_sender_holds_every_email_until_fixed_and_resent(
     from cli.app import main
 
     assert main(["outbox", "resend", "--held", "--why", "sender fixed"]) == 0
-    assert "27 emails queued again" in capsys.readouterr().out
+    assert "24 emails queued again" in capsys.readouterr().out
     assert main(["outbox", "resend", "--held"]) == 0  # nothing held any more: queues nothing
     assert "0 emails queued again" in capsys.readouterr().out
     state, result = _report_run()
-    assert state.name == "Completed" and result.sent == 27
-    assert _once_or_held(Counter(str(m["X-Copflow-Key"]) for m in mailbox.messages)) == {"sent": 27}
+    assert state.name == "Completed" and result.sent == 24
+    assert _once_or_held(Counter(str(m["X-Copflow-Key"]) for m in mailbox.messages)) == {"sent": 24}
     DRILLS.fault(2)
 
 
@@ -187,7 +187,7 @@ def test_a_relay_outage_leaves_every_email_pending_then_each_goes_once(
                              "email_from": "copflow@example.nhs.uk"})
     _three_cops()
     state, result = _report_run()
-    assert {r.status for r in s.outbox_rows()} == {"pending"} and result.deferred == 27
+    assert {r.status for r in s.outbox_rows()} == {"pending"} and result.deferred == 24
     assert state.name == "Completed with warnings" and "could not connect" in state.message
     assert any(name == "copflow.email" and "could not connect" in message for name, _, message in run_logs(state))
 
@@ -199,8 +199,8 @@ def test_a_relay_outage_leaves_every_email_pending_then_each_goes_once(
         state, result = _report_run()
     finally:
         relay.stop()
-    assert state.name == "Completed" and result.sent == 27
-    assert _once_or_held(Counter(str(m["X-Copflow-Key"]) for m in mailbox.messages)) == {"sent": 27}
+    assert state.name == "Completed" and result.sent == 24
+    assert _once_or_held(Counter(str(m["X-Copflow-Key"]) for m in mailbox.messages)) == {"sent": 24}
     DRILLS.fault(2)
 
 
@@ -211,7 +211,7 @@ def test_an_unknown_mailbox_fails_alone_and_the_run_says_so(home: Path, emitted:
     _three_cops()
     mailbox.refuse_rcpt[GONE] = f"550 5.1.1 <{GONE}>: mailbox unavailable"
     state, result = _report_run()
-    assert (result.sent, result.failed, result.held) == (21, 6, 0)
+    assert (result.sent, result.failed, result.held) == (18, 6, 0)
     assert state.name == "Completed with warnings" and "6 email(s) failed" in state.message
     failed = [e for e in emitted.read() if e.event == "copflow.email.failed"]
     assert len(failed) == 6 and {e.payload["reason"] for e in failed} == {"recipient-refused"}
@@ -236,8 +236,9 @@ def test_a_missing_deployment_leaves_the_emails_for_the_worker_never_the_file_ou
     assert main(["launch", "north", "--as", s.CONVENOR, "--today", str(s.LAUNCHED)]) == 0
     said = capsys.readouterr()
     assert "launch/on-request is not deployed" in said.err
-    assert "7 emails queued, to be delivered by the worker" in said.out.splitlines()
-    assert {r.status for r in s.outbox_rows()} == {"pending"} and len(s.outbox_rows()) == 7
+    # 4 invitations (the members; the convenor is not invited) and 2 sponsor notices
+    assert "6 emails queued, to be delivered by the worker" in said.out.splitlines()
+    assert {r.status for r in s.outbox_rows()} == {"pending"} and len(s.outbox_rows()) == 6
     assert not list((home / "outbox").glob("*.eml"))  # nothing "sent" to a folder nobody reads
 
     # The relay named here too, but its password in a Secret block this process cannot read:
@@ -245,7 +246,7 @@ def test_a_missing_deployment_leaves_the_emails_for_the_worker_never_the_file_ou
     _use_relay(monkeypatch, {**smtp_relay[1], "smtp_username": "copflow-relay",
                              "smtp_password_block": "relay-password-not-here"})
     assert main(["report", "north", "--today", str(DAY)]) == 0
-    assert "9 emails queued, to be delivered by the worker" in capsys.readouterr().out.splitlines()
+    assert "8 emails queued, to be delivered by the worker" in capsys.readouterr().out.splitlines()
     assert {r.status for r in s.outbox_rows()} == {"pending"} and smtp_relay[0].senders == []
 
     # The worker's next run (with the site's settings) delivers each of them, once.
@@ -254,6 +255,6 @@ def test_a_missing_deployment_leaves_the_emails_for_the_worker_never_the_file_ou
     monkeypatch.delenv("COPFLOW_SMTP_PASSWORD_BLOCK")
     _use_relay(monkeypatch, settings)
     state, result = _report_run()
-    assert state.name == "Completed" and result.sent == 9
-    assert _once_or_held(Counter(str(m["X-Copflow-Key"]) for m in mailbox.messages)) == {"sent": 9}
+    assert state.name == "Completed" and result.sent == 8
+    assert _once_or_held(Counter(str(m["X-Copflow-Key"]) for m in mailbox.messages)) == {"sent": 8}
     DRILLS.fault(2)

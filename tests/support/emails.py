@@ -88,7 +88,7 @@ def visible_text(html: str) -> str:
 
 def facts(text: str, names: set[str]) -> dict[str, set[str]]:
     """The people named, the dates and the numbers a text states, each in one spelling."""
-    words = " ".join(text.split())
+    words = re.sub(r"https?://\S+", " ", " ".join(text.split()))  # a link's address is no fact stated
     dates = {f"{y}-{_month(m):02d}-{int(d):02d}" for d, m, y in FULL_DATE.findall(words)}
     rest = FULL_DATE.sub(" ", words)
     dates |= {f"{y}-{_month(m):02d}" for m, y in MONTH_YEAR.findall(rest)}

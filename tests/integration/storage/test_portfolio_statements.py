@@ -30,7 +30,7 @@ def add_cops(first: int, last: int) -> None:
     text = SAMPLE_CHARTER.read_text()
     for i in range(first, last):
         slug = active(create(text.replace("slug: aaot", f"slug: cop{i:03d}")), EVERYONE)
-        hold_session(slug, DAY0 + timedelta(days=40), EVERYONE, story="A case that changed a visit")
+        hold_session(slug, DAY0 + timedelta(days=40), EVERYONE, stories=["A case that changed a visit"])
         in_db(add_task, slug, title="Book a room", due=DAY0, notes=None, actor=CONVENOR, today=DAY0)
 
 
@@ -60,7 +60,7 @@ def test_the_portfolio_asks_the_same_few_questions_for_3_cops_as_for_15(home: Pa
     add_cops(0, 3)
     few = statements_for_portfolio()
     add_cops(3, 15)
-    assert statements_for_portfolio() == few <= 12  # the list of CoPs, then ten per page
+    assert statements_for_portfolio() == few <= 12  # the list of CoPs, then eleven per page
     assert len(in_db(lambda db: fidelity_of(db.connection(), None, TODAY))) == 15
 
 

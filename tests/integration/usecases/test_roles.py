@@ -92,7 +92,7 @@ def test_a_launched_cop_that_never_met_tells_the_invited_kindly_and_reports_stop
 @pytest.mark.parametrize(("who", "error", "says"), [
     (SAM, Refused, "only the convenor of aaot may"),
     (SPONSOR, Refused, "sponsors receive reports and never decide"),
-    ("nobody@example.com", Refused, "not part of this CoP"),
+    ("nobody@example.com", BadInput, "nobody@example.com is not known to copflow"),  # bad input, exit 2
 ])
 def test_only_the_convenor_withdraws(home: Path, who: str, error: type[Exception], says: str) -> None:
     create()

@@ -4,7 +4,6 @@ as an operator would meet it, names what is wrong in one line."""
 from __future__ import annotations
 
 import socket
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,14 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _alter(statement: str) -> None:
+    """Change the test's database behind copflow's back (SQLite or PostgreSQL alike)."""
+    from tasks.storage.db import engine
+
+    with engine().begin() as connection:
+        connection.exec_driver_sql(statement)
 
 
 def _lines(text: str) -> list[str]:
@@ -49,8 +56,7 @@ def test_a_missing_database_is_named_and_not_created(cli: CliRunner, tmp_path: P
 
 
 def test_a_database_from_a_newer_copflow_is_said_in_one_line(cli: CliRunner, home: Path) -> None:
-    with sqlite3.connect(home / "copflow.db") as db:
-        db.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    _alter("UPDATE alembic_version SET version_num = '9999_from_the_future'")
     said = "upgraded by a newer copflow (migration 9999_from_the_future)"
     done = cli("doctor", env=NO_SERVER)
     assert done.returncode == 1 and f"FAIL database: this database was {said}" in done.stderr
@@ -61,8 +67,7 @@ def test_a_database_from_a_newer_copflow_is_said_in_one_line(cli: CliRunner, hom
 
 
 def test_a_database_not_yet_upgraded_says_run_init(cli: CliRunner, home: Path) -> None:
-    with sqlite3.connect(home / "copflow.db") as db:
-        db.execute("DELETE FROM alembic_version")
+    _alter("DELETE FROM alembic_version")
     done = cli("community", "list", env=NO_SERVER)
     assert done.returncode == 2
     assert "run 'copflow init' to upgrade it" in done.stderr

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 56  # room for the axes' labels and the values over the points
+INSET = 28  # the first and last points stand off the axes, so their labels clear the ticks
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def line_chart(values: Sequence[tuple[date, int]], width: int = 640, height: int
     def y(v: int) -> float:
         return round(TOP + plot_h * (1 - v / ceiling), 1)
 
-    points = [Point(_x(i, len(values), LEFT, span), y(v), v, label) for i, (label, v) in enumerate(values)]
+    points = [Point(_x(i, len(values), LEFT + INSET, span - 2 * INSET), y(v), v, label)
+              for i, (label, v) in enumerate(values)]
     return Chart(width, height, points, " ".join(f"{p.x},{p.y}" for p in points),
                  [(y(v), v) for v in range(0, ceiling + 1, step)], LEFT, width - RIGHT, TOP, height - BOTTOM)
 

@@ -194,6 +194,8 @@ def console_server(home: Path) -> Iterator[str]:
     cop.create()
     cop.launched()
     _recorded_life()
+    second = (REPO / "examples" / "aaot-charter.yaml").read_text()  # the same convenor: a capacity warning
+    cop.create(second.replace("slug: aaot", "slug: aaot-north").replace("name: Alcohol", "name: North Alcohol"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "COPFLOW_WEB_URL": url, "COPFLOW_PROGRAMME_STAFF": STAFF}
@@ -219,7 +221,7 @@ def test_the_console_and_the_portfolio_pass_axe(console_server: str, home: Path,
         context = browser.new_context(bypass_csp=True)  # only so the test can inject axe-core
         page = context.new_page()
         _sign_in(page, console_server, home, who, None, seen)
-        page.get_by_role("link", name=link).click()
+        page.get_by_role("link", name=link, exact=True).click()
         page.get_by_role("heading", name=heading).wait_for()
         check_accessible(page, axe_script, seen)
         if SCREENSHOTS:

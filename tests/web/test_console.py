@@ -66,7 +66,8 @@ def test_the_convenor_and_planning_group_see_every_section_with_real_data(web, w
     assert "Book the room" in html and "Ask for a case" in html and "Overdue" in html  # tasks, flagged in words
     assert "Session recorded" in html and "Task added" in html and "Dana Whitlow" in html  # audit, by name
     assert CONVENOR not in html.split("<main")[1]  # names, never addresses, in the console
-    assert "4 of" not in html or "criteria met" in html  # fidelity's summary sentence
+    assert "7 of 8 criteria met" in html and "4 different people came to the last 3 sessions" in html  # evidence
+    assert "Attendance has been falling over recent sessions" in html  # health, as today's check sees it
     assert "/cops/aaot/decide" in html and "/cops/aaot/sessions/new" in html
     assert "Sam Okafor" in html and "Leads next, in turn" in html
 

@@ -170,3 +170,14 @@ def test_a_cell_starting_like_a_formula_is_shown_not_run(value: str) -> None:
     from web.portfolio import safe_cell
 
     assert safe_cell(value) == "'" + value and safe_cell("plain") == "plain" and safe_cell(3) == "3"
+
+
+def test_the_console_of_a_cop_being_set_up_says_what_comes_next(web) -> None:
+    other = (Path(__file__).parents[2] / "examples" / "aaot-charter.yaml").read_text()
+    cop.create(other.replace("slug: aaot", "slug: draft").replace("name: Alcohol", "name: Drafted"))
+    sign_in(web, CONVENOR)
+    html = web.get("/cops/draft").text
+    assert "The community is being set up." in html and "Launch: checks the charter" in html
+    assert "Withdraw, if it will not meet after all" in html
+    assert "Health is checked while a community is starting or meeting." in html
+    assert "No session held yet." in html and "<svg" not in html

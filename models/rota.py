@@ -66,6 +66,16 @@ def next_lead(candidates: Sequence[Candidate], outgoing_id: int | None) -> Candi
     return again[0] if again else None
 
 
+def rota_order(candidates: Sequence[Candidate], outgoing_id: int | None) -> list[Candidate]:
+    """Everyone the rota could pick next, in next_lead's order of resort (its first is next_lead's
+    pick): eligible members, then the convenor, then the outgoing lead again."""
+    pool = [c for c in eligible(candidates) if not c.is_convenor]
+    convenors = [c for c in candidates if c.is_convenor and not c.opted_out and not c.is_sponsor]
+    order = [c for tier in (pool, convenors)
+             for c in sorted((c for c in tier if c.membership_id != outgoing_id), key=_preference)]
+    return order + [c for c in (*pool, *convenors) if c.membership_id == outgoing_id][:1]
+
+
 def rotation_due(sessions_held: int, sessions_at_term_start: int, rotate_every: int) -> bool:
     return sessions_held - sessions_at_term_start >= rotate_every
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, delete, func, select, update
+from sqlalchemy.orm import Session
 
 from models.db.tables import OutboxMessage, Person, WebSession, WebToken
 from tasks.email.outbox import Recipient, enqueue
@@ -55,7 +56,7 @@ def request_sign_in(address: str, client: str, next_path: str | None) -> SignInR
         if (db.scalar(recent.where(WebToken.address_hash == address_hash)) or 0) >= ADDRESS_LIMIT \
                 or (db.scalar(recent.where(WebToken.client_hash == client_hash)) or 0) >= CLIENT_LIMIT:
             return SignInRequest(limited=True)
-        person = person_by_email(db, address)
+        person = person_by_email(db, address) or _programme_staff(db, address)
         token = secrets.token_urlsafe(32)
         row = WebToken(purpose="sign-in", token_hash=token_hash(token),
                        person_id=person.id if person else None, address_hash=address_hash,
@@ -73,6 +74,20 @@ def request_sign_in(address: str, client: str, next_path: str | None) -> SignInR
                 to=Recipient(name=person.name, email=person.email), email=email, today=date.today())
         return SignInRequest(limited=False,
                              outbox_id=db.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)))
+
+
+def _programme_staff(db: Session, address: str) -> Person | None:
+    """Programme staff (COPFLOW_PROGRAMME_STAFF) may sign in before any CoP knows them: they are
+    then kept as a person with no CoP, named by their address until a CoP names them."""
+    from tasks.storage.settings import get_settings
+
+    email = address.strip().lower()
+    if email not in get_settings().programme_staff_emails:
+        return None
+    person = Person(name=email, email=email)
+    db.add(person)
+    db.flush()
+    return person
 
 
 def _usable(token: str, at: datetime) -> list[ColumnElement[bool]]:

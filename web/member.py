@@ -13,7 +13,9 @@ from models.errors import CopflowError
 from tasks.storage.audit import CHANNEL
 from tasks.storage.db import read_scope, session_scope
 from web import acting, auth
+from web.console import console_for
 from web.pages import csrf_ok, page
+from web.portfolio import is_programme_staff
 from web.reads import MyCommunity, my_communities, reports_sent_to
 from web.signin import CsrfField, refused_form, signed_in
 
@@ -35,7 +37,7 @@ def home(request: Request) -> Response:
             reports = len(reports_sent_to(db, me.email))
     if me is None:
         return page(request, "start.html", next_path=None, problem=None, address="")
-    return page(request, "home.html", communities=mine, reports=reports)
+    return page(request, "home.html", communities=mine, reports=reports, staff=is_programme_staff(me))
 
 
 def _mine(me: auth.Viewer, slug: str, db: Connection | None = None) -> MyCommunity | None:
@@ -51,11 +53,13 @@ def community_page(request: Request, slug: str) -> Response:
     with read_scope() as db:
         me = signed_in(request, db)
         cop = _mine(me, slug, db) if me is not None else None
+        desk = console_for(db, cop, date.today())  # the convenor's and planning group's sections
     if me is None:
         return to_sign_in(request)
     if cop is None:  # not one of theirs: the same answer as a CoP that does not exist
         return page(request, "error.html", 404, title_key="not-found")
-    return page(request, "community.html", cop=cop, done=request.query_params.get("done"))
+    return page(request, "community.html", cop=cop, done=request.query_params.get("done"),
+                console=desk[0] if desk else None, chart=desk[1] if desk else None)
 
 
 @router.get("/cops/{slug}/leave")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from models.db.schema import (
     attendance,
@@ -67,11 +67,18 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
     """The facts of a page of CoPs, in eleven statements."""
     ids = [c.id for c in cops]
     facts = PageFacts()
+    # Only the members who carry something fidelity and the portfolio look at: a convenor, the
+    # planning group, a lead, an owner of a task, or a sponsor (a few per CoP, not every member).
+    carries = or_(membership.c.is_convenor, membership.c.planning_group,
+                  membership.c.id.in_(select(role_term.c.membership_id).where(role_term.c.community_id.in_(ids))),
+                  membership.c.id.in_(select(planning_task.c.owner_id)
+                                      .where(planning_task.c.community_id.in_(ids))),
+                  membership.c.person_id.in_(select(sponsor.c.person_id).where(sponsor.c.community_id.in_(ids))))
     for m in db.execute(
         select(membership.c.id, membership.c.community_id, membership.c.person_id, membership.c.is_convenor,
                membership.c.planning_group, membership.c.left_on, person.c.name)
         .join(person, person.c.id == membership.c.person_id)
-        .where(membership.c.community_id.in_(ids)).order_by(membership.c.id)
+        .where(membership.c.community_id.in_(ids), carries).order_by(membership.c.id)
     ):
         facts.members[m.community_id].append(m)
     for s in db.execute(

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     send_claim_timeout_seconds: float = Field(default=600.0, ge=0, le=86_400)
     # Parallel connections to the email service when a run has many emails to send.
     send_threads: int = Field(default=4, ge=1, le=32)
+    # Who sees the portfolio in the web app (comma-separated addresses): read-only, never a decider.
+    programme_staff: str = ""
 
     @field_validator("archive_url")
     @classmethod
@@ -69,6 +71,10 @@ class Settings(BaseSettings):
                 "COPFLOW_SMTP_PASSWORD_BLOCK) in clear to COPFLOW_SMTP_HOST; use starttls or tls, "
                 "or no password for a relay that trusts this machine")
         return self
+
+    @property
+    def programme_staff_emails(self) -> frozenset[str]:
+        return frozenset(a.strip().lower() for a in self.programme_staff.split(",") if a.strip())
 
     @property
     def db_url(self) -> str:

@@ -6,8 +6,10 @@ links and outbox exactly as before."""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -533,6 +535,80 @@ def _(c: TestClient) -> None:
         to_sign_in(c.get("/cops/aaot"))
         to_sign_in(c.get("/reports"))
         to_sign_in(c.get("/address"))
+
+
+# The console and the portfolio: read-only pages only their own people see.
+STAFF = "pat.programme@example.nhs.uk"
+
+
+@contextmanager
+def staff_listed(address: str = STAFF) -> Iterator[None]:
+    from tasks.storage.settings import get_settings
+
+    before = os.environ.get("COPFLOW_PROGRAMME_STAFF")
+    os.environ["COPFLOW_PROGRAMME_STAFF"] = address
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("COPFLOW_PROGRAMME_STAFF", None)
+        else:
+            os.environ["COPFLOW_PROGRAMME_STAFF"] = before
+        get_settings.cache_clear()
+
+
+@case("another CoP's convenor opens this CoP's console")
+def _(c: TestClient) -> None:
+    signed(c, "kim@example.nhs.uk")
+    with support.unchanged():
+        answer = c.get("/cops/aaot")
+    refused(answer, 404)
+    assert "Audit trail" not in answer.text and "Alcohol" not in answer.text
+
+
+@case("programme staff open a CoP's console (they see the portfolio, not a CoP's desk)")
+def _(c: TestClient) -> None:
+    with staff_listed():
+        signed(c, STAFF)
+        refused(c.get("/cops/aaot"), 404)
+
+
+for _path in ("/portfolio", "/portfolio.csv"):
+    for _who, _label in ((MEMBER, "a member"), ("dana@example.nhs.uk", "a convenor"),
+                         ("priya@example.nhs.uk", "a sponsor")):
+        def _refuse(c: TestClient, who: str = _who, path: str = _path) -> None:
+            with staff_listed():
+                signed(c, who)
+                with support.unchanged():
+                    answer = c.get(path)
+                refused(answer, 404)
+                assert answer.text == c.get("/no-such-page").text and "Wound" not in answer.text
+        case(f"{_label} asks for {_path} (not programme staff)")(_refuse)
+
+
+@case("a signed-out browser asks for the portfolio's CSV")
+def _(c: TestClient) -> None:
+    with staff_listed(), support.unchanged():
+        answer = c.get("/portfolio.csv")
+    refused(answer, 404)
+    assert "aaot" not in answer.text
+
+
+@case("programme staff post to the read-only portfolio")
+def _(c: TestClient) -> None:
+    with staff_listed():
+        token = signed(c, STAFF)
+        with support.unchanged():
+            refused(c.post("/portfolio", data={"csrf_token": token, "stage": "archived"}), 404, 405)
+
+
+@case("programme staff ask for a portfolio filter that is not one")
+def _(c: TestClient) -> None:
+    with staff_listed():
+        signed(c, STAFF)
+        with support.unchanged():
+            refused(c.get("/portfolio?signal=%3Cscript%3E"), 400)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from models.rota import Candidate, eligible, next_lead, rotation_due
+from models.rota import Candidate, eligible, next_lead, rota_order, rotation_due
 
 
 def person(mid: int, *, pg: bool = True, vol: bool = False, out: bool = False, convenor: bool = False,
@@ -153,3 +153,19 @@ def test_a_whole_rota_spreads_the_work() -> None:
 def test_rotation_is_due_after_the_agreed_number_of_sessions(held: int, at_start: int, every: int,
                                                               due: bool) -> None:
     assert rotation_due(held, at_start, every) is due
+
+
+def test_the_rota_order_starts_with_the_next_pick_and_keeps_the_order_of_resort() -> None:
+    # A volunteer, the least served, one served long ago, the convenor, the outgoing lead, an
+    # opted-out member and a sponsor: the console shows who leads next, in turn.
+    pool = [person(1, served=2, last=date(2027, 3, 1)), person(2, vol=True, served=3),
+            person(3, served=1, last=date(2027, 1, 1)), person(4, convenor=True, pg=False),
+            person(5, served=1, last=date(2027, 6, 1)), person(6, out=True), person(7, sponsor=True)]
+    order = rota_order(pool, outgoing_id=5)
+    assert ids(order) == [2, 3, 1, 4, 5]
+    pick = next_lead(pool, outgoing_id=5)
+    assert pick is not None and order[0] == pick
+
+
+def test_the_rota_order_is_empty_when_nobody_can_lead() -> None:
+    assert rota_order([person(6, out=True), person(7, sponsor=True)], outgoing_id=None) == []

@@ -26,6 +26,8 @@ AXE = REPO / ".cache" / "axe-core" / "axe.min.js"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 SCREENSHOT = os.environ.get("COPFLOW_WEB_SCREENSHOT")  # a path: save the member's page there
+SCREENSHOTS = os.environ.get("COPFLOW_WEB_SCREENSHOTS")  # a folder: the console's and the portfolio's
+STAFF = "pat.programme@example.nhs.uk"
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")]
@@ -182,3 +184,47 @@ def test_the_pages_work_without_javascript(server: str, home: Path, browser: Any
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="You have signed out").wait_for()
     context.close()
+
+
+@pytest.fixture
+def console_server(home: Path) -> Iterator[str]:
+    """A launched CoP with sessions, tasks and an audit trail; one programme-staff address listed."""
+    from tests.web.test_console import _recorded_life
+
+    cop.create()
+    cop.launched()
+    _recorded_life()
+    second = (REPO / "examples" / "aaot-charter.yaml").read_text()  # the same convenor: a capacity warning
+    cop.create(second.replace("slug: aaot", "slug: aaot-north").replace("name: Alcohol", "name: North Alcohol"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "COPFLOW_WEB_URL": url, "COPFLOW_PROGRAMME_STAFF": STAFF}
+    proc = subprocess.Popen([COPFLOW, "web", "--port", str(port)], env=env, cwd=home.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_up(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_the_console_and_the_portfolio_pass_axe(console_server: str, home: Path, browser: Any,
+                                                 axe_script: Path) -> None:
+    from tests.support.lifecycle import CONVENOR
+
+    seen: list[str] = []
+    for who, link, heading, shot in ((CONVENOR, "Alcohol Assertive Outreach Community of Practice",
+                                      "Audit trail", "console.png"),
+                                     (STAFF, "The portfolio: every community's stage, health and fidelity",
+                                      "People carrying more than one community", "portfolio.png")):
+        context = browser.new_context(bypass_csp=True)  # only so the test can inject axe-core
+        page = context.new_page()
+        _sign_in(page, console_server, home, who, None, seen)
+        page.get_by_role("link", name=link, exact=True).click()
+        page.get_by_role("heading", name=heading).wait_for()
+        check_accessible(page, axe_script, seen)
+        if SCREENSHOTS:
+            page.screenshot(path=str(Path(SCREENSHOTS) / shot), full_page=True)
+        context.close()
+    assert len(seen) == 2

@@ -42,6 +42,27 @@ def _extend_clock() -> None:
 
 
 _extend_clock()
+
+# Commands that run a flow with no PREFECT_API_URL start copflow's local Prefect server; this
+# process's own PREFECT_HOME keeps it out of ~/.prefect, and the fixtures below stop every one.
+from tests.support.local_servers import clean_session_home, session_prefect_home, stop_servers_under  # noqa: E402
+
+SESSION_PREFECT_HOME = session_prefect_home()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    clean_session_home(SESSION_PREFECT_HOME)
+
+
+@pytest.fixture(autouse=True)
+def no_local_server_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test with its own folder, stop any local Prefect server its commands started there
+    (a test's PREFECT_HOME lives in its tmp_path)."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is not None:
+        stop_servers_under(root)
+
 COPFLOW = str(Path(sys.executable).parent / "copflow")
 SAMPLE_CHARTER = REPO / "examples" / "aaot-charter.yaml"
 

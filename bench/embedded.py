@@ -7,8 +7,9 @@ launches a CoP of its own (created beforehand, not timed). Three ways, in one ru
 - first call: no local Prefect server running (stopped before, not timed): the command starts it;
 - warm call: the local server is running, started by an earlier command;
 - ephemeral (before): COPFLOW_LOCAL_SERVER=off, Prefect's ephemeral API started in the command.
-Wall time of the whole command (process start to exit) and its own CPU time (user + system, not
-the server's), median of the runs; and the load average, since the machine is shared.
+Wall time of the whole command (process start to exit) and the CPU time of its processes (user +
+system; the ephemeral API is one of them, the background local server is not), median of the
+runs; and the load average, since on a shared machine wall time is mostly waiting for a core.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def table(figures: dict[str, Any]) -> str:
         rows.append(("before: Prefect's ephemeral API in the command", figures["ephemeral"], ""))
     lines = [f"embedded defaults: {figures['command']}, load average {figures['load_average_before'][0]:.1f} "
              f"before and {figures['load_average_after'][0]:.1f} after",
-             "", "| call | median | min | max | CPU of the command | target | met |",
+             "", "| call | median | min | max | CPU of the command's processes | target | met |",
              "|---|---:|---:|---:|---:|---:|:-:|"]
     for name, f, target in rows:
         lines.append(f"| {name} (median of {f['runs']}) | {f['median_s']:.2f} s | {f['min_s']:.2f} s | "

@@ -40,6 +40,9 @@ def start() -> None:
 
     from flows.runtime import local_server
 
+    if url := _configured():  # commands use that server: a local one would record nothing
+        say(local_server.words("configured", url=url))
+        return
     began = time.monotonic()
     found, started = local_server.ensure()
     if started:

@@ -126,3 +126,13 @@ def test_a_server_that_died_is_noticed(home: Path, own: dict[str, str], prefect_
     stop = subprocess.run([COPFLOW, "server", "stop"], env=env, capture_output=True, text=True, timeout=60)
     assert stop.stdout.startswith("no local Prefect server was running")
     assert not local_server.state_file(folder).exists()
+
+
+def test_with_a_server_configured_or_the_local_server_off_nothing_is_started(
+        cli: CliRunner, own: dict[str, str], prefect_home: Path) -> None:
+    configured = cli("server", "start", env={**own, "PREFECT_API_URL": "http://127.0.0.1:9/api"})
+    assert configured.stdout.startswith("PREFECT_API_URL is set: flows are recorded by the Prefect server at "
+                                        "http://127.0.0.1:9/api")
+    off = cli("server", "status", env={**own, "COPFLOW_LOCAL_SERVER": "off"})
+    assert "COPFLOW_LOCAL_SERVER is off" in off.stdout
+    assert servers_in(prefect_home) == [] and not (prefect_home / local_server.FOLDER / "server.json").exists()

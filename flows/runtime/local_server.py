@@ -134,11 +134,25 @@ def ensure() -> tuple[Running, bool]:
     if found is not None:
         return found, False
     with locked(where):
-        found = running(where)  # a concurrent first command may have started it while we waited
+        found = running(where) or _patiently(where)  # a concurrent first command may have started it
         if found is not None:
             return found, False
-        _stop_recorded(where)  # a stale file, or a server that stopped answering
+        stop_at(where)  # a stale file, or a server that stopped answering
         return _start(where), True
+
+
+def _patiently(where: Path, seconds: float = 30) -> Running | None:
+    """A recorded server that is alive but slow to answer (a busy machine) is given time before
+    it is taken for hung and replaced."""
+    found = read(where)
+    if found is None or not _ours(found.pid):
+        return None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and _ours(found.pid):
+        if healthy(found.url, timeout=5.0):
+            return found
+        time.sleep(1.0)
+    return None
 
 
 def _free_port() -> int:
@@ -168,7 +182,7 @@ def _start(where: Path) -> Running:
     deadline = time.monotonic() + STARTUP_SECONDS
     while not healthy(started.url, timeout=1.0):
         if process.poll() is not None or time.monotonic() > deadline:
-            _stop_recorded(where)
+            stop_at(where)
             said = "stopped" if process.returncode is not None else f"did not answer within {STARTUP_SECONDS} s"
             raise NotStarted(f"the local Prefect server {said}; see {log} "
                              "(or set COPFLOW_LOCAL_SERVER=off to run without it)")
@@ -184,7 +198,7 @@ def _record(where: Path, server: Running) -> None:
     partial.replace(state_file(where))
 
 
-def _stop_recorded(where: Path) -> Running | None:
+def stop_at(where: Path) -> Running | None:
     """Stop the recorded server if it is still ours, and forget it. Returns what was recorded."""
     found = read(where)
     if found is not None and _ours(found.pid):
@@ -237,6 +251,7 @@ def stop() -> Running | None:
     """Stop the local server of this PREFECT_HOME. Returns it if one was running."""
     where = folder()
     with locked(where):
-        found = running(where)
-        _stop_recorded(where)
-        return found
+        found = read(where)
+        alive = found is not None and _ours(found.pid)  # answering or not: a hung server is stopped too
+        stop_at(where)
+        return found if alive else None

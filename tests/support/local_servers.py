@@ -26,7 +26,7 @@ def stop_servers_under(root: Path, depth: int = 3) -> list[int]:
     stopped = []
     for level in range(depth + 1):
         for state in root.glob("/".join(["*"] * level + [local_server.FOLDER, "server.json"])):
-            found = local_server._stop_recorded(state.parent)
+            found = local_server.stop_at(state.parent)
             if found is not None:
                 stopped.append(found.pid)
     return stopped

@@ -67,6 +67,16 @@ COPFLOW = str(Path(sys.executable).parent / "copflow")
 SAMPLE_CHARTER = REPO / "examples" / "aaot-charter.yaml"
 
 
+@pytest.fixture(scope="session")
+def local_prefect_server() -> str:
+    """This test process's local Prefect server, started once (not by whichever test runs first):
+    commands that run flows with no PREFECT_API_URL and no PREFECT_HOME of their own share it."""
+    done = subprocess.run([COPFLOW, "server", "start"], env={**os.environ, "PREFECT_API_URL": ""},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split(" at ", 1)[1].split()[0]
+
+
 def _fresh_database_url(home: Path) -> str | None:
     """None on SQLite (the home's own file); on PostgreSQL a new, empty database per test."""
     base = os.environ.get("COPFLOW_TEST_POSTGRES_URL")

@@ -54,6 +54,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     clean_session_home(SESSION_PREFECT_HOME)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_local_server_left_in_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end, any local server a module- or session-wide folder's commands started."""
+    yield
+    stop_servers_under(tmp_path_factory.getbasetemp(), depth=4)
+
+
 @pytest.fixture(autouse=True)
 def no_local_server_left(request: pytest.FixtureRequest) -> Iterator[None]:
     """After a test with its own folder, stop any local Prefect server its commands started there

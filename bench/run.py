@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.embedded import section as embedded_section
 from bench.generate import BENCH_TODAY
 from bench.prefect_server import PrefectServer
 from bench.smtp_sink import SmtpSink
@@ -306,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.web import table as web_table
 
         text += f"\n\n{web_table(web, args.n)}"
+    text += embedded_section(args, result)  # a convenor's command on the embedded defaults
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"machine": machine, "result": result, "runs": bench.runs,

@@ -13,6 +13,7 @@ import typer  # noqa: E402
 from typer._click import exceptions as usage  # noqa: E402 - typer vendors its own click
 
 from cli import backup, doctor, fidelity, lifecycle, operations, planning, records, reporting, roles, web  # noqa: E402
+from cli.server import server_app  # noqa: E402
 from demo.gallery import gallery as show_gallery  # noqa: E402
 from demo.play import demo as play_demo  # noqa: E402
 from models.errors import CopflowError  # noqa: E402
@@ -29,6 +30,7 @@ app.add_typer(records.member_app, name="member")
 app.add_typer(records.session_app, name="session")
 app.add_typer(records.task_app, name="task")
 app.add_typer(planning.story_app, name="story")
+app.add_typer(server_app, name="server")
 app.command("audit")(records.audit)
 lifecycle.register(app)
 roles.register(app)

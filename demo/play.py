@@ -3,7 +3,7 @@
 The year is content (examples/demo-scenario.yaml and the charters beside it); what a person
 reads is in templates/demo/. This module prepares the demo's own folder, plays the steps
 (demo/steps.py) with a progress display, and says where to look afterwards. All flows run
-in this one process, so Prefect starts one local ephemeral API for the whole demo.
+in this one process, recorded by copflow's local Prefect server (started on first use, reused).
 """
 
 from __future__ import annotations
@@ -112,6 +112,14 @@ def prefect_home() -> Path:
     return Path(get_current_settings().home)
 
 
+def local_ui() -> str | None:
+    """Where copflow's local Prefect server shows the demo's runs, if it is running."""
+    from flows.runtime import local_server
+
+    found = local_server.running() if local_server.wanted() else None
+    return found.url.removesuffix("/api") if found else None
+
+
 def demo() -> None:
     """Take a sample CoP through a simulated year, from charter to archive (under a minute).
 
@@ -161,6 +169,7 @@ def play(console: Console, steps: list[Step]) -> Year:
     )
 
     from demo.steps import Year
+    from flows.runtime import local_server
     from flows.runtime.dispatch import patient_local_api, private_files
     from tasks.clock import simulated_until
     from tasks.rendering import render
@@ -175,13 +184,16 @@ def play(console: Console, steps: list[Step]) -> Year:
     with ExitStack() as stack:
         stack.enter_context(progress)
         stack.enter_context(private_files())  # Prefect's local API and its files: this user's alone
-        bar = progress.add_task("Starting Prefect's local API, once for the whole demo", total=len(steps))
-        # No API URL (not even a profile's): Prefect's ephemeral local API. Heartbeats tell a
-        # server that a worker's run is still alive; these runs live and end in this process,
-        # and stopping each run's heartbeat thread costs up to a second a run.
+        bar = progress.add_task("Finding copflow's local Prefect server (started on first use)", total=len(steps))
+        # Not the configured API URL (not even a profile's): copflow's local Prefect server, or
+        # with it off Prefect's ephemeral local API. Heartbeats tell a server that a worker's run
+        # is still alive; these runs live and end in this process, and stopping each run's
+        # heartbeat thread costs up to a second a run.
+        local = local_server.api_settings(tell=lambda line: console.print(line.removeprefix("copflow: "),
+                                                                          markup=False))
         stack.enter_context(temporary_settings(
-            updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()},
-            restore_defaults={PREFECT_API_URL}))
+            updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api(), **local},
+            restore_defaults=set() if local else {PREFECT_API_URL}))
         # One API client (and connection) for every run, not a new one per run.
         stack.enter_context(SyncClientContext.get_or_create())
         # A simulated year in the demo's own folder: its days may run past today's real date,
@@ -251,7 +263,7 @@ def say_outro(console: Console, home: Path, year: Year, steps: int, started: flo
                   archives=archives,
                   env=f"COPFLOW_HOME={home}", copflow=command_name(),
                   slugs=[s for s, _ in communities],
-                  prefect_home=prefect_home(), web=web_people())
+                  prefect_home=prefect_home(), prefect_ui=local_ui(), web=web_people())
     for line in text.splitlines():
         console.print(line, markup=False)
     if any(not a["ok"] for a in archives):

@@ -42,8 +42,46 @@ def _extend_clock() -> None:
 
 
 _extend_clock()
+
+# Commands that run a flow with no PREFECT_API_URL start copflow's local Prefect server; this
+# process's own PREFECT_HOME keeps it out of ~/.prefect, and the fixtures below stop every one.
+from tests.support.local_servers import clean_session_home, session_prefect_home, stop_servers_under  # noqa: E402
+
+SESSION_PREFECT_HOME = session_prefect_home()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    clean_session_home(SESSION_PREFECT_HOME)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_local_server_left_in_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end, any local server a module- or session-wide folder's commands started."""
+    yield
+    stop_servers_under(tmp_path_factory.getbasetemp(), depth=4)
+
+
+@pytest.fixture(autouse=True)
+def no_local_server_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test with its own folder, stop any local Prefect server its commands started there
+    (a test's PREFECT_HOME lives in its tmp_path)."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is not None:
+        stop_servers_under(root)
+
 COPFLOW = str(Path(sys.executable).parent / "copflow")
 SAMPLE_CHARTER = REPO / "examples" / "aaot-charter.yaml"
+
+
+@pytest.fixture(scope="session")
+def local_prefect_server() -> str:
+    """This test process's local Prefect server, started once (not by whichever test runs first):
+    commands that run flows with no PREFECT_API_URL and no PREFECT_HOME of their own share it."""
+    done = subprocess.run([COPFLOW, "server", "start"], env={**os.environ, "PREFECT_API_URL": ""},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split(" at ", 1)[1].split()[0]
 
 
 def _fresh_database_url(home: Path) -> str | None:

@@ -27,12 +27,22 @@ def _client() -> Any:
 def server_answers() -> str:
     url = api_url()
     if url is None:
-        return "no PREFECT_API_URL: flows run in this process, on Prefect's local API"
+        return _local()
     with _client() as client:
         failure = client.api_healthcheck()
     if failure is not None:
         raise CopflowError(f"the Prefect server at {url} does not answer ({type(failure).__name__})")
     return f"the Prefect server at {url} answers"
+
+
+def _local() -> str:
+    from flows.runtime import local_server
+
+    if not local_server.wanted():
+        return "no PREFECT_API_URL: flows run in this process, on Prefect's ephemeral API (COPFLOW_LOCAL_SERVER=off)"
+    found = local_server.running()
+    where = f"at {found.url.removesuffix('/api')}" if found else "(not running: the next flow starts it)"
+    return f"no PREFECT_API_URL: flows run in this process, recorded by copflow's local Prefect server {where}"
 
 
 def expected_deployments() -> list[str]:

@@ -61,7 +61,7 @@ def run_flow(name: str, request: BaseModel) -> Any:
 
 
 def run_here(name: str, request: BaseModel) -> Any:
-    """Run the flow in this process (its run still recorded by the API, a server's or the local one).
+    """Run the flow in this process (its run still recorded by the API, a server's or copflow's local one).
 
     Without heartbeats: they tell a server that a worker's long run is still alive, while this
     run lives and ends with the command the person is watching, and stopping the heartbeat
@@ -76,9 +76,19 @@ def run_here(name: str, request: BaseModel) -> Any:
     from tasks.email.readiness import standing_in_for_the_worker
 
     flow, request = load_flow(name), keep_text(request)
-    with private_files(), standing_in_for_the_worker(server_url() is not None), \
-            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
+    configured = server_url() is not None
+    with private_files(), standing_in_for_the_worker(configured), \
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api(),
+                                        **({} if configured else local_api())}):
         return flow(request=request)
+
+
+def local_api() -> dict[Any, Any]:
+    """No server configured: copflow's local Prefect server records the run (started in the
+    background by the first command, reused by later ones; flows/runtime/local_server.py)."""
+    from flows.runtime.local_server import api_settings
+
+    return api_settings()
 
 
 def keep_text(request: BaseModel) -> BaseModel:

@@ -26,12 +26,11 @@ Counts = Callable[[], dict[str, int]]
 
 
 @pytest.fixture
-def run(cli: CliRunner, home: Path) -> CliRunner:
-    """`copflow` with its own Prefect home: a command that runs a flow starts its own local API."""
-    (home / "prefect").mkdir(exist_ok=True)
+def run(cli: CliRunner, home: Path, local_prefect_server: str) -> CliRunner:
+    """`copflow` as typed: a command that runs a flow uses the session's local Prefect server."""
 
     def call(*args: str) -> subprocess.CompletedProcess[str]:
-        return cli(*args, env={"PREFECT_HOME": str(home / "prefect")})
+        return cli(*args, env={"PREFECT_API_URL": ""})
 
     return call
 

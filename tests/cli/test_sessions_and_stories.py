@@ -43,9 +43,9 @@ def _stories() -> list[tuple[str, str, str | None]]:
 
 
 @pytest.fixture
-def own_prefect(home: Path) -> dict[str, str]:
-    (home / "prefect").mkdir(parents=True, exist_ok=True)
-    return {"PREFECT_HOME": str(home / "prefect")}
+def own_prefect(home: Path, local_prefect_server: str) -> dict[str, str]:
+    """No Prefect server configured: flows are recorded by the session's local Prefect server."""
+    return {"PREFECT_API_URL": ""}
 
 
 def test_guests_are_counted_and_never_stored_as_people(cli: CliRunner, home: Path) -> None:

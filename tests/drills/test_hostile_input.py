@@ -1005,6 +1005,7 @@ def test_a_flow_run_here_writes_under_a_private_umask(tmp_path: Path, monkeypatc
         return "done"
 
     monkeypatch.setattr(dispatch, "load_flow", lambda name: flow)
+    monkeypatch.setenv("COPFLOW_LOCAL_SERVER", "off")  # the stand-in flow needs no Prefect server
     previous = os.umask(0o002)
     try:
         assert dispatch.run_here("launch", LaunchRequest(slug="aaot", today=date(2027, 1, 4))) == "done"

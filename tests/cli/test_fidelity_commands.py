@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from models.db.tables import Community, Membership, OutboxMessage, Person, SponsorReport
+from models.db.tables import Community, Membership, OutboxMessage, Person, SponsorReport, Story
 from models.stories import Consent
 from tasks.usecases.planning_tasks import add_task
 from tests.conftest import SAMPLE_CHARTER, CliRunner
@@ -78,8 +78,12 @@ def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: Cl
                              text_body="-", html_body="-", status="sent", queued_on=DAY0,
                              queued_at=DAY0, attempts=1))
         # The first quarter's report went to sponsors, with the stories told in February and March.
+        told = db.scalars(select(Story).where(Story.told_on < date(2027, 4, 1)))  # type: ignore[attr-defined]
         db.add(SponsorReport(community_id=cid, period_start=date(2027, 1, 1),  # type: ignore[attr-defined]
-                             period_end=date(2027, 3, 31), final=False, figures={}, created_on=date(2027, 4, 1)))
+                             period_end=date(2027, 3, 31), final=False, created_on=date(2027, 4, 1),
+                             figures={"period_label": "January to March 2027", "stories": [
+                                 {"held_on": str(s.told_on), "text": s.text, "story_id": s.id,
+                                  "consent": s.consent} for s in told]}))
 
     in_db(breach)
     assert verdicts(cli, slug, "2027-08-01") == {
@@ -100,7 +104,8 @@ def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: Cl
                                "7 sessions") for line in lines), text
     assert ("    1 email chased members about attendance (attendance-reminder); attendance is voluntary."
             in lines), text
-    assert "    Each of the 2 stories shared in sponsor reports has the teller's consent." in lines, text
+    assert ("    Each of the 2 stories shared in sponsor reports went as its teller's consent allows (2 named, "
+            "with consent to name); 4 stories stayed in the CoP." in lines), text
 
 
 def test_fidelity_of_every_cop_and_the_same_in_community_show(home: Path, cli: CliRunner) -> None:

@@ -39,6 +39,7 @@ SHOWN = {
     "final-sponsor-report": re.compile(r"final-report:aaot:priya@"),
     "session-invitation": re.compile(r"session-invite:peer-support:.*:kofi@"),  # a member's, not a runner's
     "no-one-eligible": re.compile(r"no-one-eligible:peer-support:.*:niamh@"),  # names who stays lead
+    "continuing-notice": re.compile(r"continuing:peer-support:.*:kofi@"),  # a member's, with a reply
 }
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -78,6 +78,9 @@ def test_the_gallery_shows_one_of_every_kind_of_email(demo: Demo) -> None:
         assert "<html" in html.read_text() and "\nSubject: [copflow] " in text.read_text(), kind
     index = (demo.dest / "README.md").read_text()
     assert all(f"[HTML]({kind}.html)" in index for kind in KINDS)
+    for kind in KINDS:  # and the index says who gets each, and when
+        row = next(line for line in index.splitlines() if line.startswith(f"| {kind} |"))
+        assert row.split(" | ")[1].strip(), kind
     assert f"{len(KINDS)} kinds" in demo.done.stdout and str(demo.dest) in demo.done.stdout
 
 
@@ -122,6 +125,7 @@ def test_members_can_answer_and_nobody_is_asked_to_contact_themselves(demo: Demo
         if to in people and reply is None:  # only the convenor leading planning has nobody else to write to
             assert people[to][1] and people[to][2], email.path.name
             assert "reply to this email" not in email.text + email.html_words, email.path.name
+            assert "tell the convenor" not in email.text + email.html_words, email.path.name
         elif to in people:  # a member (the convenor included): a reply reaches the convenor or a lead
             name, convenor, led = people.get(reply[1], ("", False, False))
             assert (convenor or led) and reply[1] != to and reply[0] == name, (email.path.name, reply)

@@ -1,7 +1,8 @@
 """`copflow gallery DEST`: one of every kind of email copflow sends, to look at rather than read.
 
-Plays the demo's year (examples/demo-scenario.yaml) and a short epilogue on its successor
-(examples/gallery-epilogue.yaml: the kinds the year never reaches) in COPFLOW_HOME/gallery,
+Plays the demo's year (examples/demo-scenario.yaml) and a short epilogue on its successor and
+one more CoP (examples/gallery-epilogue.yaml: the kinds the year never reaches, a web sign-in
+link among them, asked for as the web app asks, with no web server) in COPFLOW_HOME/gallery,
 its own folder, cleared at the start of each run. Then, for each kind of email, the one chosen
 in SHOWN (else the first written): DEST/<kind>.html as the HTML part, DEST/<kind>.txt as the
 headers a reader sees and the plain-text part, and DEST/<kind>.png, the HTML as Chromium
@@ -36,6 +37,9 @@ SHOWN = {
     "closing-notice": re.compile(r"closing:aaot:.*:tom@"),  # invited to the successor
     "close-proposal": re.compile(r"close-proposal:aaot:.*:joy@"),
     "final-sponsor-report": re.compile(r"final-report:aaot:priya@"),
+    "session-invitation": re.compile(r"session-invite:peer-support:.*:kofi@"),  # a member's, not a runner's
+    "no-one-eligible": re.compile(r"no-one-eligible:peer-support:.*:niamh@"),  # names who stays lead
+    "continuing-notice": re.compile(r"continuing:peer-support:.*:kofi@"),  # a member's, with a reply
 }
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

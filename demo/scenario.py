@@ -6,7 +6,7 @@ is one clear line, not a traceback half-way through the demo.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +21,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIO = EXAMPLES / "demo-scenario.yaml"
 
 Doing = Literal["create", "launch", "session", "task", "done", "volunteer", "join", "schedule", "close",
-                "opt-out", "rotate", "continue"]
+                "opt-out", "rotate", "continue", "withdraw", "plan", "sign-in"]
 Scheduled = Literal["sponsor-report", "rotate", "health", "archive"]
 
 # What each kind of step needs (the rest is optional).
@@ -38,6 +38,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "opt-out": ("cop", "who"),
     "rotate": ("cop", "as_"),
     "continue": ("cop", "as_"),
+    "withdraw": ("cop", "as_", "reason"),
+    "plan": ("cop", "as_", "starts_at"),
+    "sign-in": ("who",),
 }
 
 
@@ -66,6 +69,8 @@ class Step(BaseModel):
     reason: str | None = None
     successor: str | None = None
     notice_days: int = 14
+    starts_at: datetime | None = None  # a planned session's start
+    agenda: list[str] = []
 
 
 class Scenario(BaseModel):

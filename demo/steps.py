@@ -215,3 +215,34 @@ class Year:
                                                        today=step.day))
         return {"who": self.name(step.as_), "slug": step.cop, "notes": result.communities[0].notes,
                 "sent": result.sent}
+
+    def _withdraw(self, step: Step) -> dict[str, Any]:
+        from flows.requests import WithdrawRequest
+
+        reason = " ".join(str(step.reason).split())
+        result = self.flow("withdraw", WithdrawRequest(slug=str(step.cop), actor_id=self.person_id(step.as_),
+                                                       reason=reason, today=step.day))
+        return {"who": self.name(step.as_), "slug": step.cop, "reason": reason,
+                "notes": result.communities[0].notes, "sent": result.sent}
+
+    def _plan(self, step: Step) -> dict[str, Any]:
+        from flows.requests import PlanRequest
+
+        assert step.starts_at is not None  # the scenario's checks require it for a plan step
+        result = self.flow("plan-session", PlanRequest(slug=str(step.cop), actor_id=self.person_id(step.as_),
+                                                        starts_at=step.starts_at, agenda=step.agenda,
+                                                        today=step.day))
+        return {"who": self.name(step.as_), "slug": step.cop, "starts_at": step.starts_at,
+                "agenda": step.agenda, "sent": result.sent}
+
+    def _sign_in(self, step: Step) -> dict[str, Any]:
+        """A link to sign in to the web app, asked for as its sign-in page asks (web/signin.py),
+        and delivered at once as it delivers it; no web server runs."""
+        from tasks.email.delivery import deliver_pending
+        from web.auth import request_sign_in
+
+        asked = request_sign_in(self.email(step.who), "copflow demo", None)
+        if asked.limited:
+            raise BadInput(f"demo scenario: too many sign-in links asked for {step.who}")
+        sent = len(deliver_pending([asked.outbox_id]).sent) if asked.outbox_id is not None else 0
+        return {"who": self.name(step.who), "sent": sent}

@@ -17,6 +17,7 @@ from typing import Any
 from models.health import CADENCE_DAYS, CADENCE_GRACE, CONCENTRATED_MIN_TASKS, people_doing_half
 from models.lifecycle import Stage
 from models.sessions import SessionFacts
+from models.stories import Consent, consent_kept
 from models.vocabulary import Cadence
 
 RECENT_SESSIONS = 4  # "a community that interacts" looks at this many recent sessions
@@ -24,12 +25,16 @@ COMMUNITY_MIN_PEOPLE = 3  # ...and needs this many different people among them
 MOST_TERMS_RUNNING = 2  # no one leads planning for more than two terms running
 LONG_GAPS_SHARE = 0.25  # cadence: more than this share of gaps too long is not the agreed cadence
 
-# A story leaves the CoP in these places (DESIGN 6a: only with the teller's consent).
+# A story leaves the CoP in these stored reports (DESIGN 6a: only with the teller's consent). The
+# archive is written from the same consent rule as the final report, on the same day.
 SPONSOR_REPORT = "sponsor-report"
-ARCHIVE = "archive"
-# A story's consent (the `sessions` work adds it per story); None: not recorded.
-NAMED, ANONYMOUS, PRIVATE = "named", "anonymous", "private"
-MAY_LEAVE_THE_COP = frozenset({NAMED, ANONYMOUS})
+FINAL_REPORT = "final-report"
+PLACES = (SPONSOR_REPORT, FINAL_REPORT)  # in the order they are named
+# A story's consent as recorded (the story table); None: not recorded.
+NAMED, ANONYMOUS, PRIVATE = Consent.named.value, Consent.anonymous.value, Consent.private.value
+# Why a story's sharing broke its teller's consent: it was private, or it named people though
+# its teller agreed to share it only without names.
+SHARED_PRIVATE, SHARED_NAMED = "private", "named"
 # Email kinds that would chase attendance; copflow has none, and this criterion says so.
 CHASING_WORDS = ("absence", "absent", "attendance-reminder", "missed-session", "chase", "we-missed-you")
 
@@ -84,10 +89,21 @@ class Term:
 
 @dataclass(frozen=True)
 class StoryFact:
-    """A shared story as this rule needs it: its teller's consent and where it went beyond the CoP."""
+    """A story as recorded: its id and its teller's consent (the story table's consent column)."""
 
     consent: str | None  # named | anonymous | private; None when none was recorded
-    shared_where: frozenset[str] = frozenset()  # SPONSOR_REPORT, ARCHIVE; empty: kept in the CoP
+    story_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SharedStory:
+    """A story as a stored report carried it beyond the CoP: the words that left, and where."""
+
+    story_id: int | None  # None: stored before stories carried an id and a consent
+    place: str  # SPONSOR_REPORT | FINAL_REPORT
+    period: str  # the report's period, as the report names it
+    text: str
+    teller: str | None = None  # the teller, when the report named them
 
 
 @dataclass(frozen=True)
@@ -115,6 +131,8 @@ class FidelityInputs:
     planning_work: Mapping[str, int]  # person's name -> planning tasks done
     email_kinds: Sequence[str]  # the template of every email queued for this CoP
     stories: Sequence[StoryFact]
+    shared: Sequence[SharedStory] = ()  # every story every stored report carried, oldest first
+    names: Sequence[str] = ()  # every name of the CoP's people, sponsors too (what anonymity hides)
 
 
 @dataclass(frozen=True)
@@ -141,7 +159,7 @@ def assess(inputs: FidelityInputs) -> Fidelity:
         rotation(inputs.stage, inputs.terms, inputs.planning_work, inputs.rotate_every),
         cadence(inputs),
         voluntary_attendance(inputs.email_kinds),
-        story_consent(inputs.stories),
+        story_consent(inputs.stories, inputs.shared, inputs.names),
     ))
 
 
@@ -277,16 +295,34 @@ def voluntary_attendance(email_kinds: Iterable[str]) -> Result:
     return _result(VOLUNTARY, Verdict.met, _says("no-chasing", emails=len(kinds)))
 
 
-def story_consent(stories: Sequence[StoryFact]) -> Result:
-    """A story leaves the CoP (sponsor report, archive) only with its teller's consent: named or
-    anonymous; a private one never leaves; one with no recorded consent is not yet known."""
-    beyond = [s for s in stories if s.shared_where]
-    places = sorted({p for s in beyond for p in s.shared_where})
-    breached = [s for s in beyond if s.consent not in MAY_LEAVE_THE_COP and s.consent is not None]
-    unknown = [s for s in beyond if s.consent is None]
-    facts = {"stories": len(stories), "shared": len(beyond), "places": places}
-    if breached:
-        return _result(CONSENT, Verdict.not_met, _says("shared-without-consent", count=len(breached), **facts))
+def sharing_problem(shared: SharedStory, consent: str | None, names: Sequence[str]) -> str | None:
+    """How this sharing broke the teller's consent (SHARED_PRIVATE, SHARED_NAMED), or None when
+    it kept it: a private story never leaves the CoP; an anonymous one leaves without its teller's
+    name or any name of the CoP's people; only a named one may name them. Unknown consent: None."""
+    if consent is None or consent_kept(Consent(consent), shared.text, names, shared.teller):
+        return None
+    return SHARED_PRIVATE if consent == PRIVATE else SHARED_NAMED
+
+
+def story_consent(stories: Sequence[StoryFact], shared: Sequence[SharedStory], names: Sequence[str]) -> Result:
+    """Each story a stored report carried beyond the CoP, judged against its teller's consent as
+    recorded: not met when one went against it, not yet known when one has no recorded consent."""
+    consents: dict[int | None, str | None] = {s.story_id: s.consent for s in stories if s.story_id is not None}
+    unknown = [s for s in shared if consents.get(s.story_id) is None]
+    broken = [(s, why) for s in shared if (why := sharing_problem(s, consents.get(s.story_id), names))]
+    places = [p for p in PLACES if any(s.place == p for s in shared)]
+    evidence = [_says("shared-against-consent", story=s.story_id, consent=consents[s.story_id],
+                      place=s.place, period=s.period, problem=why) for s, why in broken]
     if unknown:
-        return _result(CONSENT, Verdict.unknown, _says("consent-not-recorded", count=len(unknown), **facts))
-    return _result(CONSENT, Verdict.met, _says("consent-kept", **facts))
+        evidence.append(_says("consent-not-recorded", count=len(unknown), shared=len(shared),
+                              places=[p for p in PLACES if any(s.place == p for s in unknown)]))
+    if broken:
+        return _result(CONSENT, Verdict.not_met, *evidence)
+    if unknown:
+        return _result(CONSENT, Verdict.unknown, *evidence)
+    left = {s.story_id: consents[s.story_id] for s in shared}
+    return _result(CONSENT, Verdict.met, _says(
+        "consent-kept", stories=len(stories), shared=len(left), places=places,
+        named=sum(1 for c in left.values() if c == NAMED),
+        anonymous=sum(1 for c in left.values() if c == ANONYMOUS),
+        stayed=sum(1 for s in stories if s.story_id not in left)))

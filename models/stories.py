@@ -88,9 +88,9 @@ def names_left(text: str, names: Iterable[str]) -> list[str]:
             if re.search(r"(?<!\w)" + re.escape(p) + r"(?!\w)", text, re.IGNORECASE)]
 
 
-def consent_kept(consent: Consent, shared: str, names: Iterable[str]) -> bool:
+def consent_kept(consent: Consent, shared: str, names: Iterable[str], teller: str | None = None) -> bool:
     """Whether words that left the CoP kept the teller's consent: never a private story, and an
-    anonymous one with no name of the CoP's people left in it."""
+    anonymous one with no name of the CoP's people left in it and its teller not credited."""
     if consent is Consent.private:
         return False
-    return consent is Consent.named or not names_left(shared, names)
+    return consent is Consent.named or not (teller or names_left(shared, names))

@@ -40,16 +40,20 @@ def first_session_invite(community: Community, convenor_name: str | None, conven
 
 
 def session_invite(community: Community, *, uid: str, starts_at: datetime, sequence: int,
-                   agenda: Sequence[str], organiser: Organiser, first: bool = False) -> str:
-    """The .ics of one session; the same uid with a higher sequence updates the entry."""
+                   agenda: Sequence[str], organiser: Organiser, first: bool = False,
+                   cancelled: bool = False) -> str:
+    """The .ics of one session; the same uid with a higher sequence updates the entry, or
+    (cancelled) takes it out of the calendar."""
     start = starts_at if starts_at.tzinfo else starts_at.replace(tzinfo=LOCAL_TIME)
     cal = Calendar()
     cal.add("prodid", "-//copflow//sessions//EN")
     cal.add("version", "2.0")
-    cal.add("method", "REQUEST")
+    cal.add("method", "CANCEL" if cancelled else "REQUEST")
     event = Event()
     event.add("uid", uid)
     event.add("sequence", sequence)
+    if cancelled:
+        event.add("status", "CANCELLED")
     event.add("dtstamp", datetime.now(UTC))
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=community.session_minutes))

@@ -101,6 +101,11 @@ def build_message(row: OutboxMessage, settings: Settings) -> EmailMessage:
     if row.calendar:
         msg.add_attachment(
             row.calendar.encode(), maintype="text", subtype="calendar",
-            filename="invite.ics", params={"method": "REQUEST"},
+            filename="invite.ics", params={"method": calendar_method(row.calendar)},
         )
     return msg
+
+
+def calendar_method(ics: str) -> str:
+    """The iTIP method the .ics itself states (REQUEST, or CANCEL for a session called off)."""
+    return "CANCEL" if "METHOD:CANCEL" in ics.splitlines() else "REQUEST"

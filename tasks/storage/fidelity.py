@@ -29,7 +29,15 @@ from models.db.schema import (
     sponsor_report,
     story,
 )
-from models.fidelity import ARCHIVE, SPONSOR_REPORT, FidelityInputs, SponsorRole, StoryFact, Term
+from models.fidelity import (
+    FINAL_REPORT,
+    SPONSOR_REPORT,
+    FidelityInputs,
+    SharedStory,
+    SponsorRole,
+    StoryFact,
+    Term,
+)
 from models.lifecycle import Stage
 from models.sessions import SessionFacts
 from models.vocabulary import Cadence
@@ -105,9 +113,13 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
         .group_by(outbox_message.c.community_id, outbox_message.c.template)
     ):
         facts.email_kinds[cid].extend([template] * count)
-    for r in db.execute(
+    for r in db.execute(  # with the stories each report carried beyond the CoP, as stored
         select(sponsor_report.c.community_id, sponsor_report.c.period_start, sponsor_report.c.period_end,
-               sponsor_report.c.final).where(sponsor_report.c.community_id.in_(ids))
+               sponsor_report.c.final, sponsor_report.c.created_on,
+               sponsor_report.c.figures["stories"].label("stories"),
+               sponsor_report.c.figures["period_label"].label("period_label"))
+        .where(sponsor_report.c.community_id.in_(ids))
+        .order_by(sponsor_report.c.period_start, sponsor_report.c.final)
     ):
         facts.reports[r.community_id].append(r)
     return facts
@@ -132,8 +144,8 @@ def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts
         facts.sessions[s.community_id].append(SessionFacts(
             held_on=s.held_on, attendee_kinds=("member",) * len(people), attendee_ids=people,
             topics=tuple(s.topics or ()), outputs=tuple(s.outputs or ())))
-    for t in db.execute(select(story.c.community_id, story.c.told_on, story.c.consent)
-                        .where(story.c.community_id.in_(ids), story.c.told_on <= today)):
+    for t in db.execute(select(story.c.id, story.c.community_id, story.c.consent)
+                        .where(story.c.community_id.in_(ids), story.c.told_on <= today).order_by(story.c.id)):
         facts.stories[t.community_id].append(t)
 
 
@@ -155,20 +167,25 @@ def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
         facts.sponsors_acting[cid].add(pid)
 
 
-def story_facts(cop: Cop, stories: Sequence[AnyRow], reports: Sequence[AnyRow]) -> list[StoryFact]:
-    """Each story, its teller's consent, and where copflow took it beyond the CoP: a sponsor
-    report whose period holds it, and the archive; a private story goes to neither
-    (tasks/usecases/stories.py), so it is judged as kept in the CoP."""
-    facts = []
-    for s in stories:
-        where = set()
-        if s.consent != "private":
-            if any(r.period_start <= s.told_on <= r.period_end for r in reports):
-                where.add(SPONSOR_REPORT)
-            if cop.archive_uri:
-                where.add(ARCHIVE)
-        facts.append(StoryFact(consent=s.consent, shared_where=frozenset(where)))
-    return facts
+def story_facts(stories: Sequence[AnyRow]) -> list[StoryFact]:
+    """Each story told by then, with its teller's consent as recorded."""
+    return [StoryFact(consent=s.consent, story_id=s.id) for s in stories]
+
+
+def shared_stories(reports: Sequence[AnyRow], today: date) -> list[SharedStory]:
+    """Every story each report stored by then carried beyond the CoP, in the words that left
+    (the evidence fidelity judges against the recorded consent; nothing here is inferred)."""
+    shared = []
+    for r in reports:
+        if r.created_on > today:
+            continue
+        for raw in r.stories or ():  # models.reporting.Story, as stored (older ones have no id)
+            story_id = raw.get("story_id")
+            shared.append(SharedStory(
+                story_id=story_id if isinstance(story_id, int) else None,
+                place=FINAL_REPORT if r.final else SPONSOR_REPORT, period=str(r.period_label or ""),
+                text=str(raw.get("text", "")), teller=raw.get("teller") or None))
+    return shared
 
 
 def _terms(facts: PageFacts, cop: Cop, person_of: dict[int, tuple[int, str]]) -> list[Term]:
@@ -210,5 +227,6 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         sponsors=len(facts.sponsors[cop.id]), sponsor_roles=_sponsor_roles(facts, cop),
         terms=_terms(facts, cop, person_of), planning_work=dict(work),
         email_kinds=facts.email_kinds[cop.id],
-        stories=story_facts(cop, facts.stories[cop.id], facts.reports[cop.id]),
+        stories=story_facts(facts.stories[cop.id]), shared=shared_stories(facts.reports[cop.id], today),
+        names=[m.name for m in facts.members[cop.id]] + [s.name for s in facts.sponsors[cop.id]],
     )

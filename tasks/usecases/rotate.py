@@ -187,7 +187,8 @@ def _no_one_eligible(db: Session, community: Community, outcome: Outcome,
         queue_email(db, outcome, key=f"no-one-eligible:{slug}:{occasion}:{m.person.email}",
                     community=community, template="no-one-eligible", name=m.person.name,
                     email=m.person.email, today=today,
-                    current_lead=outgoing.person.name if outgoing else None)
+                    current_lead=outgoing.person.name if outgoing else None,
+                    is_lead=outgoing is not None and m.id == outgoing.id)  # told as 'you', not by name
     if outcome.queued:  # recorded once, with the message; a retry adds nothing
         audit.record(db, community, actor=who, action="rotation.no-one-eligible",
                      on_date=today, why="nobody else is eligible to lead planning",

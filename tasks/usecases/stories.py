@@ -109,6 +109,6 @@ def _record_of(raw: dict[str, Any], consents: dict[int, Consent], names: list[st
                place: str) -> SharedStoryRecord:
     story_id = raw.get("story_id")
     consent = consents.get(story_id) if isinstance(story_id, int) else None
-    kept = consent is not None and consent_kept(consent, str(raw.get("text", "")), names)
+    kept = consent is not None and consent_kept(consent, str(raw.get("text", "")), names, raw.get("teller"))
     return SharedStoryRecord(story_id=story_id if isinstance(story_id, int) else None,
                              consent=consent.value if consent else None, shared_in=place, kept=kept)

@@ -18,11 +18,14 @@ from models.db.tables import Community
 from models.lifecycle import Stage
 from models.roles import require_convenor
 from models.stages import require_withdraw, withdraw_reason
+from tasks.agenda import first_session_agenda
+from tasks.email.calendar import Organiser, first_session_uid, session_invite
 from tasks.storage import audit
 from tasks.storage.queries import convenor_of, current_members, current_term, sponsors_of
 from tasks.usecases.acting import ActorRef, acting_decider, actor_id, require_decider
 from tasks.usecases.close import stage_change_id
 from tasks.usecases.common import Outcome, change_stage, queue_email
+from tasks.usecases.planning_sessions import open_plan
 
 
 def check_withdraw(db: Session, slug: str, actor: ActorRef | None, reason: str) -> tuple[Community, str]:
@@ -63,14 +66,30 @@ def _tell_the_invited(db: Session, community: Community, outcome: Outcome, *, re
     slug, change = community.slug, stage_change_id(db, community)
     convenor = convenor_of(db, community)
     convenor_name = convenor.person.name if convenor else None
+    cancel = cancelled_entry(db, community, Organiser(convenor_name, convenor.person.email if convenor else None))
     for m in current_members(db, community):
         if m.is_convenor:
             continue
         queue_email(db, outcome, key=f"withdrawn:{slug}:{change}:{m.person.email}", community=community,
                     template="withdrawn-notice", name=m.person.name, email=m.person.email,
-                    today=today, reason=reason, convenor_name=convenor_name, sponsor=False)
+                    today=today, reason=reason, convenor_name=convenor_name, sponsor=False,
+                    calendar=cancel, cancelled=cancel is not None)
     for s in sponsors_of(db, community):
         # A sponsor hears that it will not go ahead; the reason may name people, so it stays here.
         queue_email(db, outcome, key=f"withdrawn:{slug}:{change}:{s.person.email}", community=community,
                     template="withdrawn-notice", name=s.person.name, email=s.person.email,
                     today=today, reason=None, convenor_name=convenor_name, sponsor=True)
+
+
+def cancelled_entry(db: Session, community: Community, organiser: Organiser) -> str | None:
+    """The calendar entry members hold for the first session (the launch's, or the last date
+    planned), cancelled, so their calendars drop a session that will not happen; None if none."""
+    plan = open_plan(db, community)
+    if plan is not None:
+        return session_invite(community, uid=plan.uid, starts_at=plan.starts_at, sequence=plan.sequence + 1,
+                              agenda=plan.agenda, organiser=organiser, first=True, cancelled=True)
+    if community.first_session is None:
+        return None
+    return session_invite(community, uid=first_session_uid(community.slug), starts_at=community.first_session,
+                          sequence=1, agenda=first_session_agenda(), organiser=organiser, first=True,
+                          cancelled=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from models.db.tables import Community, Membership, OutboxMessage, Person, SponsorReport
+from models.db.tables import Community, Membership, OutboxMessage, Person, SponsorReport, Story
 from models.stories import Consent
 from tasks.usecases.planning_tasks import add_task
 from tests.conftest import SAMPLE_CHARTER, CliRunner
@@ -78,8 +78,12 @@ def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: Cl
                              text_body="-", html_body="-", status="sent", queued_on=DAY0,
                              queued_at=DAY0, attempts=1))
         # The first quarter's report went to sponsors, with the stories told in February and March.
+        told = db.scalars(select(Story).where(Story.told_on < date(2027, 4, 1)))  # type: ignore[attr-defined]
         db.add(SponsorReport(community_id=cid, period_start=date(2027, 1, 1),  # type: ignore[attr-defined]
-                             period_end=date(2027, 3, 31), final=False, figures={}, created_on=date(2027, 4, 1)))
+                             period_end=date(2027, 3, 31), final=False, created_on=date(2027, 4, 1),
+                             figures={"period_label": "January to March 2027", "stories": [
+                                 {"held_on": str(s.told_on), "text": s.text, "story_id": s.id,
+                                  "consent": s.consent} for s in told]}))
 
     in_db(breach)
     assert verdicts(cli, slug, "2027-08-01") == {
@@ -100,7 +104,8 @@ def test_each_breach_of_the_model_is_named_with_its_evidence(home: Path, cli: Cl
                                "7 sessions") for line in lines), text
     assert ("    1 email chased members about attendance (attendance-reminder); attendance is voluntary."
             in lines), text
-    assert "    Each of the 2 stories shared in sponsor reports has the teller's consent." in lines, text
+    assert ("    Each of the 2 stories shared in sponsor reports went as its teller's consent allows (2 named, "
+            "with consent to name); 4 stories stayed in the CoP." in lines), text
 
 
 def test_fidelity_of_every_cop_and_the_same_in_community_show(home: Path, cli: CliRunner) -> None:
@@ -180,3 +185,30 @@ def test_the_portfolio_of_nothing_and_of_an_archived_cop(home: Path, cli: CliRun
                                 .values(stage="archived", archived_on=date(2027, 3, 1))))
     view = json.loads(cli("portfolio", "--json", "--today", TODAY).stdout)
     assert view["communities"][0]["next_report"] is None and view["people_carrying_more_than_one"] == []
+
+
+def test_a_story_a_report_shared_against_its_consent_is_named_with_the_report(home: Path, cli: CliRunner) -> None:
+    from tasks.usecases.sponsor_reports import queue_due_reports
+
+    slug = active(create())
+    hold_session(slug, date(2027, 2, 11), EVERYONE, stories=["Lee Hart now rings before a first visit"],
+                 consent=Consent.named, teller="lee@example.org")
+    hold_session(slug, date(2027, 3, 11), EVERYONE, stories=["What was said about the ward stays here"])
+
+    def report_as_an_older_copflow_sent_it(db: object) -> None:
+        """The quarter's report, built as copflow builds it, then with the private story put in."""
+        queue_due_reports(db, db.scalars(select(Community)).one(),  # type: ignore[arg-type, attr-defined]
+                          today=date(2027, 4, 1), flow_run_id=None)
+        private = db.scalars(select(Story).where(Story.consent == "private")).one()  # type: ignore[attr-defined]
+        row = db.scalars(select(SponsorReport)).one()  # type: ignore[attr-defined]
+        row.figures = {**row.figures, "stories": [*row.figures["stories"], {
+            "held_on": "2027-03-11", "text": private.text, "story_id": private.id, "consent": "private"}]}
+
+    in_db(report_as_an_older_copflow_sent_it)
+    assert verdicts(cli, slug, "2027-04-02")["story-consent"] == "not met"
+    lines = lines_of(cli, "fidelity", slug, "--today", "2027-04-02")
+    assert "  Consent for every shared story: NOT MET" in lines, lines
+    assert ("    Story #2 was shared in the sponsor report for January to March 2027, though its teller kept "
+            "it private.") in lines, lines
+    # Before the report was stored, nothing had left the CoP.
+    assert verdicts(cli, slug, "2027-03-31")["story-consent"] == "met"

@@ -79,6 +79,16 @@ def test_withdraw_a_cop_that_launched_and_never_met(run: CliRunner, home: Path, 
     notes = text_of(home, "withdrawn_")
     assert sorted(m["To"].split("<")[-1].rstrip(">") for m, _ in notes) == sorted([SAM, MEMBER, ANA, SPONSOR])
     assert all("will not go ahead" in " ".join(m["Subject"].split()) for m, _ in notes)
+    # The first session the launch put in members' calendars is called off there too.
+    for message, words in notes:
+        invite = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        if message["To"].endswith(f"<{SPONSOR}>"):  # a sponsor was never sent one
+            assert not invite and "calendar" not in words
+            continue
+        ics = invite[0].get_payload(decode=True).decode()
+        assert invite[0].get_param("method") == "CANCEL" and "STATUS:CANCELLED" in ics.splitlines()
+        assert "UID:first-session-aaot@copflow" in ics.splitlines() and "SEQUENCE:1" in ics.splitlines()
+        assert "calendar entry for its first session is cancelled" in " ".join(words.split())
     show = ok(run("community", "show", "aaot"))
     assert show[0].endswith(": archived")
     assert "  withdrawn on 2027-01-20, before it met: Too few people free this year" in show

@@ -10,9 +10,10 @@ import pytest
 
 from models import fidelity as f
 from models.fidelity import (
-    ARCHIVE,
+    FINAL_REPORT,
     SPONSOR_REPORT,
     FidelityInputs,
+    SharedStory,
     SponsorRole,
     StoryFact,
     Term,
@@ -42,8 +43,12 @@ BASE = FidelityInputs(
     terms=[Term(person=1, name="Sam", started_on=LAUNCHED, sessions=3),
            Term(person=2, name="Lee", started_on=date(2027, 4, 1), sessions=1)],
     planning_work={"Sam": 2, "Lee": 2, "Ana": 1}, email_kinds=["member-invitation"] * 4,
-    stories=[StoryFact(consent=f.NAMED, shared_where=frozenset({SPONSOR_REPORT}))],
+    stories=[StoryFact(consent=f.NAMED, story_id=1)],
+    shared=[SharedStory(1, SPONSOR_REPORT, "April to June 2027", "Sam Okafor's team now visits twice", "Sam Okafor")],
+    names=["Sam Okafor", "Lee Hart", "Ana Costa", "Priya Raman"],
 )
+Q2, LIFE = "April to June 2027", "January 2027 to January 2028"
+
 
 
 def verdict(inputs: FidelityInputs, criterion: str) -> Verdict:
@@ -152,19 +157,74 @@ def test_voluntary_attendance_means_no_email_chases_anyone() -> None:
     assert not [k for k in ours if f.chases(k)]
 
 
-def test_consent_for_every_story_shared_beyond_the_cop() -> None:
-    kept = replace(BASE, stories=[StoryFact(consent=None)])  # no consent, but it stayed in the CoP
-    assert verdict(kept, f.CONSENT) is Verdict.met
-    anonymous = StoryFact(consent=f.ANONYMOUS, shared_where=frozenset({SPONSOR_REPORT, ARCHIVE}))
-    assert verdict(replace(BASE, stories=[anonymous]), f.CONSENT) is Verdict.met
-    unknown = StoryFact(consent=None, shared_where=frozenset({SPONSOR_REPORT}))
-    assert verdict(replace(BASE, stories=[anonymous, unknown]), f.CONSENT) is Verdict.unknown
-    private = StoryFact(consent=f.PRIVATE, shared_where=frozenset({ARCHIVE}))
-    breached = replace(BASE, stories=[anonymous, unknown, private])
-    result = next(r for r in assess(breached).results if r.criterion == f.CONSENT)
+def consent_result(stories: list[StoryFact], shared: list[SharedStory]) -> f.Result:
+    return next(r for r in assess(replace(BASE, stories=stories, shared=shared)).results
+                if r.criterion == f.CONSENT)
+
+
+def test_a_story_kept_in_the_cop_needs_no_consent_to_share() -> None:
+    result = consent_result([StoryFact(f.PRIVATE, 1), StoryFact(f.ANONYMOUS, 2)], [])
+    assert result.verdict is Verdict.met
+    assert result.evidence[0].facts == {"stories": 2, "shared": 0, "places": [], "named": 0, "anonymous": 0,
+                                        "stayed": 2}
+
+
+def test_stories_shared_as_their_consent_allows_meet_it_with_the_evidence() -> None:
+    stories = [StoryFact(f.NAMED, 1), StoryFact(f.ANONYMOUS, 2), StoryFact(f.PRIVATE, 3)]
+    shared = [SharedStory(1, SPONSOR_REPORT, Q2, "Sam Okafor's team now visits twice", "Sam Okafor"),
+              SharedStory(2, SPONSOR_REPORT, Q2, "[name withheld] now phones the ward first"),
+              SharedStory(1, FINAL_REPORT, LIFE, "Sam Okafor's team now visits twice", "Sam Okafor")]
+    result = consent_result(stories, shared)
+    assert result.verdict is Verdict.met
+    # Counted by story, not by report: story 1 went in a quarter's report and the final one.
+    assert result.evidence[0].facts == {"stories": 3, "shared": 2, "places": [SPONSOR_REPORT, FINAL_REPORT],
+                                        "named": 1, "anonymous": 1, "stayed": 1}
+
+
+def test_a_private_story_in_a_report_breaks_consent_whatever_its_words() -> None:
+    result = consent_result([StoryFact(f.NAMED, 1), StoryFact(f.PRIVATE, 2)],
+                            [SharedStory(1, SPONSOR_REPORT, Q2, "A named story"),
+                             SharedStory(2, SPONSOR_REPORT, Q2, "Words with no name in them")])
     assert result.verdict is Verdict.not_met
-    assert result.evidence[0].facts == {"count": 1, "stories": 3, "shared": 3,
-                                        "places": [ARCHIVE, SPONSOR_REPORT]}
+    assert [e.facts for e in result.evidence] == [
+        {"story": 2, "consent": f.PRIVATE, "place": SPONSOR_REPORT, "period": Q2, "problem": f.SHARED_PRIVATE}]
+
+
+@pytest.mark.parametrize(("text", "teller", "kept"), [
+    ("[name withheld] now phones the ward first", None, True),
+    ("Lee now phones the ward first", None, False),  # a first name is a name
+    ("The ward now phones LEE HART first", None, False),  # whatever its case
+    ("[name withheld] now phones the ward first", "Lee Hart", False),  # the teller credited
+    ("Sleepless nights are fewer now", None, True),  # "Lee" inside a word is not a name
+])
+def test_an_anonymous_story_leaves_only_without_names(text: str, teller: str | None, kept: bool) -> None:
+    result = consent_result([StoryFact(f.ANONYMOUS, 7)], [SharedStory(7, FINAL_REPORT, LIFE, text, teller)])
+    assert (result.verdict is Verdict.met) is kept
+    if not kept:
+        assert result.evidence[0].facts["problem"] == f.SHARED_NAMED
+
+
+def test_only_consent_to_name_lets_a_story_name_people() -> None:
+    named = "Lee Hart and Ana Costa changed the first letter"
+    assert consent_result([StoryFact(f.NAMED, 1)], [SharedStory(1, SPONSOR_REPORT, Q2, named, "Lee Hart")]
+                          ).verdict is Verdict.met
+    for consent in (f.ANONYMOUS, f.PRIVATE):
+        assert consent_result([StoryFact(consent, 1)], [SharedStory(1, SPONSOR_REPORT, Q2, named)]
+                              ).verdict is Verdict.not_met, consent
+
+
+def test_a_story_shared_with_no_recorded_consent_is_not_yet_known() -> None:
+    # Stored before stories carried an id, or no longer on record: nobody can say it was agreed.
+    result = consent_result([StoryFact(f.NAMED, 1)], [SharedStory(1, SPONSOR_REPORT, Q2, "Told"),
+                                                      SharedStory(None, SPONSOR_REPORT, Q2, "Older"),
+                                                      SharedStory(9, FINAL_REPORT, LIFE, "Gone")])
+    assert result.verdict is Verdict.unknown
+    assert result.evidence[0].facts == {"count": 2, "shared": 3, "places": [SPONSOR_REPORT, FINAL_REPORT]}
+    # A breach beside it is still a breach, and both are shown.
+    breached = consent_result([StoryFact(f.PRIVATE, 1)], [SharedStory(1, SPONSOR_REPORT, Q2, "Told"),
+                                                          SharedStory(None, SPONSOR_REPORT, Q2, "Older")])
+    assert breached.verdict is Verdict.not_met
+    assert [e.says for e in breached.evidence] == ["shared-against-consent", "consent-not-recorded"]
 
 
 RAW = re.compile(r"\bNone\b(?! of)|\bTrue\b|\bFalse\b|[{}\[\]]|\d{4}-\d\d-\d\d")  # reprs, ISO dates
@@ -179,7 +239,14 @@ def test_every_piece_of_evidence_reads_as_a_sentence() -> None:
                 replace(BASE, stage=Stage.launching, sessions=[], today=LAUNCHED + timedelta(days=90),
                         sponsor_roles=[SponsorRole("Priya", "acted")], planning_work={"Sam": 9},
                         terms=[Term(1, "Sam", LAUNCHED, 9)],
-                        stories=[StoryFact(f.PRIVATE, frozenset({ARCHIVE}))])]
+                        stories=[StoryFact(f.PRIVATE, 1), StoryFact(f.ANONYMOUS, 2)],
+                        shared=[SharedStory(1, SPONSOR_REPORT, Q2, "Told"),
+                                SharedStory(2, FINAL_REPORT, LIFE, "Lee said", "Lee Hart"),
+                                SharedStory(None, SPONSOR_REPORT, Q2, "Older")]),
+                replace(BASE, shared=[SharedStory(None, SPONSOR_REPORT, Q2, "Older")]),
+                replace(BASE, stories=[StoryFact(f.NAMED, 1), StoryFact(f.ANONYMOUS, 2), StoryFact(f.PRIVATE, 3)],
+                        shared=[SharedStory(1, SPONSOR_REPORT, Q2, "Told"),
+                                SharedStory(2, FINAL_REPORT, LIFE, "Told")])]
     seen = set()
     for inputs in variants:
         for result in assess(inputs).results:

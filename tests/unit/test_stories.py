@@ -38,6 +38,7 @@ def test_consent_kept_is_what_fidelity_checks() -> None:
     assert consent_kept(Consent.named, "Lee Hart said so", NAMES)
     assert consent_kept(Consent.anonymous, "[x] said so", NAMES)
     assert not consent_kept(Consent.anonymous, "Lee said so", NAMES)
+    assert not consent_kept(Consent.anonymous, "[x] said so", NAMES, teller="Lee Hart")  # credited
     assert not consent_kept(Consent.private, "anything", NAMES)
 
 

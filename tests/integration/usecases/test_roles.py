@@ -89,6 +89,25 @@ def test_a_launched_cop_that_never_met_tells_the_invited_kindly_and_reports_stop
     assert audit_actions("aaot")[-2:] == ["stage.changed", "lead.term-ended"]
 
 
+def test_withdrawing_calls_off_the_last_date_planned_in_members_calendars(home: Path) -> None:
+    from datetime import datetime
+
+    from tasks.usecases.planning_sessions import plan_session
+
+    create()
+    launched()
+    # The planning group moved the first session twice: members' calendars hold its third version.
+    for day in (20, 27):
+        in_db(plan_session, "aaot", starts_at=datetime(2027, 1, day, 14), actor=SAM, today=DAY0)
+    in_db(withdraw, "aaot", actor=CONVENOR, reason="Too few people free", today=DAY0 + timedelta(days=5),
+          flow_run_id=None)
+    notes = {n.to_email: n for n in outbox("withdrawn-notice")}
+    lines = str(notes[MEMBER].calendar).splitlines()
+    assert {"METHOD:CANCEL", "STATUS:CANCELLED", "UID:first-session-aaot@copflow", "SEQUENCE:3"} <= set(lines)
+    assert any(line.startswith("DTSTART;TZID=Europe/London:20270127T140000") for line in lines)
+    assert notes[SPONSOR].calendar is None
+
+
 @pytest.mark.parametrize(("who", "error", "says"), [
     (SAM, Refused, "only the convenor of aaot may"),
     (SPONSOR, Refused, "sponsors receive reports and never decide"),

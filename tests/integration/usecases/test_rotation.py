@@ -156,6 +156,11 @@ def test_when_nobody_else_is_eligible_nobody_is_picked_and_people_are_told(home:
     assert lead(slug) == "Sam Okafor"  # nothing changed
     told = outbox("no-one-eligible")
     assert sorted(m.to_email for m in told) == ["dana@example.nhs.uk", "sam@example.nhs.uk"]
+    # The lead who stays is spoken to, not about; everyone else is told who stays.
+    words = {m.to_email: " ".join(m.text_body.split()) for m in told}
+    assert "you stay planning lead for now" in words["sam@example.nhs.uk"]
+    assert "Sam Okafor stays" not in words["sam@example.nhs.uk"]
+    assert "Sam Okafor stays planning lead for now" in words["dana@example.nhs.uk"]
     assert audit_actions(slug).count("rotation.no-one-eligible") == 1
     assert "lead.rotated" not in audit_actions(slug)
 

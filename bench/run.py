@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import limit
 from bench.generate import BENCH_TODAY
 from bench.prefect_server import PrefectServer
 from bench.smtp_sink import SmtpSink
@@ -294,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             for workload in workloads:
                 bench.measure(args.n, workload, "bare")
                 bench.measure(args.n, workload, "flow")
+        limit.measure(bench, args.n, args.repeat, workloads)
         if args.large:
             for workload in workloads:
                 bench.measure(args.large, workload, "flow")
@@ -302,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     machine["load_average_at_end"] = os.getloadavg()
     result = summarise(bench, args, cli, workloads)
     result["web"], text = web, table(result, machine)
+    text += limit.section(result, bench.runs, args.n, workloads)
     if web:
         from bench.web import table as web_table
 

@@ -110,9 +110,10 @@ def insert_if_absent(db: Session, table: Any, values: dict[str, Any], *, unique:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=unique)
+    stmt = insert(table).on_conflict_do_nothing(index_elements=unique)
     # RETURNING, not rowcount: with psycopg a skipped row's rowcount can read -1 (i.e. "true").
-    return db.execute(stmt.returning(*inspect(table).primary_key)).first() is not None
+    # The values go as parameters, not into the statement: SQLAlchemy then compiles it once.
+    return db.execute(stmt.returning(*inspect(table).primary_key), values).first() is not None
 
 
 def upgrade() -> None:

@@ -8,12 +8,14 @@ floor against which `make bench` sets each flow's CPU time.
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -44,11 +46,17 @@ class Mailer:
         self.smtp = smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port)
         self.sent = 0
 
-    def send(self, to_name: str, to_email: str, rendered: Any) -> None:
+    def send(self, key: str, to: tuple[str, str], rendered: Any, reply_to: tuple[str, str] | None) -> None:
+        """The same message as copflow's: the same headers, a text and an HTML part."""
         msg = EmailMessage()
         msg["Subject"] = rendered.subject
         msg["From"] = Address(display_name=self.settings.email_from_name, addr_spec=self.settings.email_from)
-        msg["To"] = Address(display_name=to_name, addr_spec=to_email)
+        msg["To"] = Address(display_name=to[0], addr_spec=to[1])
+        if reply_to is not None and reply_to[1] != to[1]:
+            msg["Reply-To"] = Address(display_name=reply_to[0], addr_spec=reply_to[1])
+        msg["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@copflow>"
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["X-Copflow-Key"] = key
         msg.set_content(rendered.text)
         msg.add_alternative(rendered.html, subtype="html")
         self.smtp.send_message(msg)
@@ -104,6 +112,11 @@ def report() -> Run:
             for page in _pages(conn):
                 ids = [c.id for c in page]
                 sessions = _sessions(conn, ids)
+                convenors = {m.community_id: (m.name, m.email) for m in conn.execute(
+                    select(membership.c.community_id, person.c.name, person.c.email)
+                    .join(person, membership.c.person_id == person.c.id)
+                    .where(membership.c.community_id.in_(ids), membership.c.is_convenor,
+                           membership.c.left_on.is_(None)))}
                 sponsors: dict[int, list[Any]] = defaultdict(list)
                 for s in conn.execute(select(sponsor.c.community_id, person.c.name, person.c.email)
                                       .join(person, sponsor.c.person_id == person.c.id)
@@ -114,17 +127,18 @@ def report() -> Run:
                     for period in due_periods(c.launched_on or c.created_on, kind, today):
                         r = figures(period, sessions[c.id], members_now=30)
                         for s in sponsors[c.id]:
-                            mailer.send(s.name, s.email, render_email(
-                                "sponsor-report", community=c, sponsor_name=s.name, r=r,
-                                cadence=c.cadence, successor=None))
+                            mailer.send(f"report:{c.slug}:{period.start}:{s.email}", (s.name, s.email),
+                                        render_email("sponsor-report", community=c, sponsor_name=s.name,
+                                                     r=r, cadence=c.cadence, successor=None),
+                                        convenors.get(c.id))
         mailer.close()
         return {"communities": None, "sent": mailer.sent}
 
     return run
 
 
-def _health_inputs(conn: Connection, page: list[Any], today: date) -> Iterator[tuple[Any, Any, Any]]:
-    """(community, its convenor, its health inputs) for a page, from four queries."""
+def _health_inputs(conn: Connection, page: list[Any], today: date) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """(community, its convenor, its planning lead, its health inputs) for a page, from five queries."""
     from models.health import HealthInputs
     from models.lifecycle import Stage
     from models.rota import rotation_due
@@ -162,12 +176,14 @@ def _health_inputs(conn: Connection, page: list[Any], today: date) -> Iterator[t
             planning_group_total=len(pg), planning_group_left=sum(1 for m in pg if m.left_on is not None),
             work_done=c.work_done, stage=Stage(c.stage),
             first_session=c.first_session.date() if c.first_session else None)
-        yield c, next((m for m in now if m.is_convenor), None), inputs
+        lead = next((m for m in now if term is not None and m.id == term.membership_id), None)
+        yield c, next((m for m in now if m.is_convenor), None), lead, inputs
 
 
 def health() -> Run:
     from models.health import assess
     from models.stages import HEALTH_STAGES, values
+    from tasks.email.outbox import Recipient
     from tasks.rendering import render_email
     from tasks.storage.db import engine
 
@@ -176,13 +192,17 @@ def health() -> Run:
         checked = 0
         with engine().connect() as conn:
             for page in _pages(conn, tuple(values(HEALTH_STAGES))):
-                for c, convenor, inputs in _health_inputs(conn, page, today):
+                for c, convenor, lead, inputs in _health_inputs(conn, page, today):
                     checked += 1
                     result = assess(inputs)
                     if result.attention and convenor is not None:
-                        mailer.send(convenor.name, convenor.email, render_email(
-                            "convenor-nudge", community=c, recipient_name=convenor.name, reply_to=None,
-                            signals=result.attention, figures=result.figures, member_links={}))
+                        reply = Recipient(lead.name, lead.email) if lead is not None else None
+                        mailer.send(f"nudge:{c.slug}:{'+'.join(sorted(result.attention))}:{convenor.email}",
+                                    (convenor.name, convenor.email), render_email(
+                                        "convenor-nudge", community=c, recipient_name=convenor.name,
+                                        reply_to=reply, signals=result.attention, figures=result.figures,
+                                        member_links={}),
+                                    (lead.name, lead.email) if lead is not None else None)
         mailer.close()
         return {"communities": checked, "sent": mailer.sent}
 

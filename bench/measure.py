@@ -21,7 +21,7 @@ from datetime import date
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.measure")
     parser.add_argument("workload", choices=["health", "report"])
-    parser.add_argument("mode", choices=["flow", "bare"])
+    parser.add_argument("mode", choices=["flow", "bare", "minimal"])
     parser.add_argument("--today", type=date.fromisoformat, required=True)
     args = parser.parse_args(argv)
 
@@ -29,11 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     from bench.workloads import load
     from tasks.storage.db import engine
 
-    run = load(args.workload, args.mode)
     eng = engine()
+    counter = StatementCounter(eng)
+    counter.during_delivery()
+    run = load(args.workload, args.mode)
     with eng.connect():
         pass  # the first connection (and SQLite's pragmas) is set-up, for both modes alike
-    with StatementCounter(eng) as counter:
+    with counter:
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         summary = run(args.today)
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
     print(json.dumps({
         "workload": args.workload, "mode": args.mode, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
-        "peak_rss_mb": round(peak_kib / 1024, 1), "statements": counter.count, "summary": summary,
+        "peak_rss_mb": round(peak_kib / 1024, 1), "statements": counter.count,
+        "statements_delivering": counter.delivering, "summary": summary,
     }))
     return 0
 

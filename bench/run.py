@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import limit
 from bench.embedded import section as embedded_section
 from bench.generate import BENCH_TODAY
 from bench.prefect_server import PrefectServer
@@ -256,7 +257,7 @@ def web_section(data: Data, args: argparse.Namespace, home: Path) -> dict[str, A
     return run_web(data.fresh(args.n), home / "web", args.web_sessions)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 1000)),
@@ -274,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-sessions", type=int, default=50,
                         help="concurrent signed-in sessions for the web section (0: skip; bench/web.py)")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "latest.json")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
 
     workloads = [w for w in args.workloads.split(",") if w]
     data = Data(args.data)
@@ -295,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             for workload in workloads:
                 bench.measure(args.n, workload, "bare")
                 bench.measure(args.n, workload, "flow")
+        limit.measure(bench, args.n, args.repeat, workloads)
         if args.large:
             for workload in workloads:
                 bench.measure(args.large, workload, "flow")
@@ -303,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     machine["load_average_at_end"] = os.getloadavg()
     result = summarise(bench, args, cli, workloads)
     result["web"], text = web, table(result, machine)
+    text += limit.section(result, bench.runs, args.n, workloads)
     if web:
         from bench.web import table as web_table
 

@@ -93,6 +93,18 @@ LOADERS: dict[tuple[str, str], Callable[[], Run]] = {
 }
 
 
+def _minimal(workload: str) -> Callable[[], Run]:
+    def loader() -> Run:
+        from bench import minimal
+
+        return minimal.report() if workload == "report" else minimal.health()
+
+    return loader
+
+
+LOADERS.update({(w, "minimal"): _minimal(w) for w in ("health", "report")})
+
+
 def load(workload: str, mode: str) -> Run:
     """Import everything the run needs (not timed) and return it."""
     return LOADERS[(workload, mode)]()

@@ -19,7 +19,7 @@ def sponsor_report(request: ReportRequest) -> FlowEnd:
     with operated_by(request.operator_name(every_cop=request.slug is None)):
         slugs = find_cops_to_report(request.slug)
         results = RunResults("sponsor-report")
-        for page in pages(slugs):  # one task per page of CoPs, each CoP in its own transaction
+        for page in pages(slugs):  # one task per page of CoPs, read and queued in one transaction
             results.add(queue_reports(page, today=today, one_cop=request.slug is not None,
                                       more=len(page) - 1).outcomes)
         # Deliver these CoPs' reports, and any a failed or crashed run of them left to retry.

@@ -1,6 +1,6 @@
 """Prefect tasks of the sponsor-report flow: which CoPs a run covers, and a page of them reported.
 
-Each CoP's reports are queued in a transaction of its own (tasks/usecases/sponsor_reports.py);
+A page of CoPs is read and queued in one transaction (tasks/usecases/sponsor_reports.py);
 delivery is the `deliver` task every flow uses (tasks/email_tasks.py).
 """
 

@@ -39,6 +39,7 @@ from models.vocabulary import Cadence
 from tasks.storage import audit
 from tasks.storage.queries import get_community, rota_candidates
 from tasks.usecases.common import SCHEDULE, Outcome, queue_email
+from tasks.usecases.replies import Replies, replies_for
 
 
 def active_slugs(db: Session) -> list[str]:
@@ -174,6 +175,7 @@ class Page:
     inputs: dict[int, HealthInputs]
     groups: dict[int, list[Membership]]  # the convenor and planning group, current members
     records: dict[int, HealthRecord]  # today's records already stored (a rerun replaces them)
+    replies: dict[int, Replies]  # who a reply to each CoP's emails reaches
 
 
 def read_page(db: Session, slugs: Sequence[str], today: date) -> Page:
@@ -190,7 +192,7 @@ def read_page(db: Session, slugs: Sequence[str], today: date) -> Page:
         groups[m.community_id].append(m)
     records = {r.community_id: r for r in db.scalars(
         select(HealthRecord).where(HealthRecord.community_id.in_(ids), HealthRecord.on_date == today))}
-    return Page(communities, gather_page(db, active, today), groups, records)
+    return Page(communities, gather_page(db, active, today), groups, records, replies_for(db, ids))
 
 
 def check_page(db: Session, slugs: Sequence[str], *, today: date, flow_run_id: str | None,
@@ -238,28 +240,28 @@ def check_community(db: Session, slug: str, *, today: date, flow_run_id: str | N
         queue_email(db, outcome, key=f"nudge:{slug}:{year}-W{week:02d}:{signals}:{nudge_to.person.email}",
                     community=community, template="convenor-nudge", name=nudge_to.person.name,
                     email=nudge_to.person.email, today=today, signals=health.attention,
-                    figures=health.figures)
+                    figures=health.figures, replies=page.replies[community.id])
     if natural and health.quiet_until is not None:
         outcome.notes.append(f"{slug}: no close proposal before {health.quiet_until:%-d %B %Y}: "
                              "the members decided to continue")
     elif natural:
         since = _natural_end_since(db, community, natural, today, inputs.continued_on)
         _propose_close(db, outcome, community, group, natural, since, health.figures,
-                       today=today, flow_run_id=flow_run_id)
+                       today=today, flow_run_id=flow_run_id, replies=page.replies[community.id])
     outcome.notes.append(f"{slug}: " + (", ".join(health.signals) if health.signals else "all well"))
     return outcome
 
 
 def _propose_close(db: Session, outcome: Outcome, community: Community, group: list[Membership],
                    natural: list[str], since: date, figures: dict[str, Any], *, today: date,
-                   flow_run_id: str | None) -> None:
+                   flow_run_id: str | None, replies: Replies | None = None) -> None:
     """A close proposal to the convenor and planning group, once per run of these signals."""
     slug = community.slug
     before = len(outcome.queued)
     for m in group:
         queue_email(db, outcome, key=f"close-proposal:{slug}:{'+'.join(natural)}:{since}:{m.person.email}",
                     community=community, template="close-proposal", name=m.person.name,
-                    email=m.person.email, today=today, signals=natural, figures=figures)
+                    email=m.person.email, today=today, signals=natural, figures=figures, replies=replies)
     if len(outcome.queued) > before:
         audit.record(db, community, actor=SCHEDULE, action="health.close-proposed", on_date=today,
                      why="natural-end signals: " + ", ".join(natural),

@@ -26,12 +26,14 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows
 
 @lru_cache(maxsize=4)
 def engine_for(url: str) -> Engine:
+    """One engine per URL. Its errors never quote a statement's values (hide_parameters): the
+    text of an error can reach a Prefect task's state and logs, and the values are addresses."""
     url = checked_url(url)
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path is not None:
             private_database(path)
-        engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False)
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_pre_ping=False, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -51,7 +53,7 @@ def engine_for(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def private_database(path: Path) -> None:

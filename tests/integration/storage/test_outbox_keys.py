@@ -27,3 +27,20 @@ def test_the_same_key_twice_queues_one_email_and_says_so(home: Path) -> None:
         rows = db.scalar(select(func.count()).select_from(OutboxMessage))
     assert answers == [True, False]
     assert rows == 1
+
+
+def test_a_failing_statement_does_not_quote_the_address_it_carried(home: Path) -> None:
+    """An error's text can end in a Prefect task's state and logs: it names no value."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from models.db.tables import Person
+    from tasks.storage.db import session_scope
+
+    with session_scope() as db:
+        db.add(Person(name="Priya Raman", email="priya@example.nhs.uk"))
+    with pytest.raises(IntegrityError) as failed, session_scope() as db:  # the address is unique
+        db.add(Person(name="Priya Raman", email="priya@example.nhs.uk"))
+        db.flush()
+    assert "priya@example.nhs.uk" not in str(failed.value)
+    assert "parameters hidden" in str(failed.value)

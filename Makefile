@@ -25,7 +25,9 @@ gallery: $(STAMP)
 # Tests run in one process per core (pytest-xdist), a module's tests together (they share
 # its fixtures, such as the end-to-end tests' Prefect server). TEST_WORKERS=0 runs them in one.
 TEST_WORKERS ?= auto
-PYTEST := env PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+# The slowest tests are listed at the end, so a suite that grows slow says where.
+PYTEST := env PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope \
+	--durations=15
 
 # make test checks the code first (ruff, then mypy as configured in pyproject.toml), then runs the suite.
 test: lint
@@ -40,9 +42,12 @@ lint: $(STAMP)
 drills: $(STAMP)
 	$(PYTEST) tests/drills
 
-# The same suite against a throwaway PostgreSQL cluster on loopback (installed if absent).
+# The same suite against a throwaway PostgreSQL cluster on loopback (installed if absent), less
+# what cannot reach it: the unit tests use no database, and the demo always runs on its own
+# embedded defaults (a SQLite file), as `make demo` does. Both ran in `make test`.
+ON_SQLITE_ONLY := --ignore=tests/unit --ignore=tests/cli/test_demo.py --ignore=tests/cli/test_demo_emails.py
 test-postgres: $(STAMP)
-	scripts/with-postgres.sh $(PYTEST)
+	scripts/with-postgres.sh $(PYTEST) $(ON_SQLITE_ONLY)
 
 # Flows against a bare baseline, memory, SQL statements and CLI latency (docs/performance.md).
 BENCH_N ?= 1000

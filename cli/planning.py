@@ -79,6 +79,26 @@ def story_add(
     say(f"story #{story_id} added to {where}, consent: {consent.value}")
 
 
+@task_app.command("reassign")
+def task_reassign(
+    slug: SlugArg,
+    task_id: Annotated[int, typer.Argument(metavar="TASK_ID", help="The number shown by 'task add'.")],
+    to: Annotated[str, typer.Option("--to", metavar="EMAIL", help="The current member who takes it on.")],
+    actor: Actor = None,
+    today: Today = None,
+) -> None:
+    """Hand an open planning task to another member (--as the convenor or planning group)."""
+    from tasks.usecases.planning_tasks import reassign_task
+
+    day = parse_day(today)
+    email = checked(to, "Email", "--to")
+    who = declared_actor(actor)
+    with _db() as db:
+        task = reassign_task(db, slug, task_id, email, actor=who, today=day)
+        owner = task.owner.person.name
+    say(f"task #{task_id} in {slug} is now {owner}'s")
+
+
 @task_app.command("list")
 def task_list(slug: SlugArg, as_json: AsJson = False, today: Today = None) -> None:
     """Every planning task: open ones first (overdue marked), then the done ones."""

@@ -15,7 +15,7 @@ from tasks.storage.operator import operated_by
 def plan_session(request: PlanRequest) -> FlowEnd:
     request = with_text(request)  # the words typed for it, from copflow's database
     actor, today = request.require_actor(), request.day()
-    with operated_by(request.operator_name(every_cop=False)):
+    with operated_by(request.operator_name(every_cop=False), request.channel):
         outcome = plan_session_task(request.slug, starts_at=request.starts_at, agenda=request.agenda,
                                     actor=actor, today=today)
         return finish("plan-session", request.slug, [outcome])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -18,6 +18,7 @@ ACTOR_HELP = ("The person acting, by their copflow person id (never an email add
 TEXT_HELP = ("The id of the free text typed for this run (a reason, topics, stories), kept in copflow's "
              "database: the command line fills it in, so Prefect's stores never hold that text.")
 OPERATOR_HELP = "Who asked for this run: the command line fills in its OS user; empty from the Prefect UI or API."
+CHANNEL_HELP = "'web' when the web app asked for this run (the audit says so); empty otherwise."
 MAX_ATTENDED = 10_000  # more than any CoP has: a longer list is refused before anything is read
 
 
@@ -27,6 +28,7 @@ class Request(BaseModel):
                                "A past date replays; a future one is refused.")
     operator: str | None = Field(default=None, max_length=64, pattern=r"^[^@\s]+$", description=OPERATOR_HELP)
     text_id: int | None = Field(default=None, ge=1, description=TEXT_HELP)
+    channel: Literal["web"] | None = Field(default=None, description=CHANNEL_HELP)
     # The fields a person types freely: kept in copflow's database, the run given text_id.
     FREE_TEXT: ClassVar[tuple[str, ...]] = ()
 

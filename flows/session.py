@@ -16,7 +16,7 @@ from tasks.usecases.acting import ActorRef
 def record_session(request: SessionRequest) -> FlowEnd:
     request = with_text(request)  # the words typed for it, from copflow's database
     actor, today = request.require_actor(), request.day()
-    with operated_by(request.operator_name(every_cop=False)):
+    with operated_by(request.operator_name(every_cop=False), request.channel):
         outcome = record_session_task(request.slug, held_on=request.held_on, attended=list[ActorRef](request.attended),
                                       format=request.format, topics=request.topics, methods=request.methods,
                                       outputs=request.outputs, stories=request.stories, consent=request.consent,

@@ -14,7 +14,7 @@ from tasks.storage.operator import operated_by
 @flow(name="step-down", flow_run_name="step-down: {request.slug}")
 def step_down(request: StepDownRequest) -> FlowEnd:
     actor, today = request.require_actor(), request.day()
-    with operated_by(request.operator_name(every_cop=False)):
+    with operated_by(request.operator_name(every_cop=False), request.channel):
         outcome = step_down_member(request.slug, member=request.member, leaving=request.leaving,
                                    actor=actor, today=today)
         return finish("step-down", request.slug, [outcome])

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tasks.rendering import TEMPLATES
 from tasks.web_links import web_secret, web_url
-from web import auth, links, member, portfolio, signin, sponsor
+from web import auth, cop_members, cop_tasks, create, links, member, portfolio, records, signin, sponsor
 from web.pages import page
 
 COOKIE = "copflow_session"
@@ -60,7 +60,8 @@ def stylesheet() -> str:
 
 def create_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    for router in (signin.router, portfolio.router, member.router, links.router, sponsor.router):
+    for router in (signin.router, portfolio.router, member.router, links.router, sponsor.router, records.router,
+                   cop_tasks.router, cop_members.router, create.router):
         app.include_router(router)
 
     @app.get("/healthz")

@@ -39,7 +39,7 @@ def record(
         after=after,
         flow_run_id=flow_run_id,
         operator=operator if operator is not None else operators.current(),
-        channel=db.info.get(CHANNEL),
+        channel=db.info.get(CHANNEL) or operators.channel(),
     )
     db.add(entry)
     return entry

@@ -15,6 +15,9 @@ SCHEDULED = "schedule"
 MAX_LENGTH = 64
 
 _operator: ContextVar[str | None] = ContextVar("copflow_operator", default=None)
+# Where the person acting acts from ('web'), for a flow run the web app asked for: the audit's
+# channel, as a web transaction sets it on its own session (tasks/storage/audit.py).
+_channel: ContextVar[str | None] = ContextVar("copflow_channel", default=None)
 
 
 def plain(name: str | None) -> str | None:
@@ -49,11 +52,17 @@ def current() -> str | None:
     return _operator.get()
 
 
+def channel() -> str | None:
+    return _channel.get()
+
+
 @contextmanager
-def operated_by(name: str | None) -> Iterator[None]:
-    """Changes made inside are recorded with this operator (a flow run sets its own)."""
-    token = _operator.set(plain(name))
+def operated_by(name: str | None, channel: str | None = None) -> Iterator[None]:
+    """Changes made inside are recorded with this operator (a flow run sets its own), and with
+    the channel the run was asked for from (the web app's runs say 'web')."""
+    token, via = _operator.set(plain(name)), _channel.set(channel)
     try:
         yield
     finally:
+        _channel.reset(via)
         _operator.reset(token)

@@ -16,6 +16,7 @@ from tasks.storage import audit
 from tasks.storage.queries import (
     convenor_of,
     current_term,
+    membership_of,
 )
 from tasks.usecases.acting import ActorRef, acting_decider
 
@@ -53,6 +54,24 @@ def complete_task(db: Session, slug: str, task_id: int, *, actor: ActorRef | Non
                  before={"task": task_id, "status": "open"}, after={"task": task_id, "status": "done"})
     return task
 
+
+def reassign_task(db: Session, slug: str, task_id: int, to: str, *, actor: ActorRef | None,
+                  today: date) -> PlanningTask:
+    """Hand an open task to another current member: the convenor's or planning group's choice."""
+    community, who = acting_decider(db, slug, actor)
+    task = _task_in(db, community, task_id)
+    require_task_open(task_id, task.status)
+    owner = membership_of(db, community, to)
+    if owner is None or owner.left_on is not None:
+        raise BadInput(f"--to: {to} is not a current member of {slug}")
+    before = task.owner.person.email
+    if owner.id == task.owner_id:
+        raise BadInput(f"--to: task {task_id} is already {owner.person.name}'s")
+    task.owner = owner
+    db.flush()
+    audit.record(db, community, actor=who, action="task.reassigned", on_date=today,
+                 before={"task": task_id, "owner": before}, after={"task": task_id, "owner": owner.person.email})
+    return task
 
 
 def _task_in(db: Session, community: Community, task_id: int) -> PlanningTask:

@@ -341,6 +341,17 @@ def test_a_task_is_done_once(cli: CliRunner, aaot: str, row_counts: Counts) -> N
     assert row_counts() == before
 
 
+def test_a_task_is_reassigned_to_a_current_member_only(cli: CliRunner, aaot: str, row_counts: Counts) -> None:
+    ok(cli("task", "add", aaot, "Book a room"))
+    assert "task #1 in aaot is now Lee Hart's" in ok(cli("task", "reassign", aaot, "1", "--to", LEE))
+    entry = json.loads(ok(cli("audit", aaot, "--json")))[-1]
+    assert entry["action"] == "task.reassigned" and (entry["before"]["owner"], entry["after"]["owner"]) == (DANA, LEE)
+    before = row_counts()
+    assert one_error_line(cli("task", "reassign", aaot, "1", "--to", PRIYA), 2) == \
+        f"copflow: --to: {PRIYA} is not a current member of aaot"
+    assert row_counts() == before
+
+
 ARCHIVED_WRITES: list[tuple[str, ...]] = [
     ("member", "add", "aaot", "--name", "Jo", "--email", "jo@example.org"),
     ("member", "leave", "aaot", LEE),
@@ -349,6 +360,7 @@ ARCHIVED_WRITES: list[tuple[str, ...]] = [
     ("session", "record", "aaot", "--on", "2027-01-14", "--attended", SAM),
     ("task", "add", "aaot", "Book a room"),
     ("task", "done", "aaot", "1"),
+    ("task", "reassign", "aaot", "1", "--to", LEE),
 ]
 
 

@@ -610,6 +610,163 @@ def _(c: TestClient) -> None:
         with support.unchanged():
             refused(c.get("/portfolio?signal=%3Cscript%3E"), 400)
 
+# The convenor's records (web/records.py, cop_tasks.py, cop_members.py, create.py): only the CoP's
+# convenor and planning group may post them; everyone else is refused with nothing changed.
+OTHER_CONVENOR = "kim@example.nhs.uk"
+
+
+def _pid(email: str) -> int:
+    with session_scope() as db:
+        return int(db.scalar(select(Person.id).where(Person.email == email)) or 0)
+
+
+def _a_task() -> int:
+    from tasks.usecases.planning_tasks import add_task
+
+    return cop.in_db(lambda db: add_task(db, "aaot", title="Book a room", due=None, notes=None,
+                                         actor=cop.CONVENOR, today=cop.DAY0).id)
+
+
+RECORD_POSTS: dict[str, Callable[[], tuple[str, dict[str, Any]]]] = {
+    "record a session": lambda: ("/cops/aaot/sessions/new", {
+        "held_on": str(cop.DAY0), "attended": [_pid(cop.CONVENOR), _pid(MEMBER)], "topics": "A case"}),
+    "plan the next session": lambda: ("/cops/aaot/sessions/plan", {"starts_at": "2030-01-10T14:00"}),
+    "add a task": lambda: ("/cops/aaot/tasks/add", {"title": "Book a room"}),
+    "reassign a task": lambda: (f"/cops/aaot/tasks/{_a_task()}/reassign", {"to": str(_pid(MEMBER))}),
+    "complete a task": lambda: (f"/cops/aaot/tasks/{_a_task()}/complete", {}),
+    "add a member": lambda: ("/cops/aaot/members/add", {"name": "Kit Ward", "email": "kit@example.org",
+                                                        "kind": "practitioner"}),
+    "remove a member": lambda: (f"/cops/aaot/members/{_pid(OTHER_MEMBER)}/remove", {}),
+}
+
+
+def _record_refused(what: str, who: str) -> Callable[[TestClient], None]:
+    def run(c: TestClient) -> None:
+        path, form = RECORD_POSTS[what]()
+        token = signed(c, cop.CONVENOR if who in ("no-csrf", "archived") else who)
+        if who == "archived":  # the form was opened, then the CoP was archived
+            token = csrf(c.get("/cops/aaot/tasks").text)
+            with session_scope() as db:
+                db.execute(update(Community).where(Community.slug == "aaot").values(stage="archived"))
+        with support.unchanged():
+            answer = c.post(path, data={**form, **({} if who == "no-csrf" else {"csrf_token": token})})
+        if who == "archived":
+            refused(answer, 403)
+            assert "aaot is archived and read-only" in answer.text
+        else:
+            refused(answer, 403 if who == "no-csrf" else 404)
+    return run
+
+
+for _what in RECORD_POSTS:
+    for _who, _label in ((MEMBER, "a plain member"), (cop.SPONSOR, "a sponsor"),
+                         (OTHER_CONVENOR, "another CoP's convenor"), ("no-csrf", "the convenor without a CSRF token"),
+                         ("archived", "the convenor, with a form opened before the CoP was archived")):
+        CASES[f"{_what}, by {_label}"] = _record_refused(_what, _who)
+
+
+def _record_pages_hidden(who: str) -> Callable[[TestClient], None]:
+    def run(c: TestClient) -> None:
+        signed(c, who)
+        with support.unchanged():
+            for path in ("/cops/aaot/sessions/new", "/cops/aaot/sessions/plan", "/cops/aaot/tasks",
+                         "/cops/aaot/members"):
+                answer = c.get(path)
+                refused(answer, 404)
+                assert "Alcohol" not in answer.text
+    return run
+
+
+for _who, _label in ((MEMBER, "a plain member"), (cop.SPONSOR, "a sponsor"), (OTHER_CONVENOR, "another CoP's convenor")):
+    CASES[f"the record pages, opened by {_label}"] = _record_pages_hidden(_who)
+
+
+@case("create a CoP without a CSRF token")
+def _(c: TestClient) -> None:
+    signed(c, cop.CONVENOR)
+    with support.unchanged():
+        refused(c.post("/new", files={"charter": ("c.yaml", OTHER_CHARTER.replace("wound-care", "w2").encode())}),
+                403)
+
+
+@case("create a CoP from a browser that is not signed in")
+def _(c: TestClient) -> None:
+    with support.unchanged():
+        to_sign_in(c.post("/new", data={"csrf_token": fresh_token(c), "name": "X"}))
+
+
+@case("create a CoP with a charter naming another person as its convenor")
+def _(c: TestClient) -> None:
+    token = signed(c, MEMBER)
+    with support.unchanged():
+        answer = c.post("/new", data={"csrf_token": token},
+                        files={"charter": ("c.yaml", OTHER_CHARTER.replace("wound-care", "w2").encode())})
+    refused(answer, 400)
+    assert 'id="charter-error"' in answer.text
+
+
+@case("create a CoP with a body larger than the limit")
+def _(c: TestClient) -> None:
+    token = signed(c, cop.CONVENOR)
+    with support.unchanged():
+        refused(c.post("/new", data={"csrf_token": token}, files={"charter": ("c.yaml", b"a: b\n" * 200_000)}), 413)
+
+
+@case("create a CoP with a charter of YAML aliases")
+def _(c: TestClient) -> None:
+    token = signed(c, cop.CONVENOR)
+    bomb = b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n"
+    with support.unchanged():
+        refused(c.post("/new", data={"csrf_token": token}, files={"charter": ("c.yaml", bomb)}), 400)
+
+
+# Hostile text in every free-text field a convenor types: refused or stored, it is shown as text.
+HOSTILE = {
+    "HTML": '<script>alert(1)</script><img src=x onerror="alert(2)">',
+    "header-like": "Hello\r\nBcc: evil@example.com\r\n\r\n<script>alert(3)</script>",
+    "very long": "<script>" + "x" * 100_000,
+}
+FREE_TEXT: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "topics": ("/cops/aaot/sessions/new", "topics", {"held_on": str(cop.DAY0)}),
+    "methods": ("/cops/aaot/sessions/new", "methods", {"held_on": str(cop.DAY0)}),
+    "outputs": ("/cops/aaot/sessions/new", "outputs", {"held_on": str(cop.DAY0)}),
+    "a story": ("/cops/aaot/sessions/new", "stories", {"held_on": str(cop.DAY0)}),
+    "the date held": ("/cops/aaot/sessions/new", "held_on", {}),
+    # Before the CoP existed: refused after the text is checked, so no flow (and no Prefect) runs here.
+    "the agenda": ("/cops/aaot/sessions/plan", "agenda", {"starts_at": "2026-01-10T14:00"}),
+    "the session start": ("/cops/aaot/sessions/plan", "starts_at", {}),
+    "a task's title": ("/cops/aaot/tasks/add", "title", {}),
+    "a task's notes": ("/cops/aaot/tasks/add", "notes", {"title": "Book a room"}),
+    "a task's due date": ("/cops/aaot/tasks/add", "due", {"title": "Book a room"}),
+    "a new member's name": ("/cops/aaot/members/add", "name", {"email": "kit@example.org", "kind": "practitioner"}),
+    "a new member's email": ("/cops/aaot/members/add", "email", {"name": "Kit Ward", "kind": "practitioner"}),
+    "a new CoP's name": ("/new", "name", {}),
+    "a new CoP's domain": ("/new", "domain", {"name": "Falls"}),
+    "a new CoP's practice": ("/new", "practice", {"name": "Falls"}),
+    "a new CoP's location": ("/new", "location", {"name": "Falls"}),
+    "a new CoP's sponsors": ("/new", "sponsors", {"name": "Falls"}),
+    "a new CoP's members": ("/new", "members", {"name": "Falls"}),
+    "a new CoP's slug": ("/new", "slug", {"name": "Falls"}),
+}
+
+
+def _hostile(path: str, field: str, form: dict[str, Any], text: str) -> Callable[[TestClient], None]:
+    def run(c: TestClient) -> None:
+        token = signed(c, cop.CONVENOR)
+        answer = c.post(path, data={"csrf_token": token, **form, field: text})
+        assert answer.status_code in (200, 303, 400, 403), answer.status_code
+        pages = [answer.text] + ([c.get(answer.headers["location"]).text] if answer.status_code == 303 else [])
+        for page in pages:
+            assert "<script>" not in page and "<img src=x" not in page
+        if answer.status_code == 400:  # refused: the form comes back filled in, as text
+            assert any("&lt;script&gt;" in page for page in pages), "the text typed is shown as text"
+    return run
+
+
+for _where, (_path, _field, _form) in FREE_TEXT.items():
+    for _kind, _text in HOSTILE.items():
+        CASES[f"{_kind} text in {_where}"] = _hostile(_path, _field, _form, _text)
+
 
 @pytest.fixture
 def two_cops(home: Path) -> Path:

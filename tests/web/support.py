@@ -66,7 +66,23 @@ def snapshot() -> dict[str, Any]:
             "stages": sorted(db.execute(select(Community.slug, Community.stage)).all()),
             "used links": db.scalar(select(func.count()).select_from(WebToken).where(WebToken.used_at.is_not(None)
                                                                                      | (WebToken.purpose == "action"))),
+            **records(db),
         }
+
+
+def records(db: Any) -> dict[str, Any]:
+    """What a convenor's record could change: sessions, attendance, stories, plans, tasks, CoPs."""
+    from models.db.tables import Attendance, CopSession, PlannedSession, PlanningTask, Story
+
+    return {
+        "cop sessions": db.scalar(select(func.count()).select_from(CopSession)),
+        "attendance": db.scalar(select(func.count()).select_from(Attendance)),
+        "stories": db.scalar(select(func.count()).select_from(Story)),
+        "planned": sorted(db.execute(select(PlannedSession.id, PlannedSession.starts_at)).all()),
+        "tasks": sorted(db.execute(select(PlanningTask.id, PlanningTask.owner_id, PlanningTask.status)).all()),
+        "communities": db.scalar(select(func.count()).select_from(Community)),
+        "memberships joined": sorted(db.execute(select(Membership.id, Membership.joined_on)).all()),
+    }
 
 
 @contextmanager

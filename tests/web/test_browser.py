@@ -228,3 +228,41 @@ def test_the_console_and_the_portfolio_pass_axe(console_server: str, home: Path,
             page.screenshot(path=str(Path(SCREENSHOTS) / shot), full_page=True)
         context.close()
     assert len(seen) == 2
+
+def test_a_convenor_keeps_the_records_in_the_browser(server: str, home: Path, browser: Any,
+                                                     axe_script: Path) -> None:
+    """The record pages and their error states, by keyboard-reachable labels and buttons, each
+    checked with axe-core (no flow runs here: tests/web/test_records.py runs those)."""
+    seen: list[str] = []
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    _sign_in(page, server, home, cop.CONVENOR, None, seen)
+
+    def submit(button: str, then: str) -> None:
+        page.get_by_role("button", name=button).click()
+        page.get_by_text(then).first.wait_for()
+        check_accessible(page, axe_script, seen)
+
+    page.goto(f"{server}/cops/aaot/tasks")
+    check_accessible(page, axe_script, seen)
+    submit("Add the task", "There is a problem")
+    page.get_by_label("What needs doing").fill("Book a room")
+    submit("Add the task", "The task was added.")
+    submit("Mark #1 done", "The task is done.")
+    page.get_by_role("link", name="Members").click()
+    check_accessible(page, axe_script, seen)
+    submit("Add the member", "There is a problem")
+    page.get_by_label("Full name").fill("Kit Ward")
+    page.get_by_label("Email address").fill("kit@example.org")
+    submit("Add the member", "The member was added.")
+    page.get_by_role("link", name="Record a session").click()
+    check_accessible(page, axe_script, seen)
+    submit("Record the session", "There is a problem")
+    page.get_by_role("link", name="Plan the next session").click()
+    check_accessible(page, axe_script, seen)
+    submit("Plan it and send the invitations", "There is a problem")
+    page.goto(f"{server}/new")
+    check_accessible(page, axe_script, seen)
+    submit("Create the community", "There is a problem")
+    context.close()
+    assert len(seen) >= 12

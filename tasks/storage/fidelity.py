@@ -7,13 +7,14 @@ read-only commands never load it (tasks/storage/views.py explains why).
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy import Connection, Row, Text, and_, cast, distinct, func, or_, select
 
 from models.db.schema import (
     attendance,
@@ -29,7 +30,7 @@ from models.db.schema import (
     sponsor_report,
     story,
 )
-from models.fidelity import ARCHIVE, SPONSOR_REPORT, FidelityInputs, SponsorRole, StoryFact, Term
+from models.fidelity import ARCHIVE, RECENT_SESSIONS, SPONSOR_REPORT, FidelityInputs, SponsorRole, StoryFact, Term
 from models.lifecycle import Stage
 from models.sessions import SessionFacts
 from models.vocabulary import Cadence
@@ -37,6 +38,7 @@ from models.vocabulary import Cadence
 PAGE_SIZE = 500  # CoPs read together: a handful of statements each page, IN lists well within limits
 AnyRow = Row[*tuple[Any, ...]]
 Cop = AnyRow  # a row of the community table
+MEMBER = ("member",)  # one attendee's kind: the portfolio and fidelity count them, never name them
 
 
 @dataclass
@@ -53,6 +55,7 @@ class PageFacts:
     email_kinds: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     reports: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     stories: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    recent_people: dict[int, int] = field(default_factory=dict)
 
 
 def communities(db: Connection, slug: str | None = None) -> list[Cop]:
@@ -114,27 +117,44 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
 
 
 def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts) -> None:
-    """Sessions held by today with who came, and the stories told by then (three statements)."""
-    came: dict[int, list[int]] = defaultdict(list)
-    for sid, mid in db.execute(
-        select(attendance.c.session_id, attendance.c.membership_id)
+    """Sessions held by today with how many came, the different people at each CoP's recent
+    sessions, and the stories told by then (four statements; counted in SQL, not row by row)."""
+    held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
+    came = {sid: count for sid, count in db.execute(
+        select(attendance.c.session_id, func.count())
         .join(cop_session, cop_session.c.id == attendance.c.session_id)
-        .where(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-    ):
-        came[sid].append(mid)
+        .where(held).group_by(attendance.c.session_id))}
+    words: dict[str | None, tuple[str, ...]] = {}  # topics and outputs repeat (mostly "[]"): decode each once
     for s in db.execute(
-        select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on, cop_session.c.topics,
-               cop_session.c.outputs)
-        .where(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-        .order_by(cop_session.c.held_on, cop_session.c.id)
+        select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on,
+               cast(cop_session.c.topics, Text).label("topics"), cast(cop_session.c.outputs, Text).label("outputs"))
+        .where(held).order_by(cop_session.c.held_on, cop_session.c.id)
     ):
-        people = tuple(came[s.id])
         facts.sessions[s.community_id].append(SessionFacts(
-            held_on=s.held_on, attendee_kinds=("member",) * len(people), attendee_ids=people,
-            topics=tuple(s.topics or ()), outputs=tuple(s.outputs or ())))
+            held_on=s.held_on, attendee_kinds=MEMBER * came.get(s.id, 0),
+            topics=_listed(s.topics, words), outputs=_listed(s.outputs, words)))
+    facts.recent_people.update((cid, people) for cid, people in db.execute(_recent_people(held)))
     for t in db.execute(select(story.c.community_id, story.c.told_on, story.c.consent)
                         .where(story.c.community_id.in_(ids), story.c.told_on <= today)):
         facts.stories[t.community_id].append(t)
+
+
+def _listed(raw: str | None, decoded: dict[str | None, tuple[str, ...]]) -> tuple[str, ...]:
+    """A JSON list column's text as a tuple, decoded once per distinct text."""
+    if raw not in decoded:
+        decoded[raw] = tuple(json.loads(raw) or ()) if raw else ()
+    return decoded[raw]
+
+
+def _recent_people(held: Any) -> Any:
+    """Per CoP, the different people at its last RECENT_SESSIONS sessions held (fidelity's
+    "community" criterion), in the order the sessions are read: held_on, then id."""
+    ranked = select(cop_session.c.id, cop_session.c.community_id, func.row_number().over(
+        partition_by=cop_session.c.community_id,
+        order_by=(cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
+    return (select(ranked.c.community_id, func.count(distinct(attendance.c.membership_id)))
+            .join(attendance, attendance.c.session_id == ranked.c.id)
+            .where(ranked.c.rank <= RECENT_SESSIONS).group_by(ranked.c.community_id))
 
 
 def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
@@ -211,4 +231,5 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         terms=_terms(facts, cop, person_of), planning_work=dict(work),
         email_kinds=facts.email_kinds[cop.id],
         stories=story_facts(cop, facts.stories[cop.id], facts.reports[cop.id]),
+        recent_people=facts.recent_people.get(cop.id, 0),
     )

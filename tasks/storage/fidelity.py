@@ -67,7 +67,7 @@ def communities(db: Connection, slug: str | None = None) -> list[Cop]:
 
 
 def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
-    """The facts of a page of CoPs, in eleven statements."""
+    """The facts of a page of CoPs, in twelve statements."""
     ids = [c.id for c in cops]
     facts = PageFacts()
     # Only the members who carry something fidelity and the portfolio look at: a convenor, the
@@ -120,10 +120,10 @@ def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts
     """Sessions held by today with how many came, the different people at each CoP's recent
     sessions, and the stories told by then (four statements; counted in SQL, not row by row)."""
     held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-    came: dict[int, int] = dict(db.execute(
+    came: dict[int, int] = {sid: count for sid, count in db.execute(  # noqa: C416 (a result is no mapping)
         select(attendance.c.session_id, func.count())
         .join(cop_session, cop_session.c.id == attendance.c.session_id)
-        .where(held).group_by(attendance.c.session_id)).tuples().all())
+        .where(held).group_by(attendance.c.session_id))}
     words: dict[str | None, tuple[str, ...]] = {}  # topics and outputs repeat (mostly "[]"): decode each once
     for s in db.execute(
         select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on,
@@ -133,7 +133,7 @@ def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts
         facts.sessions[s.community_id].append(SessionFacts(
             held_on=s.held_on, attendee_kinds=MEMBER * came.get(s.id, 0),
             topics=_listed(s.topics, words), outputs=_listed(s.outputs, words)))
-    facts.recent_people.update(db.execute(_recent_people(held)).tuples().all())
+    facts.recent_people.update((cid, people) for cid, people in db.execute(_recent_people(held)))
     for t in db.execute(select(story.c.community_id, story.c.told_on, story.c.consent)
                         .where(story.c.community_id.in_(ids), story.c.told_on <= today)):
         facts.stories[t.community_id].append(t)

@@ -133,6 +133,9 @@ class FidelityInputs:
     stories: Sequence[StoryFact]
     shared: Sequence[SharedStory] = ()  # every story every stored report carried, oldest first
     names: Sequence[str] = ()  # every name of the CoP's people, sponsors too (what anonymity hides)
+    # Different people among the last RECENT_SESSIONS sessions, when the reader counted them (so
+    # it need not fetch every attendee id); None: counted here from the sessions' attendee_ids.
+    recent_people: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class Fidelity:
 def assess(inputs: FidelityInputs) -> Fidelity:
     return Fidelity((
         domain(inputs.domain),
-        community(inputs.sessions),
+        community(inputs.sessions, inputs.recent_people),
         practice(inputs.practice, inputs.sessions, inputs.stories),
         sponsors_outside_planning(inputs.sponsors, inputs.sponsor_roles),
         rotation(inputs.stage, inputs.terms, inputs.planning_work, inputs.rotate_every),
@@ -176,12 +179,14 @@ def _people(sessions: Sequence[SessionFacts]) -> int:
     return max(len(ids), max((s.attended for s in sessions), default=0))
 
 
-def community(sessions: Sequence[SessionFacts]) -> Result:
+def community(sessions: Sequence[SessionFacts], recent_people: int | None = None) -> Result:
     """Criterion 2: members who interact, i.e. several different people meeting, not one or two."""
     if not sessions:
         return _result(COMMUNITY, Verdict.unknown, _says("no-session-yet"))
     recent = list(sessions)[-RECENT_SESSIONS:]
-    facts = {"people": _people(recent), "sessions": len(recent), "at_last": recent[-1].attended}
+    people = (_people(recent) if recent_people is None
+              else max(recent_people, max(s.attended for s in recent)))
+    facts = {"people": people, "sessions": len(recent), "at_last": recent[-1].attended}
     if facts["people"] >= COMMUNITY_MIN_PEOPLE:
         return _result(COMMUNITY, Verdict.met, _says("people-meeting", **facts))
     return _result(COMMUNITY, Verdict.not_met, _says("too-few-meeting", least=COMMUNITY_MIN_PEOPLE, **facts))

@@ -7,13 +7,14 @@ read-only commands never load it (tasks/storage/views.py explains why).
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy import Connection, Row, Text, and_, cast, distinct, func, or_, select
 
 from models.db.schema import (
     attendance,
@@ -31,6 +32,7 @@ from models.db.schema import (
 )
 from models.fidelity import (
     FINAL_REPORT,
+    RECENT_SESSIONS,
     SPONSOR_REPORT,
     FidelityInputs,
     SharedStory,
@@ -45,6 +47,7 @@ from models.vocabulary import Cadence
 PAGE_SIZE = 500  # CoPs read together: a handful of statements each page, IN lists well within limits
 AnyRow = Row[*tuple[Any, ...]]
 Cop = AnyRow  # a row of the community table
+MEMBER = ("member",)  # one attendee's kind: the portfolio and fidelity count them, never name them
 
 
 @dataclass
@@ -61,6 +64,8 @@ class PageFacts:
     email_kinds: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     reports: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     stories: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
+    recent_people: dict[int, int] = field(default_factory=dict)
+    names: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # see _read_names
 
 
 def communities(db: Connection, slug: str | None = None) -> list[Cop]:
@@ -72,7 +77,7 @@ def communities(db: Connection, slug: str | None = None) -> list[Cop]:
 
 
 def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
-    """The facts of a page of CoPs, in eleven statements."""
+    """The facts of a page of CoPs, in twelve statements."""
     ids = [c.id for c in cops]
     facts = PageFacts()
     # Only the members who carry something fidelity and the portfolio look at: a convenor, the
@@ -122,31 +127,60 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
         .order_by(sponsor_report.c.period_start, sponsor_report.c.final)
     ):
         facts.reports[r.community_id].append(r)
+    _read_names(db, facts)
     return facts
 
 
+def _read_names(db: Connection, facts: PageFacts) -> None:
+    """Every member's name, for the CoPs whose reports carried stories: an anonymous story must
+    name none of them (one statement, and none when no report carried a story)."""
+    told = [cid for cid, reports in facts.reports.items() if any(r.stories for r in reports)]
+    if told:
+        for cid, name in db.execute(select(membership.c.community_id, person.c.name)
+                                    .join(person, person.c.id == membership.c.person_id)
+                                    .where(membership.c.community_id.in_(told))):
+            facts.names[cid].append(name)
+
+
 def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts) -> None:
-    """Sessions held by today with who came, and the stories told by then (three statements)."""
-    came: dict[int, list[int]] = defaultdict(list)
-    for sid, mid in db.execute(
-        select(attendance.c.session_id, attendance.c.membership_id)
+    """Sessions held by today with how many came, the different people at each CoP's recent
+    sessions, and the stories told by then (four statements; counted in SQL, not row by row)."""
+    held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
+    came: dict[int, int] = {sid: count for sid, count in db.execute(  # noqa: C416 (a result is no mapping)
+        select(attendance.c.session_id, func.count())
         .join(cop_session, cop_session.c.id == attendance.c.session_id)
-        .where(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-    ):
-        came[sid].append(mid)
+        .where(held).group_by(attendance.c.session_id))}
+    words: dict[str | None, tuple[str, ...]] = {}  # topics and outputs repeat (mostly "[]"): decode each once
     for s in db.execute(
-        select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on, cop_session.c.topics,
-               cop_session.c.outputs)
-        .where(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-        .order_by(cop_session.c.held_on, cop_session.c.id)
+        select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on,
+               cast(cop_session.c.topics, Text).label("topics"), cast(cop_session.c.outputs, Text).label("outputs"))
+        .where(held).order_by(cop_session.c.held_on, cop_session.c.id)
     ):
-        people = tuple(came[s.id])
         facts.sessions[s.community_id].append(SessionFacts(
-            held_on=s.held_on, attendee_kinds=("member",) * len(people), attendee_ids=people,
-            topics=tuple(s.topics or ()), outputs=tuple(s.outputs or ())))
+            held_on=s.held_on, attendee_kinds=MEMBER * came.get(s.id, 0),
+            topics=_listed(s.topics, words), outputs=_listed(s.outputs, words)))
+    facts.recent_people.update((cid, people) for cid, people in db.execute(_recent_people(held)))
     for t in db.execute(select(story.c.id, story.c.community_id, story.c.consent)
                         .where(story.c.community_id.in_(ids), story.c.told_on <= today).order_by(story.c.id)):
         facts.stories[t.community_id].append(t)
+
+
+def _listed(raw: str | None, decoded: dict[str | None, tuple[str, ...]]) -> tuple[str, ...]:
+    """A JSON list column's text as a tuple, decoded once per distinct text."""
+    if raw not in decoded:
+        decoded[raw] = tuple(json.loads(raw) or ()) if raw else ()
+    return decoded[raw]
+
+
+def _recent_people(held: Any) -> Any:
+    """Per CoP, the different people at its last RECENT_SESSIONS sessions held (fidelity's
+    "community" criterion), in the order the sessions are read: held_on, then id."""
+    ranked = select(cop_session.c.id, cop_session.c.community_id, func.row_number().over(
+        partition_by=cop_session.c.community_id,
+        order_by=(cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
+    return (select(ranked.c.community_id, func.count(distinct(attendance.c.membership_id)))
+            .join(attendance, attendance.c.session_id == ranked.c.id)
+            .where(ranked.c.rank <= RECENT_SESSIONS).group_by(ranked.c.community_id))
 
 
 def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
@@ -228,5 +262,6 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         terms=_terms(facts, cop, person_of), planning_work=dict(work),
         email_kinds=facts.email_kinds[cop.id],
         stories=story_facts(facts.stories[cop.id]), shared=shared_stories(facts.reports[cop.id], today),
-        names=[m.name for m in facts.members[cop.id]] + [s.name for s in facts.sponsors[cop.id]],
+        names=facts.names[cop.id] + [s.name for s in facts.sponsors[cop.id]],
+        recent_people=facts.recent_people.get(cop.id, 0),
     )

@@ -212,3 +212,19 @@ def test_a_story_a_report_shared_against_its_consent_is_named_with_the_report(ho
             "it private.") in lines, lines
     # Before the report was stored, nothing had left the CoP.
     assert verdicts(cli, slug, "2027-03-31")["story-consent"] == "met"
+
+
+def test_a_community_counts_different_people_at_its_last_four_sessions_held(home: Path, cli: CliRunner) -> None:
+    """The portfolio and fidelity count attendance in SQL: these figures pin what they count."""
+    slug = active(create())
+    dana, sam, lee, _ = EVERYONE
+    for i, people in enumerate([EVERYONE, EVERYONE, [dana, sam], [dana, sam], [dana, lee], [dana, sam]], 1):
+        hold_session(slug, DAY0 + timedelta(days=10 + 14 * i), people)
+    hold_session(slug, date(2027, 6, 20), EVERYONE)  # after TODAY: not held yet on TODAY
+
+    view = json.loads(cli("fidelity", slug, "--json", "--today", TODAY).stdout)
+    community = next(c for c in view["criteria"] if c["criterion"] == "community")
+    assert community["verdict"] == "met"  # three different people, though two came to each
+    assert community["facts"] == [{"says": "people-meeting", "people": 3, "sessions": 4, "at_last": 2}]
+    row = json.loads(cli("portfolio", "--json", "--today", TODAY).stdout)["communities"][0]
+    assert (row["sessions_held"], row["recent_attendance"]) == (7, [2, 2, 2, 2])  # launch held one

@@ -82,6 +82,17 @@ def test_a_community_is_several_different_people_meeting() -> None:
     assert result.evidence[0].facts == {"people": 5, "sessions": 4, "at_last": 3}
 
 
+def test_a_community_counted_by_the_reader_is_judged_as_one_counted_here() -> None:
+    """The portfolio's read counts the recent sessions' different people in SQL (recent_people)."""
+    def community(inputs: f.FidelityInputs) -> object:
+        return next(r for r in assess(inputs).results if r.criterion == f.COMMUNITY)
+
+    crowd = replace(BASE, sessions=[replace(s, attendee_ids=()) for s in BASE.sessions], recent_people=5)
+    assert community(crowd) == community(BASE)
+    pair = replace(BASE, sessions=monthly((1, 2), (1, 2), (2, 1)))
+    assert community(replace(pair, recent_people=2)) == community(pair)
+
+
 def test_a_practice_is_stated_and_shown_by_stories_or_outputs() -> None:
     assert verdict(replace(BASE, practice=None), f.PRACTICE) is Verdict.not_met
     assert verdict(replace(BASE, sessions=[]), f.PRACTICE) is Verdict.unknown

@@ -60,7 +60,7 @@ def test_the_portfolio_asks_the_same_few_questions_for_3_cops_as_for_15(home: Pa
     add_cops(0, 3)
     few = statements_for_portfolio()
     add_cops(3, 15)
-    assert statements_for_portfolio() == few <= 12  # the list of CoPs, then eleven per page
+    assert statements_for_portfolio() == few <= 13  # the list of CoPs, then twelve per page
     assert len(in_db(lambda db: fidelity_of(db.connection(), None, TODAY))) == 15
 
 

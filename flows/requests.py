@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -39,10 +41,28 @@ class Request(BaseModel):
         return self.operator or (SCHEDULED if every_cop else None)
 
 
+CHANNEL_HELP = "Where the person asked for this run: 'web' from the web app; empty from the command line."
+DRAWN_HELP = ("The CoP's version when the person's confirmation form was drawn (the web app): a CoP "
+              "changed since is refused, nothing changed. Empty: not checked.")
+
+
 class ActingRequest(Request):
     """A request some person makes on one CoP (or, with no slug where allowed, the schedule's)."""
 
     actor_id: int | None = Field(default=None, ge=1, description=ACTOR_HELP)
+    channel: Literal["web"] | None = Field(default=None, description=CHANNEL_HELP)
+    drawn_version: int | None = Field(default=None, ge=1, description=DRAWN_HELP)
+
+    @contextmanager
+    def asked(self, every_cop: bool) -> Iterator[None]:
+        """Inside: changes are recorded with this request's operator and channel, and a CoP
+        changed since the person's form was drawn is refused."""
+        from tasks.storage.audit import through
+        from tasks.storage.operator import operated_by
+        from tasks.usecases.acting import as_drawn
+
+        with operated_by(self.operator_name(every_cop)), through(self.channel), as_drawn(self.drawn_version):
+            yield
 
     def require_actor(self) -> int:
         """Who acts on one CoP: an on-request run without an actor is refused, nothing changed."""

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tasks.rendering import TEMPLATES
 from tasks.web_links import web_secret, web_url
-from web import auth, links, member, signin, sponsor
+from web import auth, decisions, links, member, signin, sponsor
 from web.pages import page
 
 COOKIE = "copflow_session"
@@ -60,7 +60,7 @@ def stylesheet() -> str:
 
 def create_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    for router in (signin.router, member.router, links.router, sponsor.router):
+    for router in (signin.router, decisions.router, member.router, links.router, sponsor.router):
         app.include_router(router)
 
     @app.get("/healthz")
@@ -96,4 +96,17 @@ def create_app() -> FastAPI:
                        max_age=auth.SESSION_HOURS * 3600, same_site="lax",
                        https_only=web_url().startswith("https://"))
     app.add_middleware(SecurityHeaders)
+    return app
+
+
+def serving_app() -> FastAPI:
+    """The app as `copflow web` serves it: Prefect and the decisions' flows loaded, and the
+    Prefect API reached once, in the background at start-up, so the first decision does not
+    wait for them (tests use create_app, and start nothing)."""
+    import threading
+
+    from web.deciding import warm
+
+    app = create_app()
+    threading.Thread(target=warm, name="copflow-warm-prefect", daemon=True).start()
     return app

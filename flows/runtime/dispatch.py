@@ -60,7 +60,7 @@ def run_flow(name: str, request: BaseModel) -> Any:
     return run_here(name, request)
 
 
-def run_here(name: str, request: BaseModel) -> Any:
+def run_here(name: str, request: BaseModel, *, return_state: bool = False) -> Any:
     """Run the flow in this process (its run still recorded by the API, a server's or the local one).
 
     Without heartbeats: they tell a server that a worker's long run is still alive, while this
@@ -70,6 +70,8 @@ def run_here(name: str, request: BaseModel) -> Any:
     With a server configured, this process stands in for its worker: it delivers email only with
     the transport the site configured here too, else leaves it queued for the worker
     (tasks/email/readiness.py).
+
+    return_state: the run's final state instead of its result (the web app links to the run).
     """
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
@@ -78,7 +80,7 @@ def run_here(name: str, request: BaseModel) -> Any:
     flow, request = load_flow(name), keep_text(request)
     with private_files(), standing_in_for_the_worker(server_url() is not None), \
             temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
-        return flow(request=request)
+        return flow(request=request, return_state=return_state)
 
 
 def keep_text(request: BaseModel) -> BaseModel:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,6 +14,18 @@ from models.db.tables import AuditEntry, Community
 from tasks.storage import operator as operators
 
 CHANNEL = "channel"  # a key of Session.info: where this transaction's actor acts (e.g. "web")
+# The same, for every change a flow run makes: its request says where it was asked for.
+_channel: ContextVar[str | None] = ContextVar("copflow_channel", default=None)
+
+
+@contextmanager
+def through(channel: str | None) -> Iterator[None]:
+    """Changes made inside are recorded as asked for through this channel (None: unsaid)."""
+    token = _channel.set(channel)
+    try:
+        yield
+    finally:
+        _channel.reset(token)
 
 
 def record(
@@ -39,7 +54,7 @@ def record(
         after=after,
         flow_run_id=flow_run_id,
         operator=operator if operator is not None else operators.current(),
-        channel=db.info.get(CHANNEL),
+        channel=db.info.get(CHANNEL) or _channel.get(),
     )
     db.add(entry)
     return entry

@@ -103,10 +103,8 @@ def serving_app() -> FastAPI:
     """The app as `copflow web` serves it: Prefect and the decisions' flows loaded, and the
     Prefect API reached once, in the background at start-up, so the first decision does not
     wait for them (tests use create_app, and start nothing)."""
-    import threading
-
-    from web.deciding import warm
+    from web.deciding import start_warming
 
     app = create_app()
-    threading.Thread(target=warm, name="copflow-warm-prefect", daemon=True).start()
+    start_warming()
     return app

@@ -11,6 +11,7 @@ row's lock, and nothing changes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -178,6 +179,7 @@ def _run(name: str, request: BaseModel) -> Any:
     """The flow, in this process (recorded by the configured Prefect API), as its final state."""
     from flows.runtime.dispatch import run_here
 
+    _WARM.wait()  # during start-up: wait for the warming, not start a second local API beside it
     return run_here(name, request, return_state=True)
 
 
@@ -290,10 +292,26 @@ def run_link(flow_run_id: str | None) -> str | None:
     return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}"
 
 
+_WARM = threading.Event()
+_WARM.set()  # nothing to wait for until start_warming() is called (tests never call it)
+
+
+def start_warming() -> None:
+    """Load the flows and reach the Prefect API once, in the background (starting the embedded
+    API when no server is configured), so the first decision does not pay for either."""
+    _WARM.clear()
+    threading.Thread(target=_warm_then_open, name="copflow-warm-prefect", daemon=True).start()
+
+
+def _warm_then_open() -> None:
+    try:
+        warm()
+    finally:
+        _WARM.set()
+
+
 def warm() -> None:
-    """Load the flows and reach the Prefect API once (starting the embedded one when no server
-    is configured), so the first decision does not pay for either. Best effort: a failure here
-    shows again, with its own message, when someone decides."""
+    """Best effort: a failure here shows again, with its own message, when someone decides."""
     from flows.runtime.dispatch import FLOWS, load_flow, patient_local_api, private_files
 
     for name in PLANS:

@@ -73,14 +73,34 @@ def run_here(name: str, request: BaseModel, *, return_state: bool = False) -> An
 
     return_state: the run's final state instead of its result (the web app links to the run).
     """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
     from tasks.email.readiness import standing_in_for_the_worker
 
     flow, request = load_flow(name), keep_text(request)
-    with private_files(), standing_in_for_the_worker(server_url() is not None), \
-            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()}):
+    with private_files(), standing_in_for_the_worker(server_url() is not None), settings_for_here():
         return flow(request=request, return_state=return_state)
+
+
+_HERE: dict[int, tuple[Any, Any]] = {}  # id(settings) -> (those settings, the same for a run here)
+
+
+@contextmanager
+def settings_for_here() -> Iterator[None]:
+    """Prefect's settings for a run here: no heartbeat, a patient local API. Made once per set
+    of settings and kept: building Prefect's settings anew costs a long-running process (the
+    web app) most of a second per run on a busy machine (temporary_settings rebuilds them)."""
+    import prefect.context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    context = prefect.context.get_settings_context()
+    kept = _HERE.get(id(context.settings))
+    if kept is None or kept[0] is not context.settings:
+        if len(_HERE) > 8:  # settings seldom change; a test session's many are let go
+            _HERE.clear()
+        updated = context.settings.copy_with_update(
+            updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api()})
+        kept = _HERE[id(context.settings)] = (context.settings, updated)
+    with prefect.context.SettingsContext(profile=context.profile, settings=kept[1]):
+        yield
 
 
 def keep_text(request: BaseModel) -> BaseModel:

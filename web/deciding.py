@@ -312,17 +312,20 @@ def _warm_then_open() -> None:
 
 def warm() -> None:
     """Best effort: a failure here shows again, with its own message, when someone decides."""
-    from flows.runtime.dispatch import FLOWS, load_flow, patient_local_api, private_files
+    from flows.runtime.dispatch import FLOWS, load_flow, private_files, settings_for_here
 
     for name in PLANS:
         load_flow(name)
     assert set(PLANS) <= set(FLOWS)
     try:
+        import prefect.flow_engine
+        import prefect.task_engine  # noqa: F401 - loaded now, not by the first run
         from prefect.client.orchestration import get_client
-        from prefect.settings import temporary_settings
 
-        with private_files(), temporary_settings(updates=patient_local_api()), \
-                get_client(sync_client=True) as client:
-            client.api_healthcheck()
+        # What the first run would otherwise pay for: a run's settings, the local API's start,
+        # the once-per-process version check, and the API's first read of a run.
+        with private_files(), settings_for_here(), get_client(sync_client=True) as client:
+            client.raise_for_api_version_mismatch_once()
+            client.read_flow_runs(limit=1)
     except Exception:  # noqa: S110 - warming is an optimisation only
         pass

@@ -104,8 +104,20 @@ def test_a_decision_runs_its_flow_as_the_signed_in_convenor_from_the_web(web: Te
     entry = web_audit("stage.changed") if decision != "rotate" else web_audit("lead.rotated")
     assert (entry.actor, entry.channel, entry.operator) == (cop.CONVENOR, "web", None)
     assert entry.flow_run_id and entry.flow_run_id in answer.text  # the run, on the page
-    if templates:
-        assert "dana@example.nhs.uk" not in answer.text or "(dana@example.nhs.uk)" in answer.text
+
+
+def test_the_planning_group_sees_who_was_emailed_by_name_the_convenor_by_address_too(web: TestClient) -> None:
+    cop.create()
+    cop.active()
+    sign_in(web, "sam@example.nhs.uk")  # on the planning group, not the convenor
+    answer = web.post("/cops/aaot/decide/close", data={**form(web, "aaot", "close"), "reason": "done"})
+    assert answer.status_code == 200, answer.text[:500]
+    assert "Lee Hart" in answer.text and "lee@example.org" not in answer.text
+    assert web_audit("stage.changed").actor == "sam@example.nhs.uk"
+    with support.client() as convenor:
+        sign_in(convenor, cop.CONVENOR)
+        done = convenor.post("/cops/aaot/decide/continue", data=form(convenor, "aaot", "continue"))
+    assert "Lee Hart (lee@example.org)" in done.text
 
 
 def test_close_keeps_its_reason_and_successor_and_the_flow_never_holds_the_reason(web: TestClient) -> None:

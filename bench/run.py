@@ -257,6 +257,21 @@ def web_section(data: Data, args: argparse.Namespace, home: Path) -> dict[str, A
     return run_web(data.fresh(args.n), home / "web", args.web_sessions)
 
 
+def decisions_section(data: Data, args: argparse.Namespace, home: Path, result: dict[str, Any]) -> str:
+    """The convenor's decisions through copflow web, embedded and with a Prefect server of their
+    own (bench/web_decisions.py): kept in result, and returned as a table to add."""
+    if not args.web_decisions:
+        return ""
+    from bench.web_decisions import measure
+    from bench.web_decisions import table as decisions_table
+
+    log(f"web decisions: {args.web_decisions} convenors at N={args.n}, embedded and with a Prefect server")
+    with PrefectServer(args.data / "prefect-decisions") as server:
+        result["web_decisions"] = measure(data, args.n, home / "web-decisions", server.env(),
+                                          args.web_decisions, at_once=2)
+    return f"\n\n{decisions_table(result['web_decisions'], args.n)}"
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -274,6 +289,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated: health, report (default both)")
     parser.add_argument("--web-sessions", type=int, default=50,
                         help="concurrent signed-in sessions for the web section (0: skip; bench/web.py)")
+    parser.add_argument("--web-decisions", type=int, default=16,
+                        help="convenors taking decisions in the web app (0: skip; bench/web_decisions.py)")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "latest.json")
     return parser.parse_args(argv)
 
@@ -314,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.web import table as web_table
 
         text += f"\n\n{web_table(web, args.n)}"
+    text += decisions_section(data, args, home, result)
     text += embedded_section(args, result)  # a convenor's command on the embedded defaults
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ def web(
     say(render("cli/web.txt", url=web_url(), host=host, port=port, secret=secret_source(),
                outbox=settings.outbox_dir.resolve() if settings.email_transport == "file" else None).rstrip())
     # No access log: sign-in and action links carry their token in the path.
-    uvicorn.run("web.app:create_app", factory=True, workers=workers, host=host, port=port,
+    uvicorn.run("web.app:serving_app", factory=True, workers=workers, host=host, port=port,
                 access_log=False, log_level="warning",
                 proxy_headers=True, forwarded_allow_ips=env("WEB_TRUSTED_PROXIES") or "127.0.0.1",
                 server_header=False)

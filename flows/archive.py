@@ -12,7 +12,6 @@ from flows.requests import ArchiveRequest
 from models.errors import BadInput
 from tasks.lifecycle_tasks import archive_cop, find_archives_due
 from tasks.retention_tasks import erase_expired
-from tasks.storage.operator import operated_by
 
 
 @flow(name="archive", flow_run_name=run_name("archive"))
@@ -21,7 +20,7 @@ def archive(request: ArchiveRequest) -> FlowEnd:
         every_cop_request(request)
     actor = request.require_actor() if request.slug is not None else None
     today = request.day()
-    with operated_by(request.operator_name(every_cop=request.slug is None)):
+    with request.asked(every_cop=request.slug is None):
         if request.slug is not None:
             outcomes = [archive_cop(request.slug, actor=actor, now=request.now, today=today)]
         else:  # as the schedule: only the CoPs whose notice has ended, never cut short

@@ -7,14 +7,13 @@ from prefect import flow
 from flows._compose import FlowEnd, finish, with_text
 from flows.requests import CloseRequest
 from tasks.lifecycle_tasks import close_cop
-from tasks.storage.operator import operated_by
 
 
 @flow(name="close", flow_run_name="close: {request.slug}")
 def close(request: CloseRequest) -> FlowEnd:
     request = with_text(request)  # the words typed for it, from copflow's database
     actor, today = request.require_actor(), request.day()
-    with operated_by(request.operator_name(every_cop=False)):
+    with request.asked(every_cop=False):
         outcome = close_cop(request.slug, actor=actor, reason=request.reason,
                             successor=request.successor, notice_days=request.notice_days, today=today)
         return finish("close", request.slug, [outcome])

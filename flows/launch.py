@@ -7,12 +7,11 @@ from prefect import flow
 from flows._compose import FlowEnd, finish
 from flows.requests import LaunchRequest
 from tasks.lifecycle_tasks import launch_cop
-from tasks.storage.operator import operated_by
 
 
 @flow(name="launch", flow_run_name="launch: {request.slug}")
 def launch(request: LaunchRequest) -> FlowEnd:
     actor, today = request.require_actor(), request.day()
-    with operated_by(request.operator_name(every_cop=False)):
+    with request.asked(every_cop=False):
         outcome = launch_cop(request.slug, actor=actor, today=today)
         return finish("launch", request.slug, [outcome])

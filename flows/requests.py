@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
@@ -18,7 +20,8 @@ ACTOR_HELP = ("The person acting, by their copflow person id (never an email add
 TEXT_HELP = ("The id of the free text typed for this run (a reason, topics, stories), kept in copflow's "
              "database: the command line fills it in, so Prefect's stores never hold that text.")
 OPERATOR_HELP = "Who asked for this run: the command line fills in its OS user; empty from the Prefect UI or API."
-CHANNEL_HELP = "'web' when the web app asked for this run (the audit says so); empty otherwise."
+CHANNEL_HELP = ("Where the person asked for this run: 'web' from the web app (the audit says so); "
+                "empty from the command line.")
 MAX_ATTENDED = 10_000  # more than any CoP has: a longer list is refused before anything is read
 
 
@@ -40,11 +43,25 @@ class Request(BaseModel):
         """Who to record as the operator: the one who asked, or the schedule for a run over every CoP."""
         return self.operator or (SCHEDULED if every_cop else None)
 
+DRAWN_HELP = ("The CoP's version when the person's confirmation form was drawn (the web app): a CoP "
+              "changed since is refused, nothing changed. Empty: not checked.")
+
 
 class ActingRequest(Request):
     """A request some person makes on one CoP (or, with no slug where allowed, the schedule's)."""
 
     actor_id: int | None = Field(default=None, ge=1, description=ACTOR_HELP)
+    drawn_version: int | None = Field(default=None, ge=1, description=DRAWN_HELP)
+
+    @contextmanager
+    def asked(self, every_cop: bool) -> Iterator[None]:
+        """Inside: changes are recorded with this request's operator and channel, and a CoP
+        changed since the person's form was drawn is refused."""
+        from tasks.storage.operator import operated_by
+        from tasks.usecases.acting import as_drawn
+
+        with operated_by(self.operator_name(every_cop), self.channel), as_drawn(self.drawn_version):
+            yield
 
     def require_actor(self) -> int:
         """Who acts on one CoP: an on-request run without an actor is refused, nothing changed."""

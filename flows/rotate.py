@@ -7,7 +7,6 @@ from prefect import flow
 from flows._compose import FlowEnd, finish, run_name
 from flows.requests import RotateRequest
 from tasks.lifecycle_tasks import find_rotations_due, rotate_lead
-from tasks.storage.operator import operated_by
 
 
 @flow(name="rotate", flow_run_name=run_name("rotate"))
@@ -16,7 +15,7 @@ def rotate(request: RotateRequest) -> FlowEnd:
         request.as_schedule()
     actor = request.require_actor() if request.slug is not None else None
     today = request.day()
-    with operated_by(request.operator_name(every_cop=request.slug is None)):
+    with request.asked(every_cop=request.slug is None):
         if request.slug is not None:
             outcomes = [rotate_lead(request.slug, actor=actor, today=today)]
         else:  # as the schedule: only the CoPs whose rota says a change is due

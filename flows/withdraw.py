@@ -7,13 +7,12 @@ from prefect import flow
 from flows._compose import FlowEnd, finish, with_text
 from flows.requests import WithdrawRequest
 from tasks.lifecycle_tasks import withdraw_cop
-from tasks.storage.operator import operated_by
 
 
 @flow(name="withdraw", flow_run_name="withdraw: {request.slug}")
 def withdraw(request: WithdrawRequest) -> FlowEnd:
     request = with_text(request)  # the words typed for it, from copflow's database
     actor, today = request.require_actor(), request.day()
-    with operated_by(request.operator_name(every_cop=False)):
+    with request.asked(every_cop=False):
         outcome = withdraw_cop(request.slug, actor=actor, reason=request.reason, today=today)
         return finish("withdraw", request.slug, [outcome])

@@ -75,9 +75,15 @@ def token_hash(token: str) -> str:
 
 
 def _serializer() -> Any:
+    return _serializer_for(web_secret())
+
+
+@lru_cache(maxsize=4)
+def _serializer_for(secret: bytes) -> Any:
+    """One per secret: an email to each of a CoP's members signs several links each."""
     from itsdangerous import URLSafeTimedSerializer
 
-    return URLSafeTimedSerializer(web_secret(), salt="copflow-action-link")
+    return URLSafeTimedSerializer(secret, salt="copflow-action-link")
 
 
 @dataclass(frozen=True)

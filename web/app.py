@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tasks.rendering import TEMPLATES
 from tasks.web_links import web_secret, web_url
-from web import auth, cop_members, cop_tasks, create, links, member, portfolio, records, signin, sponsor
+from web import auth, cop_members, cop_tasks, create, decisions, links, member, portfolio, records, signin, sponsor
 from web.pages import page
 
 COOKIE = "copflow_session"
@@ -60,8 +60,8 @@ def stylesheet() -> str:
 
 def create_app() -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    for router in (signin.router, portfolio.router, member.router, links.router, sponsor.router, records.router,
-                   cop_tasks.router, cop_members.router, create.router):
+    for router in (signin.router, portfolio.router, decisions.router, member.router, links.router, sponsor.router,
+                   records.router, cop_tasks.router, cop_members.router, create.router):
         app.include_router(router)
 
     @app.get("/healthz")
@@ -97,4 +97,15 @@ def create_app() -> FastAPI:
                        max_age=auth.SESSION_HOURS * 3600, same_site="lax",
                        https_only=web_url().startswith("https://"))
     app.add_middleware(SecurityHeaders)
+    return app
+
+
+def serving_app() -> FastAPI:
+    """The app as `copflow web` serves it: Prefect and the decisions' flows loaded, and the
+    Prefect API reached once, in the background at start-up, so the first decision does not
+    wait for them (tests use create_app, and start nothing)."""
+    from web.deciding import start_warming
+
+    app = create_app()
+    start_warming()
     return app

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from models.errors import CopflowError
 from models.vocabulary import MemberKind
 from web import forms
+from web.convening import Decider, Ran, checked_first, on_the_web, opening, posting, run_flow_for
 from web.cop_reads import email_of, people_of
-from web.deciding import Decider, Ran, checked_first, on_the_web, opening, posting, run_flow_for
 from web.pages import page
 from web.signin import CsrfField, FormText
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from models.errors import CopflowError
 from web import forms
+from web.convening import Decider, on_the_web, opening, posting
 from web.cop_reads import email_of, people_of, tasks_of
-from web.deciding import Decider, on_the_web, opening, posting
 from web.pages import page
 from web.signin import CsrfField, FormText
 

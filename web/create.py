@@ -19,7 +19,7 @@ from models.errors import BadInput, CopflowError
 from models.vocabulary import Cadence, MemberKind, ReportPeriod, SessionFormat
 from tasks.charter_file import MAX_CHARTER_BYTES, field_path, parse_charter
 from web import auth, forms
-from web.deciding import on_the_web
+from web.convening import on_the_web
 from web.member import to_sign_in
 from web.pages import csrf_ok, page
 from web.signin import refused_form, signed_in

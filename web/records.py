@@ -17,8 +17,8 @@ from models.sessions import MAX_GUESTS
 from models.stories import DEFAULT_CONSENT, MAX_STORIES, Consent
 from models.vocabulary import SessionFormat
 from web import forms
+from web.convening import Decider, Ran, checked_first, on_the_web, opening, posting, run_flow_for
 from web.cop_reads import email_of, people_of
-from web.deciding import Decider, Ran, checked_first, on_the_web, opening, posting, run_flow_for
 from web.pages import page
 from web.signin import CsrfField, FormText
 

@@ -60,7 +60,7 @@ def run_flow(name: str, request: BaseModel) -> Any:
     return run_here(name, request)
 
 
-def run_here(name: str, request: BaseModel) -> Any:
+def run_here(name: str, request: BaseModel, *, return_state: bool = False) -> Any:
     """Run the flow in this process (its run still recorded by the API, a server's or copflow's local one).
 
     Without heartbeats: they tell a server that a worker's long run is still alive, while this
@@ -70,17 +70,41 @@ def run_here(name: str, request: BaseModel) -> Any:
     With a server configured, this process stands in for its worker: it delivers email only with
     the transport the site configured here too, else leaves it queued for the worker
     (tasks/email/readiness.py).
-    """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+    return_state: the run's final state instead of its result (the web app links to the run).
+    """
     from tasks.email.readiness import standing_in_for_the_worker
 
     flow, request = load_flow(name), keep_text(request)
     configured = server_url() is not None
-    with private_files(), standing_in_for_the_worker(configured), \
-            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api(),
-                                        **({} if configured else local_api())}):
-        return flow(request=request)
+    with private_files(), standing_in_for_the_worker(configured), settings_for_here({} if configured else local_api()):
+        return flow(request=request, return_state=return_state)
+
+
+_HERE: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # (id(settings), extra) -> (those settings, for a run here)
+
+
+@contextmanager
+def settings_for_here(extra: dict[Any, Any] | None = None) -> Iterator[None]:
+    """Prefect's settings for a run here: no heartbeat, a patient local API, and `extra` (the
+    local server's URL). Made once per set of settings and kept: building Prefect's settings
+    anew costs a long-running process (the web app) most of a second per run on a busy machine
+    (temporary_settings rebuilds them)."""
+    import prefect.context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    extra = extra or {}
+    context = prefect.context.get_settings_context()
+    key = (id(context.settings), *sorted((setting.name, str(value)) for setting, value in extra.items()))
+    kept = _HERE.get(key)
+    if kept is None or kept[0] is not context.settings:
+        if len(_HERE) > 8:  # settings seldom change; a test session's many are let go
+            _HERE.clear()
+        updated = context.settings.copy_with_update(
+            updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, **patient_local_api(), **extra})
+        kept = _HERE[key] = (context.settings, updated)
+    with prefect.context.SettingsContext(profile=context.profile, settings=kept[1]):
+        yield
 
 
 def local_api() -> dict[Any, Any]:

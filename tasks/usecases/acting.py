@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy.orm import Session
 
 from models.db.tables import Community, Person
-from models.errors import BadInput
+from models.errors import BadInput, Refused
 from models.lifecycle import Role, Stage, require_may_decide, require_writable
 from tasks.storage.queries import (
     get_community,
@@ -29,12 +31,36 @@ def acting_decider(db: Session, slug: str, actor: ActorRef | None, *,
     this one's result instead of racing it.
     """
     community = get_community(db, slug, for_update=True)
+    require_as_drawn(community)
     require_writable(Stage(community.stage), slug)
     themselves = for_self(community) if for_self is not None else None
     who = resolve_actor(db, community, actor)
     if themselves is None or who != themselves:
         require_decider(db, community, who)
     return community, who
+
+
+# The version of the CoP a person saw when they decided (the web app's confirmation form): set
+# for one decision, checked under the row's lock, so a form drawn before another change (or a
+# second press of the same button at once) is refused and changes nothing.
+_drawn: ContextVar[int | None] = ContextVar("copflow_drawn_version", default=None)
+STALE = ("{slug} has changed since this form was drawn (someone else may have just decided); "
+         "nothing was changed: look at it again and decide afresh")
+
+
+@contextmanager
+def as_drawn(version: int | None) -> Iterator[None]:
+    token = _drawn.set(version)
+    try:
+        yield
+    finally:
+        _drawn.reset(token)
+
+
+def require_as_drawn(community: Community) -> None:
+    drawn = _drawn.get()
+    if drawn is not None and community.version != drawn:
+        raise Refused(STALE.format(slug=community.slug))
 
 
 # Who acts, as a use case is told: an email address (the command line, the web app) or a

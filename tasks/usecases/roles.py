@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from models.db.tables import AuditEntry, Membership, OutboxMessage, Person
 from models.errors import BadInput
@@ -39,6 +40,8 @@ def hand_convenor(db: Session, slug: str, email: str, *, actor: str | None, toda
         former.is_convenor, former.planning_group, former.convened_until = False, True, today
     target.is_convenor, target.planning_group, target.convened_until = True, True, None
     target.volunteered = False  # as convenor they lead planning only when no one else can
+    # Bump the CoP's version: a form drawn before this hand-over is out of date (web app).
+    flag_modified(community, "stage")
     db.flush()
     audit.record(db, community, actor=who, action="convenor.handed-over", on_date=today,
                  why="the convenor role passed to a planning-group member",

@@ -7,6 +7,7 @@ links and outbox exactly as before."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -786,3 +787,127 @@ def test_web_drill(name: str, two_cops: Path) -> None:
 def test_there_are_at_least_forty_cases() -> None:
     assert len(CASES) >= 40
 
+
+
+# The convenor's decisions (web/decisions.py): each refused, with nothing changed, for a member,
+# a sponsor, another CoP's convenor, a stale form (the CoP changed after it was drawn), a form
+# without its CSRF token, and a decision the CoP's stage does not allow.
+def _active() -> None:
+    cop.hold_session("aaot", cop.DAY0 + timedelta(days=10))
+
+
+def _close_now() -> None:
+    from tasks.usecases.close import close
+
+    cop.in_db(close, "aaot", actor=cop.CONVENOR, reason="the work is done", successor=None, notice_days=14,
+              today=cop.DAY0 + timedelta(days=20), flow_run_id=None)
+
+
+def _closing() -> None:
+    _active()
+    _close_now()
+
+
+def _continued() -> None:
+    from tasks.usecases.close import continue_community
+
+    cop.in_db(continue_community, "aaot", actor=cop.CONVENOR, today=cop.DAY0 + timedelta(days=21), flow_run_id=None)
+
+
+def _withdrawn() -> None:
+    from tasks.usecases.withdraw import withdraw
+
+    cop.in_db(withdraw, "aaot", actor=cop.CONVENOR, reason="never met", today=cop.DAY0 + timedelta(days=2),
+              flow_run_id=None)
+
+
+Step = Callable[[], object]
+# decision: (its stage's setup, what makes a drawn form stale, a setup where it is not allowed, fields)
+DECISIONS: dict[str, tuple[Step, Step, Step, dict[str, str]]] = {
+    "launch": (lambda: None, cop.launched, lambda: (cop.launched(), _active()), {}),
+    "withdraw": (cop.launched, _active, lambda: (cop.launched(), _active()), {"reason": "never met"}),
+    "rotate": (lambda: (cop.launched(), _active()), _close_now, lambda: (cop.launched(), _closing()), {}),
+    "close": (lambda: (cop.launched(), _active()), _close_now, lambda: (cop.launched(), _closing()),
+              {"reason": "the work is done"}),
+    "continue": (lambda: (cop.launched(), _closing()), _continued, lambda: (cop.launched(), _active()), {}),
+    "archive": (lambda: (cop.launched(), _closing()), _continued, lambda: (cop.launched(), _active()),
+                {"now": "yes"}),
+    "hand-over": (lambda: (cop.launched(), _active()), _close_now, lambda: (cop.launched(), _withdrawn()), {}),
+}
+
+
+def _drawn_now() -> str:
+    with session_scope() as db:
+        return str(db.scalar(select(Community.version).where(Community.slug == "aaot")))
+
+
+def _fields(decision: str) -> dict[str, str]:
+    with session_scope() as db:
+        sam = db.scalar(select(Person.id).where(Person.email == OTHER_MEMBER))
+    return {**DECISIONS[decision][3], **({"to": str(sam)} if decision == "hand-over" else {})}
+
+
+def _forged(c: TestClient, who: str, decision: str, said: str | None) -> None:
+    """Someone who may not decide sends a well-formed form (their own CSRF token, today's version):
+    the command line's line (403), or for someone not part of the CoP, no such page (404)."""
+    token = signed(c, who)
+    with support.unchanged():
+        answer = c.post(f"/cops/aaot/decide/{decision}",
+                        data={"csrf_token": token, "drawn": _drawn_now(), **_fields(decision)})
+        shown = c.get(f"/cops/aaot/decide/{decision}")
+    refused(answer, 403 if said else 404)
+    refused(shown, 403 if said else 404)
+    if said:
+        assert f"{who} may not act on aaot: {said}" in answer.text
+
+
+def _stale(c: TestClient, decision: str) -> None:
+    sign_in(c, cop.CONVENOR)
+    page = c.get(f"/cops/aaot/decide/{decision}")
+    assert page.status_code == 200, page.text[:300]
+    drawn = re.search(r'name="drawn" value="(\d+)"', page.text)
+    assert drawn is not None
+    DECISIONS[decision][1]()  # someone else changes the CoP after the form was drawn
+    with support.unchanged():
+        answer = c.post(f"/cops/aaot/decide/{decision}",
+                        data={"csrf_token": csrf(page.text), "drawn": drawn.group(1), **_fields(decision)})
+    refused(answer, 403)
+    assert "has changed since this form was drawn" in answer.text
+
+
+def _no_csrf(c: TestClient, decision: str) -> None:
+    sign_in(c, cop.CONVENOR)
+    with support.unchanged():
+        refused(c.post(f"/cops/aaot/decide/{decision}", data={"drawn": _drawn_now(), **_fields(decision)}), 403)
+
+
+def _not_allowed(c: TestClient, decision: str) -> None:
+    token = signed(c, cop.CONVENOR)
+    with support.unchanged():
+        answer = c.post(f"/cops/aaot/decide/{decision}",
+                        data={"csrf_token": token, "drawn": _drawn_now(), **_fields(decision)})
+    refused(answer, 403)
+    assert "That could not be done" in answer.text
+
+
+DECISION_REFUSALS: dict[str, Callable[[TestClient, str], None]] = {
+    "a member": lambda c, d: _forged(c, MEMBER, d, "only the convenor and planning group may do this"),
+    "a sponsor": lambda c, d: _forged(c, cop.SPONSOR, d, "sponsors receive reports and never decide"),
+    "another CoP's convenor": lambda c, d: _forged(c, "kim@example.nhs.uk", d, None),
+    "a stale form": _stale,
+    "no CSRF token": _no_csrf,
+    "a stage that does not allow it": _not_allowed,
+}
+
+
+@pytest.mark.parametrize("who", list(DECISION_REFUSALS))
+@pytest.mark.parametrize("decision", list(DECISIONS))
+def test_web_decision_drill(decision: str, who: str, home: Path) -> None:
+    cop.create()
+    cop.create(OTHER_CHARTER)
+    setup = DECISIONS[decision][2 if who == "a stage that does not allow it" else 0]
+    setup()
+    with support.client() as c:
+        DECISION_REFUSALS[who](c, decision)
+    DRILLS.web()
+    DRILLS.permission()

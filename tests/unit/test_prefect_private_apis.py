@@ -5,6 +5,8 @@ changes one fails in this file, by name, rather than in a convenor's command.
 Where each is used:
   prefect.flow_engine.run_flow              flows/runtime/on_request.py (a claimed run, run here)
   prefect.context.SyncClientContext         demo/play.py (one API client for the whole demo)
+  prefect.context.SettingsContext,          flows/runtime/dispatch.py (a run's settings, made once
+    get_settings_context                      and entered for each run here)
   prefect.deployments.schedules / runner    flows/runtime/serving.py (serve's deployments)
   prefect.cli.deploy._models                tests/unit/test_deployments_file.py
   prefect.events AssertingEventsClient,     tests/flows/conftest.py (the events a flow emits)
@@ -76,3 +78,14 @@ def test_the_asserting_events_client_records_what_the_events_worker_sends() -> N
     finally:
         worker.drain()
     assert sent == ["copflow.check"]
+
+
+def test_settings_made_once_are_entered_as_a_settings_context() -> None:
+    from prefect.context import SettingsContext, get_settings_context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    context = get_settings_context()
+    updated = context.settings.copy_with_update(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    with SettingsContext(profile=context.profile, settings=updated):
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+    assert get_settings_context() is context

@@ -97,7 +97,11 @@ def site(deployed_from_git: Server, tmp_path: Path, s3_store: S3Store,
 
 
 def _api(server: Server, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    response = httpx.request(method, f"{server.api_url}{path}", json=body, timeout=10)
+    for _ in range(30):  # a busy SQLite-backed server says 503; Prefect's own client retries it too
+        response = httpx.request(method, f"{server.api_url}{path}", json=body, timeout=30)
+        if response.status_code not in (429, 503):
+            break
+        time.sleep(1)
     response.raise_for_status()
     return response.json()
 

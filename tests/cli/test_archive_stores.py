@@ -68,10 +68,10 @@ def test_the_archive_flow_on_a_worker_without_the_library_fails_at_once_and_chan
     closing(create())
     before = counts()
     monkeypatch.setenv("COPFLOW_ARCHIVE_URL", "s3://trust-archives/copflow")
-    import fsspec.registry
+    from fsspec.registry import _registry
 
     monkeypatch.setitem(sys.modules, "s3fs", None)  # `import s3fs` fails, as where it is not installed
-    monkeypatch.delitem(fsspec.registry._registry, "s3", raising=False)  # nor is it known from an earlier test
+    monkeypatch.delitem(_registry, "s3", raising=False)  # nor is it known from an earlier test
     get_settings.cache_clear()
     with pytest.raises(BadInput, match=r"need s3fs, which is not installed here; run: pip install 'copflow\[s3\]'"):
         archive(request=ArchiveRequest(today=DAY0 + timedelta(days=40)))

@@ -50,6 +50,12 @@ def _email() -> str:
     return f"email: {transport_ready(with_secret_blocks(get_settings()))}"
 
 
+def _archive() -> str:
+    from tasks.archive.stores import archive_store_ready
+
+    return f"archive: {archive_store_ready()}"
+
+
 def _prefect(check: str) -> Callable[[], str]:
     def run() -> str:
         from flows.runtime import checks
@@ -61,8 +67,8 @@ def _prefect(check: str) -> Callable[[], str]:
 
 CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("settings", _settings), ("database", _database), ("secrets", _secrets), ("email", _email),
-    ("prefect server", _prefect("server_answers")), ("deployments", _prefect("deployments_present")),
-    ("work pool", _prefect("work_pool_ready")),
+    ("archive", _archive), ("prefect server", _prefect("server_answers")),
+    ("deployments", _prefect("deployments_present")), ("work pool", _prefect("work_pool_ready")),
 ]
 
 
@@ -77,8 +83,8 @@ def _one(name: str, check: Callable[[], str]) -> tuple[bool, str]:
 
 
 def doctor() -> None:
-    """Check the settings, the database and its version, email, and the Prefect server, deployments
-    and work pool; one line each, and exit 1 if any check fails."""
+    """Check the settings, the database and its version, email, the archive store's library, and
+    the Prefect server, deployments and work pool; one line each, and exit 1 if any check fails."""
     failed = 0
     for name, check in CHECKS:
         ok, line = _one(name, check)

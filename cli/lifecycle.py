@@ -173,9 +173,18 @@ def archive(
             raise BadInput("--now: --all archives only the CoPs whose notice has ended; archiving "
                            "early is for one CoP, asked for by its convenor or planning group")
     day = parse_day(today)
+    _archive_store_here()
     who = _precheck(check_archive, slug, actor, now=now, today=day) if slug is not None else None
     _report(_run("archive", ArchiveRequest(slug=slug, actor_id=who, now=now, today=day,
                                            operator=_operator())))
+
+
+def _archive_store_here() -> None:
+    """The archive store's library, before anything runs: a missing one is one line and exit 2."""
+    from tasks.archive.stores import require_driver
+    from tasks.storage.settings import get_settings
+
+    require_driver(get_settings().archive_root)
 
 
 def health(

@@ -10,8 +10,10 @@ from prefect import flow
 from flows._compose import FlowEnd, finish, run_name
 from flows.requests import ArchiveRequest
 from models.errors import BadInput
+from tasks.archive.stores import require_driver
 from tasks.lifecycle_tasks import archive_cop, find_archives_due
 from tasks.retention_tasks import erase_expired
+from tasks.storage.settings import get_settings
 
 
 @flow(name="archive", flow_run_name=run_name("archive"))
@@ -20,6 +22,7 @@ def archive(request: ArchiveRequest) -> FlowEnd:
         every_cop_request(request)
     actor = request.require_actor() if request.slug is not None else None
     today = request.day()
+    require_driver(get_settings().archive_root)  # a store this worker cannot reach: say so, change nothing
     with request.asked(every_cop=request.slug is None):
         if request.slug is not None:
             outcomes = [archive_cop(request.slug, actor=actor, now=request.now, today=today)]

@@ -20,7 +20,7 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 # The email fixtures (real SMTP and HTTP servers on loopback) serve several layers' tests.
-pytest_plugins = ["tests.support.mail"]
+pytest_plugins = ["tests.support.mail", "tests.support.objectstore"]
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 REPO = Path(__file__).resolve().parent.parent

@@ -200,12 +200,27 @@ def write_files(files: dict[str, str], slug: str, root: str | None = None) -> st
         crash_point("archive.file-written")
     _write(fs, f"{temp}/SHA256SUMS", "".join(sums).encode(), local)
     crash_point("archive.file-written")
-    if fs.exists(final):
-        # Left by an earlier attempt whose transaction did not commit: the CoP is not archived.
-        fs.rm(final, recursive=True)
-    fs.mv(temp, final, recursive=True)
+    if not local:
+        _publish(fs, temp, final, [*files, "SHA256SUMS"])
+    else:
+        if fs.exists(final):
+            # Left by an earlier attempt whose transaction did not commit: the CoP is not archived.
+            fs.rm(final, recursive=True)
+        fs.mv(temp, final, recursive=True)
     crash_point("archive.bundle-written")
     return root + "/" + slug
+
+
+def _publish(fs: Any, temp: str, final: str, names: list[str]) -> None:
+    """An object store has no folder to rename: copy each object over its old self (each copy
+    is whole), SHA256SUMS last, drop objects the bundle no longer has, then the temporary ones."""
+    for name in names:
+        fs.copy(f"{temp}/{name}", f"{final}/{name}")
+    for stale in fs.find(final):
+        if stale.rsplit("/", 1)[-1] not in names:
+            fs.rm(stale)
+    fs.rm(temp, recursive=True)
+    fs.invalidate_cache(final)
 
 
 def _private_root(root: str | None) -> str:

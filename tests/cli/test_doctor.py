@@ -35,7 +35,7 @@ def test_a_ready_machine_passes_every_check(cli: CliRunner) -> None:
     done = cli("doctor", env=NO_SERVER)
     assert done.returncode == 0, done.stderr
     lines = _lines(done.stdout)
-    assert len(lines) == 7 and all(line.startswith("ok ") for line in lines)
+    assert len(lines) == 8 and all(line.startswith("ok ") for line in lines)
     assert "is at this copflow's migration" in done.stdout
     assert "file: emails are written to" in done.stdout
 

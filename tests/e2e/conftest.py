@@ -91,7 +91,14 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], deadline: float) -
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`prefect server start` on a free loopback port, with its own SQLite database."""
-    root = tmp_path_factory.mktemp("prefect-server")
+    with started_server(tmp_path_factory.mktemp("prefect-server")) as server:
+        yield server
+
+
+@contextmanager
+def started_server(root: Path, server_only: dict[str, str] | None = None) -> Iterator[Server]:
+    """A Prefect server whose files live in root; server_only: settings for the server alone
+    (such as PREFECT_SERVER_DATABASE_CONNECTION_URL)."""
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = {
@@ -104,7 +111,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
     }
-    server_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    server_env = {**{k: v for k, v in env.items() if k != "PREFECT_API_URL"}, **(server_only or {})}
     server = Server(api_url=api_url, env=env, logs=root)
     log = (root / "server.log").open("wb")
     process = subprocess.Popen(

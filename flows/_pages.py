@@ -8,6 +8,7 @@ COPFLOW_PAGE_WORKERS pages wait at once, so the flow's memory and Prefect's queu
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -53,7 +54,20 @@ def each_page(results: RunResults, pages: Iterable[list[str]], inline: Inline,
 
 
 def _take(results: RunResults, future: PrefectDistributedFuture[Any]) -> None:
-    done: PageDone = future.result(timeout=PAGE_WAIT_SECONDS)
+    done: PageDone = _result(future)
     results.add(done.outcomes)
     results.page_delivered(sent=done.sent, failed=done.failed, deferred=done.deferred,
                            held=done.held, for_worker=done.for_worker, stopped=done.stopped)
+
+
+def _result(future: PrefectDistributedFuture[Any], tries: int = 20) -> Any:
+    """The page's result. Under load Prefect may read a just-made run before its first state
+    ("has no state"): that is a read too early, not a failed page, so read again."""
+    for attempt in range(tries):
+        try:
+            return future.result(timeout=PAGE_WAIT_SECONDS)
+        except RuntimeError as exc:
+            if "has no state" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")

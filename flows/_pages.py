@@ -8,6 +8,7 @@ COPFLOW_PAGE_WORKERS pages wait at once, so the flow's memory and Prefect's queu
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from typing import Any
 
 from prefect.futures import PrefectDistributedFuture
 from prefect.runtime import flow_run
+from prefect.settings import get_current_settings
 
 from flows._compose import RunResults
 from tasks.lifecycle_tasks import PageOutcomes
@@ -31,7 +33,14 @@ Spread = Callable[[list[str], str, int], PrefectDistributedFuture[PageDone]]
 
 
 def spreading() -> bool:
-    return get_settings().page_workers > 0
+    """Task workers reach pages through a Prefect server; with the embedded API none could."""
+    if get_settings().page_workers == 0:
+        return False
+    if get_current_settings().api.url is None:
+        logging.getLogger("copflow.pages").warning("COPFLOW_PAGE_WORKERS is set but PREFECT_API_URL is not: "
+                                 "task workers need a Prefect server, so this run does its pages here")
+        return False
+    return True
 
 
 def each_page(results: RunResults, pages: Iterable[list[str]], inline: Inline,

@@ -20,6 +20,7 @@ from tasks.usecases.common import Outcome
 # name that stands out in the UI's run list, and with a message saying what went wrong.
 WITH_WARNINGS = "Completed with warnings"
 FlowEnd = FlowResult | State[Any]
+SENT_ON_PAGE = "(on a page)"  # an email a spread page delivered: counted, never named
 
 
 def ended(result: FlowResult) -> FlowEnd:
@@ -41,12 +42,24 @@ class RunResults:
     def __init__(self, flow_name: str) -> None:
         self.flow_name = flow_name
         self.communities: list[CommunityResult] = []
+        # Email pages delivered themselves on task workers (flows/_pages.py): counted, not named.
+        self.delivered = DeliveryReport()
 
     def add(self, outcomes: Iterable[Outcome]) -> RunResults:
         for outcome in outcomes:
             announce(self.flow_name, outcome)
             self.communities.append(community_result(outcome))
         return self
+
+    def page_delivered(self, *, sent: int, failed: int, deferred: int, held: int, for_worker: int,
+                       stopped: str | None) -> None:
+        d = self.delivered  # one shared string per email: a list of references, not of keys
+        d.sent += [SENT_ON_PAGE] * sent
+        d.failed += [SENT_ON_PAGE] * failed
+        d.deferred += [SENT_ON_PAGE] * deferred
+        d.held += [SENT_ON_PAGE] * held
+        d.for_worker += for_worker
+        d.stopped = d.stopped or stopped
 
 
 def finish(flow_name: str, label: str, outcomes: list[Outcome] | RunResults, *,
@@ -56,15 +69,25 @@ def finish(flow_name: str, label: str, outcomes: list[Outcome] | RunResults, *,
     run = outcomes if isinstance(outcomes, RunResults) else RunResults(flow_name).add(outcomes)
     results = run.communities
     with_email = list(deliver_for) if deliver_for is not None else [c.slug for c in results if c.queued]
-    delivered = DeliveryReport()
-    if with_email:
-        delivered = deliver(with_email, label if len(with_email) > 1 else with_email[0])
+    delivered = run.delivered
+    if with_email:  # spread pages sent their own: this finds only what they left
+        delivered = both(delivered, deliver(with_email, label if len(with_email) > 1 else with_email[0]))
     return ended(FlowResult(
         flow=flow_name, communities=results,
         sent=len(delivered.sent), failed=len(delivered.failed), deferred=len(delivered.deferred),
         delivery_stopped=delivered.stopped, held=len(delivered.held), for_worker=delivered.for_worker,
         summary=summarise(flow_name, label, results, delivered, artifact=artifact),
     ))
+
+
+def both(first: DeliveryReport, second: DeliveryReport) -> DeliveryReport:
+    if not (first.sent or first.failed or first.deferred or first.held or first.for_worker or first.stopped):
+        return second
+    return DeliveryReport(
+        sent=first.sent + second.sent, failed=first.failed + second.failed,
+        deferred=first.deferred + second.deferred, busy=first.busy + second.busy,
+        stopped=first.stopped or second.stopped, held=first.held + second.held,
+        problems=first.problems + second.problems, for_worker=first.for_worker + second.for_worker)
 
 
 # Every field of a CommunityResult is given, so one shared set says so for all of them: pydantic

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     send_threads: int = Field(default=4, ge=1, le=32)
     # Who sees the portfolio in the web app (comma-separated addresses): read-only, never a decider.
     programme_staff: str = ""
+    # A run over every CoP works in pages of this many CoPs. With page_workers 0 (the default)
+    # the flow does its pages itself; above 0, task workers (`prefect task serve --module
+    # tasks.page_tasks`, docs/operations.md) take them, at most twice this many pages queued at once.
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    page_workers: int = Field(default=0, ge=0, le=1_000)
 
     @field_validator("archive_url")
     @classmethod

@@ -70,6 +70,19 @@ def no_local_server_left(request: pytest.FixtureRequest) -> Iterator[None]:
     if root is not None:
         stop_servers_under(root)
 
+
+@pytest.fixture(autouse=True)
+def environment_as_it_was() -> Iterator[None]:
+    """Code run in the test process may set environment variables for its own process (the demo
+    points copflow at its folder and quiets Prefect's console log): put them back after each
+    test, so they reach no later test nor the servers and workers it starts."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
+
+
 COPFLOW = str(Path(sys.executable).parent / "copflow")
 SAMPLE_CHARTER = REPO / "examples" / "aaot-charter.yaml"
 

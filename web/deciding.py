@@ -312,7 +312,7 @@ def _warm_then_open() -> None:
 
 def warm() -> None:
     """Best effort: a failure here shows again, with its own message, when someone decides."""
-    from flows.runtime.dispatch import FLOWS, load_flow, local_api, private_files, server_url, settings_for_here
+    from flows.runtime.dispatch import FLOWS, api_for_here, load_flow, private_files, settings_for_here
 
     for name in PLANS:
         load_flow(name)
@@ -324,8 +324,7 @@ def warm() -> None:
 
         # What the first run would otherwise pay for: a run's settings, the local API's start,
         # the once-per-process version check, and the API's first read of a run.
-        extra = {} if server_url() else local_api()  # no server configured: copflow's local one, started now
-        with private_files(), settings_for_here(extra), get_client(sync_client=True) as client:
+        with private_files(), settings_for_here(api_for_here()), get_client(sync_client=True) as client:
             client.raise_for_api_version_mismatch_once()
             client.read_flow_runs(limit=1)
     except Exception:  # noqa: S110 - warming is an optimisation only

@@ -77,8 +77,17 @@ def run_here(name: str, request: BaseModel, *, return_state: bool = False) -> An
 
     flow, request = load_flow(name), keep_text(request)
     configured = server_url() is not None
-    with private_files(), standing_in_for_the_worker(configured), settings_for_here({} if configured else local_api()):
+    with private_files(), standing_in_for_the_worker(configured), settings_for_here(api_for_here()):
         return flow(request=request, return_state=return_state)
+
+
+def api_for_here() -> dict[Any, Any]:
+    """The API a run here records to: the one configured (a server's, or a test harness's),
+    else copflow's local server. Read from the setting itself, not server_url(): whether to run
+    through a deployment is another question (tests answer it apart)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return {} if PREFECT_API_URL.value() else local_api()
 
 
 _HERE: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # (id(settings), extra) -> (those settings, for a run here)

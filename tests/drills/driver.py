@@ -74,7 +74,7 @@ def _direct_run(name: str, request: Any) -> Any:
 
     # The typed text stays in the request: run_flow's keeping it in the database (text_id) is
     # orchestration, replaced here along with the rest.
-    fields = request.model_dump(exclude={"today", "operator", "text_id"})
+    fields = request.model_dump(exclude={"today", "operator", "text_id", "channel", "drawn_version"})
     fields["actor"] = fields.pop("actor_id")  # a person id, as the flow is given
     use_case = {"close": close, "continue": continue_community, "rotate": rotate}[name]
     slug = fields.pop("slug")

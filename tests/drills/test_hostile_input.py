@@ -999,7 +999,7 @@ def test_a_flow_run_here_writes_under_a_private_umask(tmp_path: Path, monkeypatc
     from flows.requests import LaunchRequest
     from flows.runtime import dispatch
 
-    def flow(request: Any) -> str:
+    def flow(request: Any, return_state: bool = False) -> str:
         (tmp_path / "written").write_text("x")
         (tmp_path / "made").mkdir()
         return "done"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -170,10 +171,16 @@ def test_each_task_run_is_named_for_what_it_does(home: Path, prefect_harness: No
     state = launch(request=LaunchRequest(slug=slug, actor_id=pid(CONVENOR), today=DAY0), return_state=True)
     result = state.result()
     assert result.communities[0].planning_lead == "Sam Okafor" and result.sent == 4
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
-            id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
-    assert sorted(r.name for r in runs) == [f"deliver: {slug}", f"launch: {slug}"]
+    wanted, names = [f"deliver: {slug}", f"launch: {slug}"], []
+    # Task runs reach the API as events, shipped in the background: they may land just after the flow ends.
+    for _ in range(60):
+        with get_client(sync_client=True) as client:
+            names = sorted(r.name for r in client.read_task_runs(flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))))
+        if names == wanted:
+            break
+        time.sleep(0.5)
+    assert names == wanted
 
 
 def test_a_database_hiccup_is_retried_once_and_queues_nothing_twice(

@@ -83,6 +83,17 @@ def environment_as_it_was() -> Iterator[None]:
         os.environ.update(before)
 
 
+@pytest.fixture(autouse=True)
+def events_to_the_harness(request: pytest.FixtureRequest) -> None:
+    """Prefect keeps one events worker per process for any running server, bound to the API it
+    first sent to: an earlier test's server (now stopped) would take this test's events. Before a
+    test on the harness, let any such worker go, so the next one is made for the harness."""
+    if "prefect_harness" in request.fixturenames:
+        from prefect.events.worker import EventsWorker
+
+        EventsWorker.drain_all(timeout=5, at_exit=False)
+
+
 COPFLOW = str(Path(sys.executable).parent / "copflow")
 SAMPLE_CHARTER = REPO / "examples" / "aaot-charter.yaml"
 

@@ -29,6 +29,7 @@ from tasks.storage.db import _sessionmaker, engine, session_scope
 from tasks.storage.queries import current_members, get_community, role_of
 from tasks.usecases.acting import as_drawn
 from web.acting import CHANNEL_WEB
+from web.turns import Turns
 
 # Which decisions each stage opens (models/stages.py has the guards that say so for certain).
 OPEN: dict[str, frozenset[Stage]] = {
@@ -180,7 +181,11 @@ def _run(name: str, request: BaseModel) -> Any:
     from flows.runtime.dispatch import run_here
 
     _WARM.wait()  # during start-up: wait for the warming, not start a second local API beside it
-    return run_here(name, request, return_state=True)
+    with RUNS.turn():
+        return run_here(name, request, return_state=True)
+
+
+RUNS = Turns()  # one decision's flow run at a time in this process (web/turns.py says why)
 
 
 def _plan_launch(a: Asked, today: date) -> tuple[Callable[[Session], Any], BaseModel]:

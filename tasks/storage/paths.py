@@ -18,10 +18,17 @@ DEFAULT_HOME = Path("./copflow-data")
 def env(name: str) -> str | None:
     """COPFLOW_<NAME>; like pydantic-settings, the name is matched without regard to case."""
     wanted = f"COPFLOW_{name}"
-    if wanted in os.environ:
-        return os.environ[wanted]
-    lowered = wanted.lower()
-    return next((v for k, v in os.environ.items() if k.lower() == lowered), None)
+    value = os.environ.get(wanted)
+    if value is not None:
+        return value
+    # Looked up often (every signed link in every email): the raw bytes keys are scanned, as
+    # os.environ.items() decodes every key and value on each pass.
+    if os.supports_bytes_environ:
+        lowered = os.fsencode(wanted.lower())
+        key = next((k for k in os.environb if k.lower() == lowered), None)
+        return None if key is None else os.environ[os.fsdecode(key)]
+    lowered_name = wanted.lower()
+    return next((v for k, v in os.environ.items() if k.lower() == lowered_name), None)
 
 
 def home() -> Path:

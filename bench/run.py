@@ -268,7 +268,7 @@ def decisions_section(data: Data, args: argparse.Namespace, home: Path, result: 
     log(f"web decisions: {args.web_decisions} convenors at N={args.n}, embedded and with a Prefect server")
     with PrefectServer(args.data / "prefect-decisions") as server:
         result["web_decisions"] = measure(data, args.n, home / "web-decisions", server.env(),
-                                          args.web_decisions, at_once=2)
+                                          args.web_decisions, at_once=2, think=1.0, ceiling_at_once=4)
     return f"\n\n{decisions_table(result['web_decisions'], args.n)}"
 
 

@@ -33,7 +33,7 @@ EPILOGUE = Path(__file__).resolve().parent.parent / "examples" / "gallery-epilog
 SHOWN = {
     "member-invitation": re.compile(r"invite:peer-support:kofi@"),  # grew out of another CoP
     "handover-pack": re.compile(r"handover:aaot:\d+:joy@"),  # chosen by the rota, may decline
-    "sponsor-report": re.compile(r"report:aaot:2027-07-01:priya@"),  # a fall in attendance
+    "sponsor-report": re.compile(r"report:aaot:2026-07-01:priya@"),  # a fall in attendance
     "closing-notice": re.compile(r"closing:aaot:.*:tom@"),  # invited to the successor
     "close-proposal": re.compile(r"close-proposal:aaot:.*:joy@"),
     "final-sponsor-report": re.compile(r"final-report:aaot:priya@"),

@@ -220,7 +220,8 @@ def play(console: Console, steps: list[Step]) -> Year:
 
 
 def web_people() -> dict[str, str | None]:
-    """Someone to sign in to the web app as: a member of a CoP still open, and a sponsor sent reports."""
+    """Someone to sign in to the web app as: a member and the convenor of a CoP still open, and a
+    sponsor sent reports."""
     from sqlalchemy import select
 
     from models.db.tables import Community, Membership, OutboxMessage, Person
@@ -233,7 +234,13 @@ def web_people() -> dict[str, str | None]:
                                   ~Membership.is_convenor, ~Membership.planning_group).order_by(Membership.id))
         sponsor = db.scalar(select(OutboxMessage.to_email).where(OutboxMessage.template == "sponsor-report",
                                                                 OutboxMessage.status == "sent"))
-    return {"url": web_url(), "member": member, "sponsor": sponsor}
+        convenor = db.execute(select(Person.email, Community.slug).select_from(Membership)
+                              .join(Person, Person.id == Membership.person_id)
+                              .join(Community, Community.id == Membership.community_id)
+                              .where(Community.stage != "archived", Membership.left_on.is_(None),
+                                     Membership.is_convenor).order_by(Membership.id)).first()
+    return {"url": web_url(), "member": member, "sponsor": sponsor,
+            "convenor": convenor.email if convenor else None, "convenor_cop": convenor.slug if convenor else None}
 
 
 def say_outro(console: Console, home: Path, year: Year, steps: int, started: float) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,8 @@ def run_demo(cli, home: Path, **env: str):  # type: ignore[no-untyped-def]
     return done
 
 
-def test_the_demo_runs_twice_and_leaves_what_it_says(home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_runs_twice_and_leaves_what_it_says(home: Path, cli,  # type: ignore[no-untyped-def]
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     (home / "mine.txt").write_text("not the demo's")
     demo = home / "demo"
     # The second run clears the demo's own folder and tells the same story. It also has a
@@ -78,6 +81,7 @@ def test_the_demo_runs_twice_and_leaves_what_it_says(home: Path, cli) -> None:  
         assert (closing["stage"], closing["successor"]) == ("archived", "peer-support")
         assert successor["predecessors"] == ["aaot"] and successor["stage"] == "launching"
 
+    the_convenor_carries_on_in_the_web(demo, out, monkeypatch)
     assert (home / "mine.txt").read_text() == "not the demo's"  # only the demo's folder is cleared
     if not os.environ.get("COPFLOW_DATABASE_URL"):  # on SQLite the home's own database stays too
         assert (home / "copflow.db").exists()
@@ -91,3 +95,34 @@ def test_a_folder_the_demo_did_not_make_is_left_alone(home: Path, cli) -> None: 
     assert refused.stderr.startswith("copflow: ") and "was not made by 'copflow demo'" in refused.stderr
     assert len(refused.stderr.splitlines()) == 1
     assert (home / "demo" / "notes.txt").read_text() == "someone's notes"
+
+
+def the_convenor_carries_on_in_the_web(demo: Path, out: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the demo's last words suggest, on today's real date: the demo's year is past, so its
+    successor's convenor can record the session it held and rotate the lead in the web app."""
+    from tasks.storage.settings import get_settings
+    from tests.web import support
+
+    convenor = "lee@example.org"
+    assert f"convenor of peer-support ({convenor})" in out
+    monkeypatch.setenv("COPFLOW_HOME", str(demo))
+    monkeypatch.setenv("COPFLOW_DATABASE_URL", f"sqlite:///{demo / 'copflow.db'}")
+    get_settings.cache_clear()
+    held = SUCCESSOR.first_session.date() if SUCCESSOR.first_session else None
+    assert held is not None and held < date.today()  # the demo's days are behind the real clock
+    with support.client() as c:
+        support.sign_in(c, convenor)
+        form = c.get("/cops/peer-support/sessions/new")
+        attended = re.findall(r'name="attended" type="checkbox" value="(\d+)"', form.text)
+        recorded = c.post("/cops/peer-support/sessions/new", data={
+            "csrf_token": support.csrf(form.text), "held_on": held.isoformat(), "attended": attended[:5],
+            "guests": "0", "topics": "Peer roles in outreach", "consent": "private"})
+        assert recorded.status_code == 200 and "Session recorded" in recorded.text, recorded.text[-800:]
+        form = c.get("/cops/peer-support/decide/rotate")
+        drawn = re.search(r'name="drawn" value="(\d+)"', form.text)
+        assert drawn, form.text[-800:]
+        rotated = c.post("/cops/peer-support/decide/rotate",
+                         data={"csrf_token": support.csrf(form.text), "drawn": drawn.group(1)})
+        assert rotated.status_code == 200, rotated.text[-800:]
+    handovers = [p.name for p in (demo / "outbox").glob("handover_peer-support_*.eml")]
+    assert len(handovers) == 2  # the incoming and the outgoing lead

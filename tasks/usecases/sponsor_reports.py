@@ -312,12 +312,6 @@ def queue_final_report(db: Session, community: Community, *, today: date, flow_r
                               inputs=inputs)
 
 
-def reports_built_by(db: Session, community: Community, flow_run_id: str | None) -> list[SponsorReport]:
-    return list(db.scalars(select(SponsorReport).where(
-        SponsorReport.community_id == community.id, SponsorReport.flow_run_id == flow_run_id)
-        .order_by(SponsorReport.period_start)))
-
-
 def next_report(community: Community, today: date) -> tuple[Period, date]:
     return next_due(first_day(community), report_kind(community), today)
 

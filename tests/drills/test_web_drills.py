@@ -438,7 +438,7 @@ def _(c: TestClient) -> None:
 
 @case("a session that is too old")
 def _(c: TestClient) -> None:
-    from web.auth import SESSION_HOURS
+    from tasks.usecases.sign_in import SESSION_HOURS
 
     token = signed(c)
     with session_scope() as db:

@@ -239,7 +239,7 @@ class Year:
         """A link to sign in to the web app, asked for as its sign-in page asks (web/signin.py),
         and delivered at once as it delivers it; no web server runs."""
         from tasks.email.delivery import deliver_pending
-        from web.auth import request_sign_in
+        from tasks.usecases.sign_in import request_sign_in
 
         asked = request_sign_in(self.email(step.who), "copflow demo", None)
         if asked.limited:

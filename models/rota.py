@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,19 @@ def suggest_leads(candidates: Sequence[Candidate], attended: Mapping[int, int], 
             if not (c.is_convenor or c.is_sponsor or c.opted_out or c.membership_id == outgoing_id)
             and attended.get(c.membership_id, 0) > 0]
     return sorted(pool, key=lambda c: (-attended[c.membership_id], c.name, c.membership_id))[:limit]
+
+
+class Term(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def started_on(self) -> date: ...
+
+
+T = TypeVar("T", bound=Term)
+
+
+def lead_term(open_terms: Iterable[T]) -> T | None:
+    """The planning lead's term among the open ones: the one begun last (on a tie, recorded last).
+    More than one open is an older copflow's bug or a hand edit: the others are stale, not leads."""
+    return max(open_terms, key=lambda t: (t.started_on, t.id), default=None)

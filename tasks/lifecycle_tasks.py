@@ -20,9 +20,10 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 from sqlalchemy.exc import OperationalError
 
+from models.masking import masked
 from models.stories import Consent
 from models.vocabulary import SessionFormat
-from tasks.email.delivery import DeliveryReport, masked
+from tasks.email.delivery import DeliveryReport
 from tasks.rendering import render
 from tasks.storage.db import session_scope
 from tasks.usecases import archive as archiving

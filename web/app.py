@@ -17,8 +17,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tasks.rendering import TEMPLATES
+from tasks.usecases import sign_in as auth
 from tasks.web_links import web_secret, web_url
-from web import auth, cop_members, cop_tasks, create, decisions, links, member, portfolio, records, signin, sponsor
+from web import cop_members, cop_tasks, create, decisions, links, member, portfolio, records, signin, sponsor
 from web.pages import page
 
 COOKIE = "copflow_session"

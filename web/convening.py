@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from models.db.tables import Community, OutboxMessage
 from tasks.storage.audit import CHANNEL
 from tasks.storage.db import read_scope, session_scope
-from web import auth
+from tasks.usecases import sign_in as auth
 from web.acting import CHANNEL_WEB
 from web.member import to_sign_in
 from web.pages import csrf_ok, page

@@ -35,8 +35,7 @@ def people_of(slug: str) -> CopPeople:
     """Current members in the order they joined, with the CoP's usual format."""
     with read_scope() as db:
         cop = db.execute(select(community.c.id, community.c.format).where(community.c.slug == slug)).one()
-        lead = db.scalar(select(role_term.c.membership_id).where(role_term.c.community_id == cop.id,
-                                                                  role_term.c.ended_on.is_(None)))
+        lead = db.scalar(selects.open_term(select(role_term.c.membership_id), cop.id))
         rows = db.execute(selects.current_members(
             select(membership, person.c.name, person.c.email)
             .join(person, person.c.id == membership.c.person_id), cop.id)).all()

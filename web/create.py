@@ -18,7 +18,8 @@ from models.charter import MAX_MEMBERS, MAX_SPONSORS, Charter
 from models.errors import BadInput, CopflowError
 from models.vocabulary import Cadence, MemberKind, ReportPeriod, SessionFormat
 from tasks.charter_file import MAX_CHARTER_BYTES, field_path, parse_charter
-from web import auth, forms
+from tasks.usecases import sign_in as auth
+from web import forms
 from web.convening import on_the_web
 from web.member import to_sign_in
 from web.pages import csrf_ok, page

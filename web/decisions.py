@@ -9,7 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from models.errors import BadInput, CopflowError
-from web import auth, deciding
+from tasks.usecases import sign_in as auth
+from web import deciding
 from web.deciding import MAX_NOTICE_DAYS, MAX_REASON, OPEN, Asked, Look, decide, look
 from web.member import to_sign_in
 from web.pages import csrf_ok, page

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from models.db.tables import WebToken
 from models.errors import CopflowError
 from tasks.storage.db import insert_if_absent, read_scope
+from tasks.usecases import sign_in as auth
 from tasks.web_links import LINK_DAYS, ActionLink, LinkProblem, read_action_token, token_hash
-from web import acting, auth
+from web import acting
 from web.pages import csrf_ok, page
 from web.reads import MyCommunity, community_name, my_communities
 from web.signin import CsrfField, refused_form, signed_in

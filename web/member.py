@@ -12,7 +12,8 @@ from sqlalchemy import Connection
 from models.errors import CopflowError
 from tasks.storage.audit import CHANNEL
 from tasks.storage.db import read_scope, session_scope
-from web import acting, auth
+from tasks.usecases import sign_in as auth
+from web import acting
 from web.console import console_for
 from web.pages import csrf_ok, page
 from web.portfolio import is_programme_staff

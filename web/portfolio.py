@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from models.lifecycle import Stage
 from tasks.storage.db import read_scope
-from web import auth
+from tasks.usecases import sign_in as auth
 from web.charts import sparkline
 from web.pages import page
 from web.signin import signed_in

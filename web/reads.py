@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select
 
 from models.db.schema import community, cop_session, membership, outbox_message, person, role_term
 from models.vocabulary import Cadence
+from tasks.storage import selects
 
 SPONSOR_TEMPLATES = ("sponsor-report", "final-sponsor-report")
 STEP = {Cadence.weekly: timedelta(days=7), Cadence.fortnightly: timedelta(days=14)}
@@ -67,9 +68,7 @@ def _plus(base: date, cadence: Cadence, n: int) -> date:
 def _communities(person_id: int):  # type: ignore[no-untyped-def]
     last = (select(func.max(cop_session.c.held_on)).where(cop_session.c.community_id == community.c.id)
             .scalar_subquery())
-    lead = (select(role_term.c.membership_id).where(role_term.c.community_id == community.c.id,
-                                                    role_term.c.ended_on.is_(None))
-            .limit(1).scalar_subquery())
+    lead = selects.open_term(select(role_term.c.membership_id), community.c.id).scalar_subquery()
     return (select(community, membership.c.is_convenor, membership.c.planning_group,
                    membership.c.volunteered, membership.c.opted_out, membership.c.emails_stopped,
                    (lead == membership.c.id).label("leads"), last.label("last_held"))

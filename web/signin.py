@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
-from web import auth
+from tasks.usecases import sign_in as auth
 from web.pages import csrf_ok, csrf_token, page, safe_next
 
 router = APIRouter()

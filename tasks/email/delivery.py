@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +33,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from models.db.tables import OutboxMessage
-from models.erasure import scrub_phones
+from models.masking import masked
 from tasks.crashpoints import crash_point
 from tasks.email.message import build_message
 from tasks.email.outbox import pending_ids
@@ -52,15 +51,6 @@ from tasks.storage.settings import Settings, get_settings
 log = logging.getLogger("copflow.email")
 
 MAX_BACKOFF = timedelta(hours=6)
-
-
-ADDRESS = re.compile(r"[^\s<>()\",;:\[\]]+@[^\s<>()\",;:\[\]]+")
-
-
-def masked(text: str) -> str:
-    """A server's words with any address or phone number in them masked: fit for logs, events
-    and results (Prefect's stores hold no contact details, DESIGN 6a)."""
-    return scrub_phones(ADDRESS.sub("[address]", text), "[number]")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import ExceptionContext
 
 from models.errors import BadInput
+from models.masking import masked_database_error
 from tasks.storage.database_url import checked_url, shown, sqlite_path
 from tasks.storage.paths import database_url, home, private_folder
 from tasks.storage.revisions import check_revision, refuse_newer, stored_revisions
@@ -52,8 +54,34 @@ def engine_for(url: str) -> Engine:
             reading = conn.get_execution_options().get(READ_ONLY, False)
             conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
-        return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        return masking_errors(engine)
+    return masking_errors(create_engine(url, pool_pre_ping=True, hide_parameters=True))
+
+
+def masking_errors(engine: Engine) -> Engine:
+    """The engine's errors mask what the database repeats of a row (PostgreSQL's DETAIL line:
+    `Key (email)=(a@b.org) already exists`): hide_parameters keeps out only the statement's values."""
+    event.listen(engine, "handle_error", _mask_error)
+    return engine
+
+
+def _mask_error(context: ExceptionContext) -> None:
+    # In place: SQLAlchemy raises its error `from` the driver's, so both are read in a traceback.
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None:
+            error.args = tuple(masked_database_error(a) if isinstance(a, str) else a for a in error.args)
+    _mask_diagnostic(context.original_exception)
+
+
+def _mask_diagnostic(error: BaseException) -> None:
+    """psycopg keeps the server's whole report on its error (diag), and pickles it with it."""
+    diag = getattr(error, "diag", None)
+    if diag is None or getattr(error, "_info", None) is None:
+        return
+    from psycopg.pq import DiagnosticField
+
+    report = {f: getattr(diag, f.name.lower(), None) for f in DiagnosticField}
+    error._info = {f: masked_database_error(v).encode() for f, v in report.items() if v is not None}  # type: ignore[attr-defined]
 
 
 def private_database(path: Path) -> None:

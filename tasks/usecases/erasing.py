@@ -94,7 +94,7 @@ def _may_hold(db: Session, columns: list[Any], addresses: Iterable[str]) -> Colu
             # SQLite's LIKE ignores ASCII case already; lower() would cost a copy of each value.
             wanted.append(text.contains(pieces[-1], autoescape=True) if db.get_bind().dialect.name == "sqlite"
                           else text.icontains(pieces[-1], autoescape=True))
-    return or_(*wanted)
+    return or_(False, *wanted)  # nothing to look for: no row may hold it
 
 
 def _own_rows(table: Table, communities: set[int]) -> ColumnElement[bool] | None:

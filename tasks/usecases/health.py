@@ -98,6 +98,7 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
     for cid, mid, at_start in db.execute(
         select(RoleTerm.community_id, RoleTerm.membership_id, RoleTerm.sessions_at_start)
         .where(RoleTerm.community_id.in_(ids), RoleTerm.ended_on.is_(None))
+        .order_by(RoleTerm.started_on, RoleTerm.id)  # should two be open, the last begun is the lead's
     ):
         current[cid] = (mid, at_start)
     rota = rota_candidates(db, ids)

@@ -43,7 +43,7 @@ def replies_of(db: Session, community: Community) -> Replies:
                    .join(RoleTerm, RoleTerm.membership_id == Membership.id)
                    .where(RoleTerm.community_id == community.id, RoleTerm.ended_on.is_(None),
                           Membership.left_on.is_(None))
-                   .order_by(RoleTerm.id.desc()).limit(1))
+                   .order_by(RoleTerm.started_on.desc(), RoleTerm.id.desc()).limit(1))
     return Replies(convenor=convenor, lead=lead)
 
 
@@ -63,7 +63,7 @@ def replies_for(db: Session, community_ids: Sequence[int]) -> dict[int, Replies]
         .join(Membership, Membership.person_id == Person.id)
         .join(RoleTerm, RoleTerm.membership_id == Membership.id)
         .where(RoleTerm.community_id.in_(ids), RoleTerm.ended_on.is_(None), Membership.left_on.is_(None))
-        .order_by(RoleTerm.id.desc())
+        .order_by(RoleTerm.started_on.desc(), RoleTerm.id.desc())
     ):
         leads.setdefault(cid, Recipient(name=name, email=email) if email else None)
     return {cid: Replies(convenor=convenors.get(cid), lead=leads.get(cid)) for cid in ids}

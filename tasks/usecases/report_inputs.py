@@ -29,10 +29,10 @@ from models.db.schema import (
     planning_task,
     role_term,
     sponsor,
-    story,
 )
 from models.sessions import SessionFacts
-from models.stories import Consent, StoryFacts
+from models.stories import StoryFacts
+from tasks.usecases.stories import stories_of
 
 NEXT_TASKS = 6  # open tasks a report lists under "what is next"
 
@@ -156,15 +156,8 @@ def _records(db: Session, ids: list[int], into: dict[int, ReportInputs]) -> None
         .where(health_record.c.community_id.in_(ids))
     ):
         into[cid].health.append((on_date, list(signals or ())))
-    for s in db.execute(
-        select(story.c.id, story.c.community_id, story.c.told_on, story.c.recorded_on, story.c.text,
-               story.c.consent, story.c.session_id, person.c.name.label("teller"))
-        .outerjoin(person, story.c.teller_id == person.c.id)
-        .where(story.c.community_id.in_(ids)).order_by(story.c.told_on, story.c.id)
-    ):
-        into[s.community_id].stories.append(StoryFacts(
-            story_id=s.id, told_on=s.told_on, recorded_on=s.recorded_on, text=s.text,
-            consent=Consent(s.consent), teller=s.teller, at_session=s.session_id is not None))
+    for cid, told in stories_of(db, ids).items():
+        into[cid].stories = told
 
 
 def read_inputs(db: Session, community_ids: Sequence[int]) -> dict[int, ReportInputs]:

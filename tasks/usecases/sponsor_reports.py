@@ -16,7 +16,6 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.orm import Session
 
 from models.db.tables import AuditEntry, Community, SponsorReport
@@ -35,6 +34,7 @@ from models.reporting import (
     next_session,
     shared_stories,
 )
+from models.rota import lead_term
 from models.stages import REPORTING_STAGES, was_withdrawn
 from models.vocabulary import ReportPeriod
 from tasks.crashpoints import crash_point
@@ -97,10 +97,8 @@ def _leads(inputs: ReportInputs, period: Period) -> tuple[str | None, list[str],
     terms = [t for t in inputs.terms if t.started_on <= period.end]
     then = [t for t in terms if t.ended_on is None or t.ended_on > period.end]
     lead = then[-1].name if then else None
-    now = [t for t in inputs.terms if t.ended_on is None]
-    if len(now) > 1:  # more than one open term is an error, not a choice
-        raise MultipleResultsFound(f"{len(now)} open planning-lead terms")
-    return lead, list(dict.fromkeys(t.name for t in terms)), now[0].name if now else None
+    now = lead_term(t for t in inputs.terms if t.ended_on is None)
+    return lead, list(dict.fromkeys(t.name for t in terms)), now.name if now else None
 
 
 def _members_at(inputs: ReportInputs, day: date) -> int:
@@ -310,12 +308,6 @@ def queue_final_report(db: Session, community: Community, *, today: date, flow_r
     return _queue_to_sponsors(db, community, row, template="final-sponsor-report",
                               key_for=lambda email: final_key(community.slug, email), today=today,
                               inputs=inputs)
-
-
-def reports_built_by(db: Session, community: Community, flow_run_id: str | None) -> list[SponsorReport]:
-    return list(db.scalars(select(SponsorReport).where(
-        SponsorReport.community_id == community.id, SponsorReport.flow_run_id == flow_run_id)
-        .order_by(SponsorReport.period_start)))
 
 
 def next_report(community: Community, today: date) -> tuple[Period, date]:

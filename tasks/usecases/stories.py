@@ -8,6 +8,7 @@ stored report, whether its consent was kept (fidelity reads it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from models.db import schema
 from models.db.tables import Community, CopSession, Membership, SponsorReport, Story
 from models.lifecycle import Stage
 from models.reporting import Period, shared_stories
@@ -57,11 +59,23 @@ def add_story(db: Session, slug: str, *, on: date, text: str, consent: Consent =
 
 
 def story_facts(db: Session, community: Community) -> list[StoryFacts]:
-    rows = db.scalars(select(Story).options(selectinload(Story.teller))
-                      .where(Story.community_id == community.id).order_by(Story.told_on, Story.id))
-    return [StoryFacts(story_id=s.id, told_on=s.told_on, recorded_on=s.recorded_on, text=s.text,
-                       consent=Consent(s.consent), teller=s.teller.name if s.teller else None,
-                       at_session=s.session_id is not None) for s in rows]
+    return stories_of(db, [community.id])[community.id]
+
+
+def stories_of(db: Session, community_ids: Sequence[int]) -> dict[int, list[StoryFacts]]:
+    """Each CoP's stories, by day told then id, with the teller's name: one query for them all."""
+    found: dict[int, list[StoryFacts]] = {cid: [] for cid in community_ids}
+    told, teller = schema.story, schema.person
+    for s in db.execute(
+        select(told.c.id, told.c.community_id, told.c.told_on, told.c.recorded_on, told.c.text,
+               told.c.consent, told.c.session_id, teller.c.name.label("teller"))
+        .outerjoin(teller, told.c.teller_id == teller.c.id)
+        .where(told.c.community_id.in_(list(community_ids))).order_by(told.c.told_on, told.c.id)
+    ):
+        found[s.community_id].append(StoryFacts(
+            story_id=s.id, told_on=s.told_on, recorded_on=s.recorded_on, text=s.text,
+            consent=Consent(s.consent), teller=s.teller, at_session=s.session_id is not None))
+    return found
 
 
 def people_names(db: Session, community: Community) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models.errors import BadInput
-from tasks.email.delivery import masked
+from models.masking import masked
 from tasks.email.notify import refusal
 from tasks.email.smtp import refusal_kind
 from tasks.email.transports import SettingsRefused

@@ -169,3 +169,17 @@ def test_the_rota_order_starts_with_the_next_pick_and_keeps_the_order_of_resort(
 
 def test_the_rota_order_is_empty_when_nobody_can_lead() -> None:
     assert rota_order([person(6, out=True), person(7, sponsor=True)], outgoing_id=None) == []
+
+
+def test_of_two_open_terms_the_lead_is_the_one_begun_last() -> None:
+    from dataclasses import dataclass
+
+    from models.rota import lead_term
+
+    @dataclass(frozen=True)
+    class Open:
+        id: int
+        started_on: date
+
+    terms = [Open(7, date(2027, 3, 1)), Open(3, date(2027, 5, 1)), Open(9, date(2027, 5, 1))]
+    assert (lead_term(terms), lead_term([])) == (Open(9, date(2027, 5, 1)), None)

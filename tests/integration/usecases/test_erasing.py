@@ -97,3 +97,18 @@ def test_an_address_typed_into_another_cop_goes_either_way_it_is_read(
                                          .where(CopSession.held_on == LATER)).one())
     assert tuple(stored) == (["A case from [address erased]"],
                              "Lee ([address erased]) and jolee@example.org")
+
+
+def test_the_walk_builds_no_empty_or_for_a_table_without_text(home: Path) -> None:
+    """A table with no text column (attendance) once gave SQLAlchemy an or_() of nothing,
+    which it warns will become an error."""
+    import warnings
+
+    from sqlalchemy.exc import SADeprecationWarning
+
+    from tasks.usecases.erasing import erase_everywhere
+
+    _archived()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SADeprecationWarning)
+        in_db(erase_everywhere, {"nobody@example.org": 0}, set())

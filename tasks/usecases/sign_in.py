@@ -1,5 +1,6 @@
 """Who is signed in: one-time sign-in links, sessions and rate limits, all kept in the database
-(so replicas share them). Tokens and session ids are random; only their hashes are stored."""
+(so replicas share them). Tokens and session ids are random; only their hashes are stored.
+The web app (web/signin.py) and the demo both sign people in through here."""
 
 from __future__ import annotations
 

@@ -76,9 +76,12 @@ def communities(db: Connection, slug: str | None = None) -> list[Cop]:
     return list(db.execute(query))
 
 
-def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
-    """The facts of a page of CoPs, in eleven statements, each fetched at once (not row by row)."""
-    ids = _ids([c.id for c in cops])
+def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: bool = False) -> PageFacts:
+    """The facts of a page of CoPs, in eleven statements, each fetched at once (not row by row).
+    slug_range: the page is every CoP from its first slug to its last (a page of communities()),
+    so a statement names the range, not each id."""
+    ids = (select(community.c.id).where(community.c.slug.between(cops[0].slug, cops[-1].slug))
+           if slug_range and cops else _ids([c.id for c in cops]))
     facts = PageFacts()
     # Only the members who carry something fidelity and the portfolio look at: a convenor, the
     # planning group, a lead, an owner of a task, or a sponsor (a few per CoP, not every member).
@@ -146,15 +149,13 @@ def _read_sessions(db: Connection, ids: Any, today: date, facts: PageFacts) -> N
     """Sessions held by today with how many came, the different people at each CoP's recent
     sessions, and the stories told by then (three statements; counted in SQL, not row by row)."""
     held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-    came = (select(attendance.c.session_id, func.count().label("came"))
-            .join(cop_session, cop_session.c.id == attendance.c.session_id)
-            .where(held).group_by(attendance.c.session_id).subquery())
+    # Counted per session on attendance's key (session_id first), not grouped over every row.
+    came = select(func.count()).where(attendance.c.session_id == cop_session.c.id).scalar_subquery()
     words: dict[str | None, tuple[str, ...]] = {}  # topics and outputs repeat (mostly "[]"): decode each once
     kinds: dict[int, tuple[str, ...]] = {}  # one tuple per count of attendees, shared
     for cid, held_on, count, topics, outputs in db.execute(
-        select(cop_session.c.community_id, cop_session.c.held_on, func.coalesce(came.c.came, 0),
+        select(cop_session.c.community_id, cop_session.c.held_on, came,
                cast(cop_session.c.topics, Text), cast(cop_session.c.outputs, Text))
-        .outerjoin(came, came.c.session_id == cop_session.c.id)
         .where(held).order_by(cop_session.c.held_on, cop_session.c.id)
     ).all():
         if count not in kinds:

@@ -8,7 +8,7 @@ read-only commands never load it (tasks/storage/views.py explains why).
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -247,8 +247,11 @@ def _sponsor_roles(facts: PageFacts, cop: Cop) -> list[SponsorRole]:
     members = facts.members[cop.id]
     leads = {t.membership_id for t in facts.terms[cop.id]}
     roles = []
+    acting = facts.sponsors_acting.get(cop.id, ())
     for s in facts.sponsors[cop.id]:
         theirs = [m for m in members if m.person_id == s.person_id]
+        if not theirs and s.person_id not in acting:
+            continue  # the usual case: a sponsor holds no membership and never acted
         for role, found in (("convenor", any(m.is_convenor for m in theirs)),
                             ("planning-group", any(m.planning_group and not m.is_convenor for m in theirs)),
                             ("led-planning", any(m.id in leads for m in theirs)),
@@ -260,7 +263,11 @@ def _sponsor_roles(facts: PageFacts, cop: Cop) -> list[SponsorRole]:
 
 def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
     person_of = {m.id: (m.person_id, m.name) for m in facts.members[cop.id]}
-    work = Counter(person_of[t.owner_id][1] for t in facts.tasks[cop.id] if t.status == "done")
+    work: dict[str, int] = {}  # as Counter would count them, in the same order, without its cost
+    for t in facts.tasks[cop.id]:
+        if t.status == "done":
+            name = person_of[t.owner_id][1]
+            work[name] = work.get(name, 0) + 1
     sessions = facts.sessions[cop.id]
     stage = Stage(cop.stage)
     return FidelityInputs(
@@ -269,7 +276,7 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         ended_on=cop.archived_on if stage is Stage.archived else cop.closing_since,
         rotate_every=cop.rotate_every_sessions, sessions=sessions,
         sponsors=len(facts.sponsors[cop.id]), sponsor_roles=_sponsor_roles(facts, cop),
-        terms=_terms(facts, cop, person_of), planning_work=dict(work),
+        terms=_terms(facts, cop, person_of), planning_work=work,
         email_kinds=facts.email_kinds[cop.id],
         stories=story_facts(facts.stories[cop.id]), shared=shared_stories(facts.reports[cop.id], today),
         names=facts.names[cop.id] + [s.name for s in facts.sponsors[cop.id]],

@@ -9,8 +9,9 @@ A programme-staff session asks the app (FastAPI's test client, no server) for /p
 on two dates: today (the machine's date; the bench's sessions come later, so none is read) and
 2 April 2027 ("sessions held": every generated session counts). CPU time of this process
 (time.process_time) per request, which a shared machine distorts far less than wall time; the
-served p95 is `python -m bench.web`'s. --profile prints where one request's CPU goes (cProfile
-on a CPU clock).
+served p95 is `python -m bench.web`'s. The start-up objects are set aside from the garbage
+collector as `copflow web` does (web/heap.py; --no-settle leaves them). --profile prints where
+one request's CPU goes (cProfile on the worker thread's CPU clock).
 """
 
 from __future__ import annotations
@@ -156,16 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="write each answer here (csrf token blanked), to compare")
     parser.add_argument("--profile", nargs=2, metavar=("DAY", "PATH"), help="profile one request instead")
     parser.add_argument("--top", type=int, default=40, help="lines of the profile to print")
+    parser.add_argument("--no-settle", dest="settle", action="store_false",
+                        help="leave the start-up objects to the collector (as before web/heap.py)")
     args = parser.parse_args(argv)
     work = prepare(Data(args.data).snapshot(args.n), args.data / "portfolio-cpu")
     client = signed_in_client(work)
+    if args.settle:  # as `copflow web` does once loaded (web/app.py serving_app)
+        from web import heap
+
+        heap.settle()
     if args.profile:
         day, path = args.profile
         profile(client, date.today() if day == "today" else date.fromisoformat(day), path, args.top)
         return 0
     days = {"today": date.today(), "sessions held": HELD}
     print(f"CPU time per request, in process, N={args.n:,} (median of {args.rounds}, fastest in brackets; "
-          f"load average {os.getloadavg()[0]:.1f})")
+          f"load average {os.getloadavg()[0]:.1f}; start-up objects {'set aside' if args.settle else 'collected'})")
     for label, m in measure(client, days, args.rounds, args.save).items():
         print(f"| `{label}` | {m['median_ms']} ms ({m['fastest_ms']}) |")
     return 0

@@ -245,13 +245,13 @@ def _terms(facts: PageFacts, cop: Cop, person_of: dict[int, tuple[int, str]]) ->
 def _sponsor_roles(facts: PageFacts, cop: Cop) -> list[SponsorRole]:
     """Sponsors found as convenor, on the planning group, leading planning, or acting."""
     members = facts.members[cop.id]
-    leads = {t.membership_id for t in facts.terms[cop.id]}
-    roles = []
-    acting = facts.sponsors_acting.get(cop.id, ())
+    people, acting = {m.person_id for m in members}, facts.sponsors_acting.get(cop.id, ())
+    roles: list[SponsorRole] = []
     for s in facts.sponsors[cop.id]:
-        theirs = [m for m in members if m.person_id == s.person_id]
-        if not theirs and s.person_id not in acting:
+        if s.person_id not in people and s.person_id not in acting:
             continue  # the usual case: a sponsor holds no membership and never acted
+        theirs = [m for m in members if m.person_id == s.person_id]
+        leads = {t.membership_id for t in facts.terms[cop.id]}
         for role, found in (("convenor", any(m.is_convenor for m in theirs)),
                             ("planning-group", any(m.planning_group and not m.is_convenor for m in theirs)),
                             ("led-planning", any(m.id in leads for m in theirs)),

@@ -73,9 +73,8 @@ def carrying(cop: Cop, facts: PageFacts) -> list[Carrying]:
     if Stage(cop.stage) is Stage.archived:
         return []
     current = {m.id: m for m in facts.members[cop.id] if m.left_on is None}
-    out = [Carrying(m.person_id, m.name, cop.slug, role) for m in current.values()
-           for role, held in ((CONVENOR, m.is_convenor),
-                              (PLANNING_GROUP, m.planning_group and not m.is_convenor)) if held]
+    out = [Carrying(m.person_id, m.name, cop.slug, CONVENOR if m.is_convenor else PLANNING_GROUP)
+           for m in current.values() if m.is_convenor or m.planning_group]
     for t in facts.terms[cop.id]:
         lead = current.get(t.membership_id)
         if t.ended_on is None and lead is not None:

@@ -312,6 +312,9 @@ def sharing_problem(shared: SharedStory, consent: str | None, names: Sequence[st
 def story_consent(stories: Sequence[StoryFact], shared: Sequence[SharedStory], names: Sequence[str]) -> Result:
     """Each story a stored report carried beyond the CoP, judged against its teller's consent as
     recorded: not met when one went against it, not yet known when one has no recorded consent."""
+    if not shared:  # the usual case: nothing left the CoP, so every story stayed (as below, quicker)
+        return _result(CONSENT, Verdict.met, _says("consent-kept", stories=len(stories), shared=0, places=[],
+                                                   named=0, anonymous=0, stayed=len(stories)))
     consents: dict[int | None, str | None] = {s.story_id: s.consent for s in stories if s.story_id is not None}
     unknown = [s for s in shared if consents.get(s.story_id) is None]
     broken = [(s, why) for s in shared if (why := sharing_problem(s, consents.get(s.story_id), names))]

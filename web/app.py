@@ -105,8 +105,10 @@ def serving_app() -> FastAPI:
     """The app as `copflow web` serves it: Prefect and the decisions' flows loaded, and the
     Prefect API reached once, in the background at start-up, so the first decision does not
     wait for them (tests use create_app, and start nothing)."""
-    from web.deciding import start_warming
+    from web import heap
+    from web.deciding import _WARM, start_warming
 
     app = create_app()
     start_warming()
+    heap.settle(loaded=_WARM)  # start-up objects out of the collector's way, Prefect's once warmed
     return app

@@ -8,13 +8,13 @@ read-only commands never load it (tasks/storage/views.py explains why).
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, and_, cast, distinct, func, or_, select
+from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, distinct, func, or_, select
 
 from models.db.schema import (
     attendance,
@@ -76,9 +76,12 @@ def communities(db: Connection, slug: str | None = None) -> list[Cop]:
     return list(db.execute(query))
 
 
-def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
-    """The facts of a page of CoPs, in twelve statements."""
-    ids = [c.id for c in cops]
+def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: bool = False) -> PageFacts:
+    """The facts of a page of CoPs, in eleven statements, each fetched at once (not row by row).
+    slug_range: the page is every CoP from its first slug to its last (a page of communities()),
+    so a statement names the range, not each id."""
+    ids = (select(community.c.id).where(community.c.slug.between(cops[0].slug, cops[-1].slug))
+           if slug_range and cops else _ids([c.id for c in cops]))
     facts = PageFacts()
     # Only the members who carry something fidelity and the portfolio look at: a convenor, the
     # planning group, a lead, an owner of a task, or a sponsor (a few per CoP, not every member).
@@ -92,31 +95,31 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
                membership.c.planning_group, membership.c.left_on, person.c.name)
         .join(person, person.c.id == membership.c.person_id)
         .where(membership.c.community_id.in_(ids), carries).order_by(membership.c.id)
-    ):
+    ).all():
         facts.members[m.community_id].append(m)
     for s in db.execute(
         select(sponsor.c.community_id, sponsor.c.person_id, person.c.name)
         .join(person, person.c.id == sponsor.c.person_id).where(sponsor.c.community_id.in_(ids))
-    ):
+    ).all():
         facts.sponsors[s.community_id].append(s)
     _read_sessions(db, ids, today, facts)
     for t in db.execute(
         select(role_term.c.community_id, role_term.c.membership_id, role_term.c.started_on,
                role_term.c.ended_on, role_term.c.sessions_at_start)
         .where(role_term.c.community_id.in_(ids)).order_by(role_term.c.started_on, role_term.c.id)
-    ):
+    ).all():
         facts.terms[t.community_id].append(t)
     for task in db.execute(
         select(planning_task.c.community_id, planning_task.c.owner_id, planning_task.c.status,
                planning_task.c.due).where(planning_task.c.community_id.in_(ids))
-    ):
+    ).all():
         facts.tasks[task.community_id].append(task)
     _read_audit(db, ids, facts)
     for cid, template, count in db.execute(
         select(outbox_message.c.community_id, outbox_message.c.template, func.count())
         .where(outbox_message.c.community_id.in_(ids))
         .group_by(outbox_message.c.community_id, outbox_message.c.template)
-    ):
+    ).all():
         facts.email_kinds[cid].extend([template] * count)
     for r in db.execute(  # with the stories each report carried beyond the CoP, as stored
         select(sponsor_report.c.community_id, sponsor_report.c.period_start, sponsor_report.c.period_end,
@@ -125,7 +128,7 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date) -> PageFacts:
                sponsor_report.c.figures["period_label"].label("period_label"))
         .where(sponsor_report.c.community_id.in_(ids))
         .order_by(sponsor_report.c.period_start, sponsor_report.c.final)
-    ):
+    ).all():
         facts.reports[r.community_id].append(r)
     _read_names(db, facts)
     return facts
@@ -138,31 +141,38 @@ def _read_names(db: Connection, facts: PageFacts) -> None:
     if told:
         for cid, name in db.execute(select(membership.c.community_id, person.c.name)
                                     .join(person, person.c.id == membership.c.person_id)
-                                    .where(membership.c.community_id.in_(told))):
+                                    .where(membership.c.community_id.in_(_ids(told)))).all():
             facts.names[cid].append(name)
 
 
-def _read_sessions(db: Connection, ids: list[int], today: date, facts: PageFacts) -> None:
+def _read_sessions(db: Connection, ids: Any, today: date, facts: PageFacts) -> None:
     """Sessions held by today with how many came, the different people at each CoP's recent
-    sessions, and the stories told by then (four statements; counted in SQL, not row by row)."""
+    sessions, and the stories told by then (three statements; counted in SQL, not row by row)."""
     held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-    came: dict[int, int] = {sid: count for sid, count in db.execute(  # noqa: C416 (a result is no mapping)
-        select(attendance.c.session_id, func.count())
-        .join(cop_session, cop_session.c.id == attendance.c.session_id)
-        .where(held).group_by(attendance.c.session_id))}
+    # Counted per session on attendance's key (session_id first), not grouped over every row.
+    came = select(func.count()).where(attendance.c.session_id == cop_session.c.id).scalar_subquery()
     words: dict[str | None, tuple[str, ...]] = {}  # topics and outputs repeat (mostly "[]"): decode each once
-    for s in db.execute(
-        select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on,
-               cast(cop_session.c.topics, Text).label("topics"), cast(cop_session.c.outputs, Text).label("outputs"))
+    kinds: dict[int, tuple[str, ...]] = {}  # one tuple per count of attendees, shared
+    for cid, held_on, count, topics, outputs in db.execute(
+        select(cop_session.c.community_id, cop_session.c.held_on, came,
+               cast(cop_session.c.topics, Text), cast(cop_session.c.outputs, Text))
         .where(held).order_by(cop_session.c.held_on, cop_session.c.id)
-    ):
-        facts.sessions[s.community_id].append(SessionFacts(
-            held_on=s.held_on, attendee_kinds=MEMBER * came.get(s.id, 0),
-            topics=_listed(s.topics, words), outputs=_listed(s.outputs, words)))
-    facts.recent_people.update((cid, people) for cid, people in db.execute(_recent_people(held)))
+    ).all():
+        if count not in kinds:
+            kinds[count] = MEMBER * count
+        facts.sessions[cid].append(SessionFacts(held_on=held_on, attendee_kinds=kinds[count],
+                                                topics=_listed(topics, words), outputs=_listed(outputs, words)))
+    facts.recent_people.update((cid, people) for cid, people in db.execute(_recent_people(held)).all())
     for t in db.execute(select(story.c.id, story.c.community_id, story.c.consent)
-                        .where(story.c.community_id.in_(ids), story.c.told_on <= today).order_by(story.c.id)):
+                        .where(story.c.community_id.in_(ids), story.c.told_on <= today)
+                        .order_by(story.c.id)).all():
         facts.stories[t.community_id].append(t)
+
+
+def _ids(ids: list[int]) -> Any:
+    """The page's community ids as one expanding parameter: bound once per statement, not
+    coerced id by id as a Python list given to in_() would be (500 ids, a dozen statements)."""
+    return bindparam("ids", ids, expanding=True)
 
 
 def _listed(raw: str | None, decoded: dict[str | None, tuple[str, ...]]) -> tuple[str, ...]:
@@ -183,13 +193,13 @@ def _recent_people(held: Any) -> Any:
             .where(ranked.c.rank <= RECENT_SESSIONS).group_by(ranked.c.community_id))
 
 
-def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
+def _read_audit(db: Connection, ids: Any, facts: PageFacts) -> None:
     """When each CoP entered its stage, and which sponsors ever acted on it (two statements)."""
     for cid, on_date in db.execute(
         select(audit_entry.c.community_id, func.max(audit_entry.c.on_date))
         .where(audit_entry.c.community_id.in_(ids), audit_entry.c.action == "stage.changed")
         .group_by(audit_entry.c.community_id)
-    ):
+    ).all():
         facts.stage_entered[cid] = on_date
     # An audit entry names its actor by address: a sponsor's address there means a sponsor acted.
     for cid, pid in db.execute(
@@ -197,7 +207,7 @@ def _read_audit(db: Connection, ids: list[int], facts: PageFacts) -> None:
         .join(sponsor, sponsor.c.community_id == audit_entry.c.community_id)
         .join(person, and_(person.c.id == sponsor.c.person_id, person.c.email == audit_entry.c.actor))
         .where(audit_entry.c.community_id.in_(ids))
-    ):
+    ).all():
         facts.sponsors_acting[cid].add(pid)
 
 
@@ -235,10 +245,13 @@ def _terms(facts: PageFacts, cop: Cop, person_of: dict[int, tuple[int, str]]) ->
 def _sponsor_roles(facts: PageFacts, cop: Cop) -> list[SponsorRole]:
     """Sponsors found as convenor, on the planning group, leading planning, or acting."""
     members = facts.members[cop.id]
-    leads = {t.membership_id for t in facts.terms[cop.id]}
-    roles = []
+    people, acting = {m.person_id for m in members}, facts.sponsors_acting.get(cop.id, ())
+    roles: list[SponsorRole] = []
     for s in facts.sponsors[cop.id]:
+        if s.person_id not in people and s.person_id not in acting:
+            continue  # the usual case: a sponsor holds no membership and never acted
         theirs = [m for m in members if m.person_id == s.person_id]
+        leads = {t.membership_id for t in facts.terms[cop.id]}
         for role, found in (("convenor", any(m.is_convenor for m in theirs)),
                             ("planning-group", any(m.planning_group and not m.is_convenor for m in theirs)),
                             ("led-planning", any(m.id in leads for m in theirs)),
@@ -250,7 +263,11 @@ def _sponsor_roles(facts: PageFacts, cop: Cop) -> list[SponsorRole]:
 
 def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
     person_of = {m.id: (m.person_id, m.name) for m in facts.members[cop.id]}
-    work = Counter(person_of[t.owner_id][1] for t in facts.tasks[cop.id] if t.status == "done")
+    work: dict[str, int] = {}  # as Counter would count them, in the same order, without its cost
+    for t in facts.tasks[cop.id]:
+        if t.status == "done":
+            name = person_of[t.owner_id][1]
+            work[name] = work.get(name, 0) + 1
     sessions = facts.sessions[cop.id]
     stage = Stage(cop.stage)
     return FidelityInputs(
@@ -259,7 +276,7 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         ended_on=cop.archived_on if stage is Stage.archived else cop.closing_since,
         rotate_every=cop.rotate_every_sessions, sessions=sessions,
         sponsors=len(facts.sponsors[cop.id]), sponsor_roles=_sponsor_roles(facts, cop),
-        terms=_terms(facts, cop, person_of), planning_work=dict(work),
+        terms=_terms(facts, cop, person_of), planning_work=work,
         email_kinds=facts.email_kinds[cop.id],
         stories=story_facts(facts.stories[cop.id]), shared=shared_stories(facts.reports[cop.id], today),
         names=facts.names[cop.id] + [s.name for s in facts.sponsors[cop.id]],

@@ -49,7 +49,7 @@ def each(db: Connection, slug: str | None, today: date) -> Iterator[tuple[Cop, P
     if slug is not None:
         require_found(slug, cops[0].stage if cops else None)
     for page in pages(cops, PAGE_SIZE):
-        facts = read_page(db, page, today)
+        facts = read_page(db, page, today, slug_range=slug is None)
         for cop in page:
             yield cop, facts, assess(fidelity_inputs(facts, cop, today))
 

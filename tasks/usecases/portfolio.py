@@ -4,6 +4,7 @@ report, and the people carrying planning or convening in more than one CoP (prog
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
@@ -34,10 +35,17 @@ def _next_report(cop: Cop, facts: PageFacts, today: date) -> dict[str, Any] | No
     reports = facts.reports[cop.id]
     if Stage(cop.stage) not in REPORTING_STAGES or any(r.final for r in reports):
         return None
-    owed = next_report(cop.launched_on or cop.created_on, ReportPeriod(cop.sponsor_reports or "quarterly"),
-                       today, {r.period_start for r in reports if not r.final})
-    return {"due_now": [p.label for p in owed.due_now], "next_period": owed.next_period.label,
-            "due_on": str(owed.due_on)}
+    due_now, next_period, due_on = _owed(cop.launched_on or cop.created_on, cop.sponsor_reports or "quarterly",
+                                         today, frozenset(r.period_start for r in reports if not r.final))
+    return {"due_now": list(due_now), "next_period": next_period, "due_on": due_on}
+
+
+@lru_cache(maxsize=4096)
+def _owed(first_day: date, kind: str, today: date, reported: frozenset[date]) -> tuple[tuple[str, ...], str, str]:
+    """next_report's answer in words; CoPs launched together owe the same, so it is worked out once
+    (a pure function of its arguments: nothing stored can make a kept answer wrong)."""
+    owed = next_report(first_day, ReportPeriod(kind), today, set(reported))
+    return tuple(p.label for p in owed.due_now), owed.next_period.label, str(owed.due_on)
 
 
 def portfolio_row(cop: Cop, facts: PageFacts, fidelity: Fidelity, today: date) -> dict[str, Any]:
@@ -65,9 +73,8 @@ def carrying(cop: Cop, facts: PageFacts) -> list[Carrying]:
     if Stage(cop.stage) is Stage.archived:
         return []
     current = {m.id: m for m in facts.members[cop.id] if m.left_on is None}
-    out = [Carrying(m.person_id, m.name, cop.slug, role) for m in current.values()
-           for role, held in ((CONVENOR, m.is_convenor),
-                              (PLANNING_GROUP, m.planning_group and not m.is_convenor)) if held]
+    out = [Carrying(m.person_id, m.name, cop.slug, CONVENOR if m.is_convenor else PLANNING_GROUP)
+           for m in current.values() if m.is_convenor or m.planning_group]
     for t in facts.terms[cop.id]:
         lead = current.get(t.membership_id)
         if t.ended_on is None and lead is not None:

@@ -19,6 +19,7 @@ from models.text import text_problem
 from tasks.storage.settings import Settings
 
 POLICY = policy.default
+LINE = POLICY.max_line_length or 78  # longer header lines: the generator folds the value anew
 HEADERS = ("Subject", "From", "To", "Reply-To", "Message-ID", "Date", "X-Copflow-Key")
 
 
@@ -44,8 +45,10 @@ def wire_address(address: str) -> str:
     return ascii_form
 
 
-def _headers(row: OutboxMessage, settings: Settings) -> list[tuple[str, str]]:
-    """The headers as they go on the wire, each folded once: (name, folded value) in order.
+def _headers(row: OutboxMessage, settings: Settings) -> list[tuple[str, str | BaseHeader]]:
+    """The headers in order, each folded once and read back as a whole block; what the generator
+    is to write for each: the folded text, or (where writing that text would not give the same
+    bytes) the header to fold again.
 
     A value with an encoded word or a control, format or line-separator character is refused (a
     ValueError), as it would not read back as itself; so is a block that does not (check_as_read).
@@ -56,28 +59,39 @@ def _headers(row: OutboxMessage, settings: Settings) -> list[tuple[str, str]]:
         problem = text_problem(value)
         if problem:
             raise ValueError(f"the {what} {problem}")
-    block = [_folded("Subject", row.subject),
-             _folded_address("From", settings.email_from_name, settings.email_from),
-             _folded_address("To", row.to_name, wire_address(row.to_email))]
+    made = [_folded("Subject", row.subject),
+            _folded_address("From", settings.email_from_name, settings.email_from),
+            _folded_address("To", row.to_name, wire_address(row.to_email))]
     if row.reply_to_email:
-        block.append(_folded_address("Reply-To", row.reply_to_name or "", wire_address(row.reply_to_email)))
-    block += [_folded("Message-ID", message_id(row.key)),
-              _folded("Date", format_datetime(row.queued_at.replace(tzinfo=UTC))),
-              _folded("X-Copflow-Key", row.key)]
-    read = BytesHeaderParser(policy=POLICY).parsebytes("".join(block).encode("ascii", "surrogateescape"))
+        made.append(_folded_address("Reply-To", row.reply_to_name or "", wire_address(row.reply_to_email)))
+    made += [_folded("Message-ID", message_id(row.key)),
+             _folded("Date", format_datetime(row.queued_at.replace(tzinfo=UTC))),
+             _folded("X-Copflow-Key", row.key)]
+    block = "".join(text for _, text in made).encode("ascii", "surrogateescape")
+    read = BytesHeaderParser(policy=POLICY).parsebytes(block)
     check_as_read(read, row, settings)
-    return list(read.raw_items())
+    return [(name, raw if _as_written(name, raw, text) else header)
+            for (header, text), (name, raw) in zip(made, read.raw_items(), strict=True)]
 
 
-def _folded(name: str, value: str | Address) -> str:
-    """One header as the generator writes it (name, colon, value folded, newline)."""
-    return str(POLICY.header_factory(name, value).fold(policy=POLICY))
+def _folded(name: str, value: str | Address) -> tuple[BaseHeader, str]:
+    """One header, and its text as the generator writes it (name, colon, value folded, newline)."""
+    header: BaseHeader = POLICY.header_factory(name, value)
+    return header, str(header.fold(policy=POLICY))
 
 
 @lru_cache(maxsize=256)
-def _folded_address(name: str, display_name: str, addr_spec: str) -> str:
+def _folded_address(name: str, display_name: str, addr_spec: str) -> tuple[BaseHeader, str]:
     # The same sender on every email, the same Reply-To on a CoP's: each folded once.
     return _folded(name, Address(display_name=display_name, addr_spec=addr_spec))
+
+
+def _as_written(name: str, raw: str, folded: str) -> bool:
+    """Whether the generator, given the raw value read back, writes the folded text again as it is
+    (not when a line is too long: it would fold that value anew)."""
+    lines = raw.splitlines() or [""]
+    return (f"{name}: {raw}\n" == folded and len(lines[0]) + len(name) + 2 <= LINE
+            and all(len(line) <= LINE for line in lines[1:]))
 
 
 def check_as_read(read: EmailMessage, row: OutboxMessage, settings: Settings) -> None:

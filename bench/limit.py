@@ -1,5 +1,7 @@
 """The limit, measured: each flow's CPU time against the minimal baseline (bench/minimal.py).
 
+    python -m bench.limit --n 1000 --data /tmp/somewhere   # this section alone (minimal, bare, flow)
+
 CPU time of the measuring process, not wall time: on a shared machine it moves little with the
 load. Statements per CoP are split into building and queueing (the use case) and delivering
 (each email claimed and marked sent in its own commit, tasks/email/delivery.py).
@@ -7,7 +9,10 @@ load. Statements per CoP are split into building and queueing (the use case) and
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import sys
+from pathlib import Path
 from typing import Any
 
 TARGETS = {"flow_over_minimal_cpu": 1.5, "report_statements_per_cop": 5.0}
@@ -69,3 +74,38 @@ def table(result: dict[str, Any]) -> str:
                      f"{f['statements_per_cop_building']} / {f['statements_per_cop_delivering']} | | "
                      f"{f'<= {target:g} building' if target else ''} | {met} |")
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """This section alone: each workload's minimal, bare and flow runs at N, then the table."""
+    from bench.prefect_server import PrefectServer
+    from bench.run import Bench, Data, log
+    from bench.smtp_sink import SmtpSink
+
+    parser = argparse.ArgumentParser(prog="python -m bench.limit")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each kind (the median is read)")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="where cops-N.db is kept (generated when absent) and copied for each run")
+    parser.add_argument("--workloads", default="report,health")
+    args = parser.parse_args(argv)
+    workloads = [w for w in args.workloads.split(",") if w]
+    data = Data(args.data)
+    data.snapshot(args.n)
+    home = args.data / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    log("starting the SMTP sink and a Prefect server (not timed)")
+    with SmtpSink() as sink, PrefectServer(args.data / "prefect") as server:
+        bench = Bench(data, sink, server, home)
+        bench.measure(100 if args.n > 100 else args.n, workloads[0], "flow")  # warms the server up
+        bench.runs.clear()
+        for _ in range(args.repeat):
+            for workload in workloads:
+                for mode in ("minimal", "bare", "flow"):
+                    bench.measure(args.n, workload, mode)
+    print(table(summarise(bench.runs, args.n, workloads)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -25,16 +26,26 @@ class Recipient:
 def check_headers(*, subject: str, name: str, address: str) -> None:
     """Last line of defence before a header: one line each as a mail reader decodes it (no
     encoded word, no control, format or line-separator character), and a valid address."""
-    from email_validator import EmailNotValidError, validate_email
-
     for what, value in (("subject", subject), ("name", name), ("address", address)):
         problem = text_problem(value)
         if problem:
             raise BadInput(f"email {what} {problem}; a header is one line as read: {value!r}")
+    problem = _address_problem(address)
+    if problem:
+        raise BadInput(f"email address '{address}' is not valid: {problem}")
+
+
+@lru_cache(maxsize=256)
+def _address_problem(address: str) -> str | None:
+    """Why email_validator refuses this address, or None; each address checked once a run (a
+    CoP's convenor answers every one of its sponsors' reports)."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise BadInput(f"email address '{address}' is not valid: {exc}") from None
+        return str(exc)
+    return None
 
 
 def enqueue(

@@ -15,6 +15,7 @@ import ssl
 from email.message import EmailMessage
 from typing import Literal
 
+from tasks.email.message import envelope, wire_bytes
 from tasks.email.transports import ConnectionFailure, PermanentFailure, SettingsRefused, TransientFailure
 from tasks.storage.settings import Settings
 
@@ -121,7 +122,7 @@ class SmtpTransport:
         if self._conn is None:
             self._conn = self._connect()
         try:
-            refused = self._conn.send_message(message)
+            refused = self._send(self._conn, message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._reset()
@@ -143,6 +144,15 @@ class SmtpTransport:
             code, text = next(iter(refused.values()))
             raise _classify(code, text, "recipient refused", "recipient")
         return str(message["Message-ID"])
+
+    @staticmethod
+    def _send(conn: smtplib.SMTP, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """What send_message does (the envelope from the headers, the message flattened with CRLF),
+        with the bytes from wire_bytes, which writes the headers as they were checked."""
+        sender, recipients = envelope(message)
+        if not (sender + "".join(recipients)).isascii():
+            return conn.send_message(message)  # SMTPUTF8, where the server offers it
+        return conn.sendmail(sender, recipients, wire_bytes(message))
 
     def _reset(self) -> None:
         # After a refusal, start the next message from a clean state on the same connection.

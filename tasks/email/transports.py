@@ -11,6 +11,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
+from tasks.email.message import wire_bytes
+
 
 class TransientFailure(Exception):
     """Worth retrying later: connection refused, SMTP 4xx, HTTP 429 or 5xx."""
@@ -72,7 +74,7 @@ class FileTransport:
         # The file name is the key: a message already written is not written again.
         path = self.path_for(key)
         if not (path.exists() and not path.is_symlink()):
-            write_privately(path, bytes(message))
+            write_privately(path, wire_bytes(message, "\n"))  # what bytes(message) writes
         return str(path)
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -31,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
 
     eng = engine()
     counter = StatementCounter(eng)
-    counter.during_delivery()
+    if os.environ.get("COPFLOW_PAGE_WORKERS", "0") == "0":
+        # Not when spread: the wrapper's closure holds the engine (weakrefs), and Prefect pickles
+        # the flow's context, functions and all, for each page handed to a task worker.
+        counter.during_delivery()
     run = load(args.workload, args.mode)
     with eng.connect():
         pass  # the first connection (and SQLite's pragmas) is set-up, for both modes alike

@@ -120,9 +120,9 @@ def template(base: str, n: int) -> str:
 def fresh(base: str, n: int) -> str:
     source = template(base, n)
     with _admin(base) as admin:
-        admin.execute('DROP DATABASE IF EXISTS "copflow_scale_run" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "copflow_scale_run" TEMPLATE "{source}"')
-    return _url(base, "copflow_scale_run")
+        admin.execute(f'DROP DATABASE IF EXISTS "copflow_scale_run_{os.getpid()}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "copflow_scale_run_{os.getpid()}" TEMPLATE "{source}"')
+    return _url(base, f"copflow_scale_run_{os.getpid()}")
 
 
 @contextmanager
@@ -258,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=10_000, help="the smaller N (peak RSS baseline)")
     parser.add_argument("--large", type=int, default=100_000, help="the large N")
     parser.add_argument("--workloads", default="health,report")
+    parser.add_argument("--runs", default=None,
+                        help="only these runs, as N:workers,... (e.g. 10000:0,100000:2); "
+                             "default: --n in one process, --large in one process and over two workers")
     parser.add_argument("--database-url", default=os.environ.get("COPFLOW_TEST_POSTGRES_URL"),
                         help="a PostgreSQL cluster copflow may create databases in "
                              "(default: scripts/with-postgres.sh's COPFLOW_TEST_POSTGRES_URL)")
@@ -276,8 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         sink = stack.enter_context(SmtpSink())
         server = stack.enter_context(PrefectServer(args.data / "prefect"))
         scale = Scale(args.database_url, sink, server, home)
+        runs = ([tuple(int(x) for x in r.split(":")) for r in args.runs.split(",")] if args.runs
+                else [(args.n, 0), (args.large, 0), (args.large, 2)])
         for w in workloads:
-            for size, workers in ((args.n, 0), (args.large, 0), (args.large, 2)):
+            for size, workers in runs:
                 scale.measure(size, w, workers)
     machine["load_average_at_end"] = os.getloadavg()
     figures = summary(scale.runs, args.n, args.large, workloads)

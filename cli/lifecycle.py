@@ -15,6 +15,7 @@ import typer
 
 from cli.common import Actor, AsJson, Today, as_the_schedule, checked, declared_actor, emit_json, parse_day, say
 from cli.email_notes import say_undelivered
+from cli.run_tally import say_tally
 from models.errors import BadInput
 
 Slug = Annotated[str, typer.Argument(help="The CoP's slug.")]
@@ -77,6 +78,7 @@ def _report(result: Any, as_json: bool = False) -> None:
             say(note)
     if not result.communities:
         say("nothing was due")
+    say_tally(result)
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
     say_undelivered(result)
@@ -218,10 +220,11 @@ def health(
         _say_health(c.slug, c.attention + c.natural_end, c.figures)
         for note in c.notes[:-1]:
             say(f"  {note}")
-    if not result.communities:
+    if not result.communities and not (result.tally and result.tally.seen):
         say("no active CoPs")
     elif all(c.figures is None for c in result.communities):
         say("each CoP's figures: copflow health SLUG --stored")
+    say_tally(result)
     if result.sent or result.failed or result.deferred:
         say(f"email: {result.sent} sent, {result.failed} failed, {result.deferred} to retry")
     say_undelivered(result)

@@ -8,6 +8,7 @@ import typer
 
 from cli.common import AsJson, Today, emit_json, parse_day, say
 from cli.email_notes import say_undelivered
+from cli.run_tally import say_tally
 from models.errors import BadInput
 from models.text import visible
 
@@ -57,6 +58,7 @@ def report(
             say(f"{c.slug}: not launched yet; reports start with the period it launches in")
         else:
             say(f"{c.slug}: archived; its final report went with the archive")
+    say_tally(summary)
     say(f"emails: {summary.sent} sent, {summary.failed} failed, {summary.deferred} waiting to retry")
     say_undelivered(summary)
     if summary.delivery_stopped and not summary.held:

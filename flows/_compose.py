@@ -10,9 +10,9 @@ from prefect.runtime import flow_run
 from prefect.states import Completed
 
 from flows.requests import CommunityResult, FlowResult, Request
-from tasks.email.delivery import DeliveryReport
 from tasks.email_tasks import deliver
 from tasks.lifecycle_tasks import announce, summarise
+from tasks.run_tally import LISTED, DeliveryCounts, RunTally, needs_attention
 from tasks.usecases.common import Outcome
 
 # A run whose emails failed, were held or could not be sent ends in this state: Completed
@@ -20,7 +20,8 @@ from tasks.usecases.common import Outcome
 # name that stands out in the UI's run list, and with a message saying what went wrong.
 WITH_WARNINGS = "Completed with warnings"
 FlowEnd = FlowResult | State[Any]
-SENT_ON_PAGE = "(on a page)"  # an email a spread page delivered: counted, never named
+# A run over every CoP delivers as it goes, this many CoPs' emails at a time (a few MB of keys).
+DELIVER_EVERY = 5_000
 
 
 def ended(result: FlowResult) -> FlowEnd:
@@ -37,29 +38,58 @@ def ended(result: FlowResult) -> FlowEnd:
 
 class RunResults:
     """A run's per-CoP results, made as each page of outcomes comes in: the page's Outcomes (with
-    their outbox keys) are let go at once, so a run over 10,000 CoPs holds only the small results."""
+    their outbox keys) are let go at once. A run for one CoP keeps its full result; a run over
+    every CoP (every_cop) keeps counts (RunTally) and names at most LISTED CoPs: all of them while
+    there are no more, then only those needing attention, so its memory does not grow with N."""
 
-    def __init__(self, flow_name: str) -> None:
+    def __init__(self, flow_name: str, *, every_cop: bool = False) -> None:
         self.flow_name = flow_name
         self.communities: list[CommunityResult] = []
-        # Email pages delivered themselves on task workers (flows/_pages.py): counted, not named.
-        self.delivered = DeliveryReport()
+        self.tally = RunTally() if every_cop else None
+        # Email pages delivered themselves on task workers (flows/_pages.py), and the batches a
+        # run over every CoP delivered as it went: counted, not named.
+        self.delivered = DeliveryCounts()
+        self.with_email: list[str] = []  # CoPs that queued email and were not delivered yet
 
     def add(self, outcomes: Iterable[Outcome]) -> RunResults:
         for outcome in outcomes:
             announce(self.flow_name, outcome)
-            self.communities.append(community_result(outcome))
+            if self.tally is None:
+                self.communities.append(community_result(outcome))
+                continue
+            self.tally.count(outcome)
+            self._keep(outcome)
+            if outcome.queued:
+                self.with_email.append(outcome.slug)
+        if self.tally is not None and len(self.with_email) >= DELIVER_EVERY:
+            self.deliver_waiting()  # in batches as the run goes: the list of CoPs stays short
         return self
+
+    def _keep(self, outcome: Outcome) -> None:
+        assert self.tally is not None
+        if self.tally.seen == LISTED + 1:  # past LISTED CoPs: name only those needing attention
+            self.communities = [c for c in self.communities if _needs_attention(c)]
+        if self.tally.seen <= LISTED:
+            self.communities.append(community_result(outcome))
+        elif needs_attention(outcome):
+            if len(self.communities) < LISTED:
+                self.communities.append(community_result(outcome))
+            else:
+                self.tally.not_listed += 1
+
+    def deliver_waiting(self) -> None:
+        for start in range(0, len(self.with_email), DELIVER_EVERY):
+            self.delivered.add(deliver(self.with_email[start:start + DELIVER_EVERY], "all"))
+        self.with_email = []
 
     def page_delivered(self, *, sent: int, failed: int, deferred: int, held: int, for_worker: int,
                        stopped: str | None) -> None:
-        d = self.delivered  # one shared string per email: a list of references, not of keys
-        d.sent += [SENT_ON_PAGE] * sent
-        d.failed += [SENT_ON_PAGE] * failed
-        d.deferred += [SENT_ON_PAGE] * deferred
-        d.held += [SENT_ON_PAGE] * held
-        d.for_worker += for_worker
-        d.stopped = d.stopped or stopped
+        self.delivered.add_counts(sent=sent, failed=failed, deferred=deferred, held=held,
+                                  for_worker=for_worker, stopped=stopped)
+
+
+def _needs_attention(c: CommunityResult) -> bool:
+    return bool(c.attention or c.natural_end or c.close_proposed or c.no_one_eligible)
 
 
 def finish(flow_name: str, label: str, outcomes: list[Outcome] | RunResults, *,
@@ -68,26 +98,21 @@ def finish(flow_name: str, label: str, outcomes: list[Outcome] | RunResults, *,
     queued email in this run), each CoP's own rows only, with any a crashed run left."""
     run = outcomes if isinstance(outcomes, RunResults) else RunResults(flow_name).add(outcomes)
     results = run.communities
-    with_email = list(deliver_for) if deliver_for is not None else [c.slug for c in results if c.queued]
     delivered = run.delivered
-    if with_email:  # spread pages sent their own: this finds only what they left
-        delivered = both(delivered, deliver(with_email, label if len(with_email) > 1 else with_email[0]))
+    if run.tally is not None:  # a run over every CoP: in batches, counted
+        if deliver_for is not None:
+            run.with_email = list(deliver_for)
+        run.deliver_waiting()
+    else:
+        with_email = list(deliver_for) if deliver_for is not None else [c.slug for c in results if c.queued]
+        if with_email:  # spread pages sent their own: this finds only what they left
+            delivered.add(deliver(with_email, label if len(with_email) > 1 else with_email[0]))
     return ended(FlowResult(
-        flow=flow_name, communities=results,
-        sent=len(delivered.sent), failed=len(delivered.failed), deferred=len(delivered.deferred),
-        delivery_stopped=delivered.stopped, held=len(delivered.held), for_worker=delivered.for_worker,
-        summary=summarise(flow_name, label, results, delivered, artifact=artifact),
+        flow=flow_name, communities=results, tally=run.tally,
+        sent=delivered.sent, failed=delivered.failed, deferred=delivered.deferred,
+        delivery_stopped=delivered.stopped, held=delivered.held, for_worker=delivered.for_worker,
+        summary=summarise(flow_name, label, results, delivered, artifact=artifact, tally=run.tally),
     ))
-
-
-def both(first: DeliveryReport, second: DeliveryReport) -> DeliveryReport:
-    if not (first.sent or first.failed or first.deferred or first.held or first.for_worker or first.stopped):
-        return second
-    return DeliveryReport(
-        sent=first.sent + second.sent, failed=first.failed + second.failed,
-        deferred=first.deferred + second.deferred, busy=first.busy + second.busy,
-        stopped=first.stopped or second.stopped, held=first.held + second.held,
-        problems=first.problems + second.problems, for_worker=first.for_worker + second.for_worker)
 
 
 # Every field of a CommunityResult is given, so one shared set says so for all of them: pydantic

@@ -22,7 +22,7 @@ def health(request: HealthRequest) -> FlowEnd:
         # One task per page of CoPs, each page in one transaction; a run over every CoP keeps
         # their signals (the figures stay in each CoP's health record) and may spread its pages.
         results = each_page(
-            RunResults("health"), pages(slugs),
+            RunResults("health", every_cop=request.slug is None), pages(slugs),
             lambda page: check_health_page(page, today=today, figures=request.slug is not None,
                                            more=len(page) - 1),
             None if request.slug is not None else lambda page, run_id, number: health_page.delay(

@@ -13,6 +13,7 @@ from models.errors import BadInput
 from models.stories import DEFAULT_CONSENT, Consent
 from models.vocabulary import SessionFormat
 from tasks.clock import checked_day
+from tasks.run_tally import RunTally
 from tasks.storage.operator import SCHEDULED
 
 ACTOR_HELP = ("The person acting, by their copflow person id (never an email address): required to "
@@ -190,7 +191,10 @@ class CommunityResult(BaseModel):
 
 class FlowResult(BaseModel):
     flow: str
+    # A run for one CoP: its result. A run over every CoP (tally set): every CoP up to
+    # tasks.run_tally.LISTED, past that only those needing attention, at most LISTED of them.
     communities: list[CommunityResult] = []
+    tally: RunTally | None = None  # a run over every CoP: counts over all of them
     sent: int = 0
     failed: int = 0
     deferred: int = 0  # still pending: a later run retries them

@@ -24,7 +24,7 @@ def sponsor_report(request: ReportRequest) -> FlowEnd:
         # One task per page of CoPs, read and queued in one transaction; a run over every CoP may
         # spread its pages over task workers, each page delivering its own reports.
         results = each_page(
-            RunResults("sponsor-report"), pages(slugs),
+            RunResults("sponsor-report", every_cop=request.slug is None), pages(slugs),
             lambda page: queue_reports(page, today=today, one_cop=request.slug is not None,
                                        more=len(page) - 1),
             None if request.slug is not None else lambda page, run_id, number: report_page.delay(

@@ -23,8 +23,8 @@ from sqlalchemy.exc import OperationalError
 from models.masking import masked
 from models.stories import Consent
 from models.vocabulary import SessionFormat
-from tasks.email.delivery import DeliveryReport
 from tasks.rendering import render
+from tasks.run_tally import DeliveryCounts, RunTally
 from tasks.storage.db import session_scope
 from tasks.usecases import archive as archiving
 from tasks.usecases import close as closing
@@ -220,10 +220,13 @@ class Summarised(Protocol):
 
 
 def summarise(flow_name: str, slug: str, outcomes: Sequence[Summarised],
-              delivered: DeliveryReport | None = None, *, artifact: bool = True) -> str:
+              delivered: DeliveryCounts | None = None, *, artifact: bool = True,
+              tally: RunTally | None = None) -> str:
     """What the flow did, as markdown (templates/reports/flow-summary.md); and (artifact) as an
-    artifact, with no email addresses in it."""
-    context = {"flow_name": flow_name, "slug": slug, "outcomes": outcomes, "delivered": delivered}
+    artifact, with no email addresses in it. A run over every CoP (tally) shows its counts and
+    the CoPs it names (tasks/run_tally.py)."""
+    context = {"flow_name": flow_name, "slug": slug, "outcomes": outcomes, "delivered": delivered,
+               "tally": tally}
     text = render("reports/flow-summary.md", **context)
     if artifact:
         create_markdown_artifact(key=artifact_key(flow_name, slug), markdown=_no_addresses(text),

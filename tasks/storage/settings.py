@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # tasks.page_tasks`, docs/operations.md) take them, at most twice this many pages queued at once.
     page_size: int = Field(default=100, ge=1, le=10_000)
     page_workers: int = Field(default=0, ge=0, le=1_000)
+    # Spread pages: how long the flow waits for a page a worker took before handing it out again
+    # (its worker may have died mid-page), and how many times in all; set the lease above the
+    # longest page (a page of 100 sponsor reports is seconds on a quiet machine).
+    page_lease_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    page_tries: int = Field(default=3, ge=1, le=20)
 
     @field_validator("archive_url")
     @classmethod

@@ -133,3 +133,40 @@ def test_two_task_workers_share_the_pages_and_every_email_goes_once(
     storage = Path(prefect_server.env["PREFECT_HOME"]) / "storage"
     kept = [p.read_text(errors="replace") for p in storage.rglob("*") if p.is_file()]
     assert kept and not [t for t in kept if "@example" in t]
+
+
+def test_a_page_whose_worker_is_killed_mid_page_is_handed_out_again_and_each_email_goes_once(
+    prefect_server: Server, home: Path, mailbox: Mailbox
+) -> None:
+    cops = 2 * PAGE
+    generate(engine(), cops)
+    serve = [PREFECT, "task", "serve", "--module", "tasks.page_tasks", "--limit", "1"]
+    # The first worker kills itself (SIGKILL, tasks/crashpoints.py) inside its first page's
+    # transaction, one sponsor's copy queued: the run's only worker, so it has taken a page.
+    doomed = {"COPFLOW_CRASH_AT": "report.queued:2"}
+    flow_env = {"COPFLOW_PAGE_WORKERS": "2", "COPFLOW_PAGE_SIZE": str(PAGE),
+                "COPFLOW_PAGE_LEASE_SECONDS": "20", "COPFLOW_PAGE_TRIES": "6"}
+    with prefect_server.background("doomed", *serve, env=doomed, cwd=REPO) as first:
+        wait_subscribed(prefect_server, ["doomed"])
+        with prefect_server.background("leased-flow", sys.executable, "-c", RUN, "report",
+                                       BENCH_TODAY.isoformat(), env=flow_env, cwd=REPO) as flow:
+            assert first.wait(timeout=300) == -9, prefect_server.log_tail("doomed")
+            with prefect_server.background("rescuer", *serve, env={}, cwd=REPO):
+                assert flow.wait(timeout=400) == 0, prefect_server.log_tail("leased-flow", 60)
+                runs = task_runs(prefect_server, "reports page")
+    out = [line for line in prefect_server.log_tail("leased-flow", 10_000).splitlines()
+           if line.startswith('{"communities"')]
+    assert json.loads(out[-1]) == {"communities": cops, "sent": 3 * cops, "failed": 0, "queued": 3 * cops}
+
+    # The lost page's run was marked Crashed by the flow and done again by the other worker.
+    crashed = [r for r in runs if r["state_type"] == "CRASHED"]
+    assert crashed, Counter(r["state_type"] for r in runs)
+    ours = [r for r in runs if r["flow_run_id"] == crashed[0]["flow_run_id"]]
+    done = {r["name"].split(":")[0] for r in ours if r["state_type"] == "COMPLETED"}
+    assert done == {f"reports page {i}" for i in range(cops // PAGE)}, ours
+    # Every email once: the outbox and the SMTP server agree, one attempt each.
+    with session_scope() as db:
+        rows = db.execute(select(OutboxMessage.status, OutboxMessage.attempts, func.count())
+                          .group_by(OutboxMessage.status, OutboxMessage.attempts)).all()
+    assert [tuple(r) for r in rows] == [("sent", 1, 3 * cops)], rows
+    assert len(mailbox.messages) == 3 * cops

@@ -54,6 +54,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     clean_session_home(SESSION_PREFECT_HOME)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Two workers or machines sharing copflow's data is a PostgreSQL set-up (DESIGN section 5):
+    those tests run once, in make test-postgres, and say so when skipped on SQLite."""
+    if os.environ.get("COPFLOW_TEST_POSTGRES_URL"):
+        return
+    skip = pytest.mark.skip(reason="two workers share copflow's data on PostgreSQL: make test-postgres runs it")
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_local_server_left_in_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """At the end, any local server a module- or session-wide folder's commands started."""

@@ -8,6 +8,10 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.any_database  # no database is reached: the server is not there
+
 SCRIPT = """
 from pydantic import BaseModel
 from cli.app import main

@@ -16,7 +16,8 @@ from flows.runtime import local_server
 from tests.conftest import COPFLOW, CliRunner
 from tests.support.lifecycle import CONVENOR
 
-pytestmark = pytest.mark.flows
+# Prefect's server on the embedded defaults; what the runs write is tested on both databases elsewhere.
+pytestmark = [pytest.mark.flows, pytest.mark.any_database]
 
 STARTED = "started a local Prefect server at http://127.0.0.1:"
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.any_database  # the prefect.yaml is refused before any database is opened
+
 
 def test_serve_refuses_a_missing_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     done = cli("serve", "--prefect-file", str(tmp_path / "nowhere.yaml"))

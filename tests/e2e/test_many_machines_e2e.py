@@ -24,7 +24,7 @@ from tests.e2e.conftest import POOL, PREFECT, REPO, Server, started_server
 from tests.e2e.test_server_e2e import SAMPLE, Site
 from tests.support.objectstore import S3Store
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only, pytest.mark.timeout(900)]
 
 BRANCH = "e2e-release"
 CLOSING, PROPOSED = ["alpha", "beta", "gamma"], ["delta", "epsilon", "zeta"]

@@ -24,7 +24,7 @@ from tasks.storage.db import engine, session_scope
 from tests.e2e.conftest import PREFECT, REPO, Server
 from tests.support.servers import Mailbox, free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only, pytest.mark.timeout(600)]
 
 COPS, PAGE = 12, 3  # four pages of three CoPs
 DONE = re.compile(r"Task run '(\w+ page \d+):[^']*' - Finished in state (\w+)")

@@ -172,6 +172,7 @@ def test_a_member_signs_in_volunteers_opts_out_changes_address_and_leaves(
         assert action in audit
 
 
+@pytest.mark.any_database  # the browser without JavaScript; the offer itself: tests/web/test_web.py
 def test_the_pages_work_without_javascript(server: str, home: Path, browser: Any) -> None:
     from tests.support.lifecycle import MEMBER
 
@@ -209,6 +210,7 @@ def console_server(home: Path) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
+@pytest.mark.any_database  # axe-core on the pages; their figures: tests/web/test_console.py
 def test_the_console_and_the_portfolio_pass_axe(console_server: str, home: Path, browser: Any,
                                                  axe_script: Path) -> None:
     from tests.support.lifecycle import CONVENOR

@@ -129,21 +129,30 @@ def _fresh_database_url(home: Path) -> str | None:
     return fresh_database(base)
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """copflow's schema made once in this test process; each `home` starts from a copy of it."""
+    from tests.support.databases import migrated_template
+
+    return migrated_template(tmp_path_factory.mktemp("migrated"))
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_database: str) -> Iterator[Path]:
     from tasks.storage.db import upgrade
     from tasks.storage.settings import get_settings
+    from tests.support.databases import database_from
 
     home = tmp_path / "copflow-home"
     home.mkdir(mode=0o700)  # on PostgreSQL no database file would create it
     monkeypatch.setenv("COPFLOW_HOME", str(home))
-    url = _fresh_database_url(home)
+    url = database_from(migrated_database, home)
     if url:
         monkeypatch.setenv("COPFLOW_DATABASE_URL", url)
     else:
         monkeypatch.delenv("COPFLOW_DATABASE_URL", raising=False)
     get_settings.cache_clear()
-    upgrade()
+    upgrade()  # at head already: a look at the revision, as every command takes
     yield home
     get_settings.cache_clear()
 

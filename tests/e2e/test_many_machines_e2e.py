@@ -1,8 +1,9 @@
 """More than one machine, end to end: the deployments deployed with a git pull step
 (`python -m flows.runtime.deploy --git URL --branch B`), two workers in two directories that hold
 no copflow code, each cloning it from a bare git repository for every run, archives in S3 (moto's
-server on loopback), copflow's data in SQLite or, under `make test-postgres`, PostgreSQL. Both
-workers take runs; every run happens once and every email is sent once."""
+server on loopback), copflow's data and Prefect's in PostgreSQL, as more than one machine needs
+(so it runs in `make test-postgres` only). Both workers take runs; every run happens once and
+every email is sent once."""
 
 from __future__ import annotations
 

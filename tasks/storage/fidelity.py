@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, distinct, func, or_, select
+from sqlalchemy import Connection, Row, Text, and_, bindparam, case, cast, distinct, func, or_, select
 
 from models.db.schema import (
     attendance,
@@ -41,13 +41,14 @@ from models.fidelity import (
     Term,
 )
 from models.lifecycle import Stage
-from models.sessions import SessionFacts
+from models.sessions import RECENT_KEPT, SessionsHeld
 from models.vocabulary import Cadence
 
 PAGE_SIZE = 500  # CoPs read together: a handful of statements each page, IN lists well within limits
 AnyRow = Row[*tuple[Any, ...]]
 Cop = AnyRow  # a row of the community table
-MEMBER = ("member",)  # one attendee's kind: the portfolio and fidelity count them, never name them
+NONE_HELD = SessionsHeld(dates=(), recent=(), outputs=0, topics=0, recent_people=0)
+NO_WORDS = "[]"  # a JSON list column with nothing in it, as stored
 
 
 @dataclass
@@ -56,7 +57,7 @@ class PageFacts:
 
     members: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     sponsors: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
-    sessions: dict[int, list[SessionFacts]] = field(default_factory=lambda: defaultdict(list))
+    sessions: dict[int, SessionsHeld] = field(default_factory=lambda: defaultdict(lambda: NONE_HELD))
     terms: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     tasks: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     sponsors_acting: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
@@ -64,7 +65,6 @@ class PageFacts:
     email_kinds: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     reports: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     stories: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
-    recent_people: dict[int, int] = field(default_factory=dict)
     names: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # see _read_names
 
 
@@ -146,40 +146,60 @@ def _read_names(db: Connection, facts: PageFacts) -> None:
 
 
 def _read_sessions(db: Connection, ids: Any, today: date, facts: PageFacts) -> None:
-    """Sessions held by today with how many came, the different people at each CoP's recent
-    sessions, and the stories told by then (three statements; counted in SQL, not row by row)."""
+    """Each CoP's sessions held by today, summarised (models.sessions.SessionsHeld: no object per
+    session), and the stories told by then: three statements, counted in SQL where they can be."""
     held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-    # Counted per session on attendance's key (session_id first), not grouped over every row.
-    came = select(func.count()).where(attendance.c.session_id == cop_session.c.id).scalar_subquery()
-    words: dict[str | None, tuple[str, ...]] = {}  # topics and outputs repeat (mostly "[]"): decode each once
-    kinds: dict[int, tuple[str, ...]] = {}  # one tuple per count of attendees, shared
-    for cid, held_on, count, topics, outputs in db.execute(
-        select(cop_session.c.community_id, cop_session.c.held_on, came,
-               cast(cop_session.c.topics, Text), cast(cop_session.c.outputs, Text))
-        .where(held).order_by(cop_session.c.held_on, cop_session.c.id)
-    ).all():
-        if count not in kinds:
-            kinds[count] = MEMBER * count
-        facts.sessions[cid].append(SessionFacts(held_on=held_on, attendee_kinds=kinds[count],
-                                                topics=_listed(topics, words), outputs=_listed(outputs, words)))
-    facts.recent_people.update((cid, people) for cid, people in db.execute(_recent_people(held)).all())
+    dates: dict[int, list[date]] = defaultdict(list)
+    recent: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    words: dict[int, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    decoded: dict[str, list[str]] = {}  # topics and outputs repeat across CoPs: decode each text once
+    for cid, held_on, came, said, made in db.execute(_dated(held)).all():
+        dates[cid].append(held_on)
+        if came is not None:
+            recent[cid].append((held_on, came))
+        if said or made:
+            outputs, topics = words[cid]
+            outputs.update(_listed(made, decoded))
+            topics.update(_listed(said, decoded))
+    people = dict(db.execute(_recent_people(held)).all())
+    for cid, days in dates.items():
+        outputs, topics = words.get(cid, (set(), set()))
+        facts.sessions[cid] = SessionsHeld(dates=tuple(days), recent=tuple(recent[cid]), outputs=len(outputs),
+                                           topics=len(topics), recent_people=people.get(cid, 0))
     for t in db.execute(select(story.c.id, story.c.community_id, story.c.consent)
                         .where(story.c.community_id.in_(ids), story.c.told_on <= today)
                         .order_by(story.c.id)).all():
         facts.stories[t.community_id].append(t)
 
 
+def _dated(held: Any) -> Any:
+    """Every session held, oldest first: its CoP, its date, how many came (for each CoP's last
+    RECENT_KEPT only, else None: counted on attendance's key only where a summary keeps it), and
+    its topics and outputs as stored when it has any (else None: most sessions have none)."""
+    topics, outputs = cast(cop_session.c.topics, Text), cast(cop_session.c.outputs, Text)
+    ranked = select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on,
+                    case((topics != NO_WORDS, topics)).label("topics"),
+                    case((outputs != NO_WORDS, outputs)).label("outputs"),
+                    func.row_number().over(partition_by=cop_session.c.community_id, order_by=(
+                        cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
+    came = select(func.count()).where(attendance.c.session_id == ranked.c.id).scalar_subquery()
+    return (select(ranked.c.community_id, ranked.c.held_on, case((ranked.c.rank <= RECENT_KEPT, came)),
+                   ranked.c.topics, ranked.c.outputs).order_by(ranked.c.held_on, ranked.c.id))
+
+
+def _listed(raw: str | None, decoded: dict[str, list[str]]) -> list[str]:
+    """A JSON list column's text as a list, decoded once per distinct text."""
+    if not raw:
+        return []
+    if raw not in decoded:
+        decoded[raw] = json.loads(raw) or []
+    return decoded[raw]
+
+
 def _ids(ids: list[int]) -> Any:
     """The page's community ids as one expanding parameter: bound once per statement, not
     coerced id by id as a Python list given to in_() would be (500 ids, a dozen statements)."""
     return bindparam("ids", ids, expanding=True)
-
-
-def _listed(raw: str | None, decoded: dict[str | None, tuple[str, ...]]) -> tuple[str, ...]:
-    """A JSON list column's text as a tuple, decoded once per distinct text."""
-    if raw not in decoded:
-        decoded[raw] = tuple(json.loads(raw) or ()) if raw else ()
-    return decoded[raw]
 
 
 def _recent_people(held: Any) -> Any:
@@ -235,7 +255,7 @@ def shared_stories(reports: Sequence[AnyRow], today: date) -> list[SharedStory]:
 def _terms(facts: PageFacts, cop: Cop, person_of: dict[int, tuple[int, str]]) -> list[Term]:
     """Each term of leading planning with the sessions held during it."""
     rows = facts.terms[cop.id]
-    held = len(facts.sessions[cop.id])
+    held = len(facts.sessions[cop.id].dates)
     ends = [r.sessions_at_start for r in rows[1:]] + [held] if rows else []
     return [Term(person=person_of[r.membership_id][0], name=person_of[r.membership_id][1],
                  started_on=r.started_on, sessions=max(end - r.sessions_at_start, 0))
@@ -268,17 +288,15 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         if t.status == "done":
             name = person_of[t.owner_id][1]
             work[name] = work.get(name, 0) + 1
-    sessions = facts.sessions[cop.id]
     stage = Stage(cop.stage)
     return FidelityInputs(
         today=today, stage=stage, domain=cop.domain, practice=cop.practice,
         cadence=Cadence(cop.cadence) if cop.cadence else None, launched_on=cop.launched_on,
         ended_on=cop.archived_on if stage is Stage.archived else cop.closing_since,
-        rotate_every=cop.rotate_every_sessions, sessions=sessions,
+        rotate_every=cop.rotate_every_sessions, sessions=(), held=facts.sessions[cop.id],
         sponsors=len(facts.sponsors[cop.id]), sponsor_roles=_sponsor_roles(facts, cop),
         terms=_terms(facts, cop, person_of), planning_work=work,
         email_kinds=facts.email_kinds[cop.id],
         stories=story_facts(facts.stories[cop.id]), shared=shared_stories(facts.reports[cop.id], today),
         names=facts.names[cop.id] + [s.name for s in facts.sponsors[cop.id]],
-        recent_people=facts.recent_people.get(cop.id, 0),
     )

@@ -51,8 +51,7 @@ def tricky_cops() -> None:
 @pytest.mark.parametrize("page_size", [500, 2])
 def test_the_summary_read_in_sql_is_what_every_session_gives(home: Path, page_size: int) -> None:
     tricky_cops()
-    with read_scope() as session:
-        db = session.connection()
+    with read_scope() as db:
         cops = storage.communities(db)
         for today in DAYS:
             for page in (cops[i:i + page_size] for i in range(0, len(cops), page_size)):

@@ -37,9 +37,11 @@ class SessionsHeld:
     session: a programme's portfolio reads thousands)."""
 
     dates: tuple[date, ...]  # every session's date, oldest first
-    recent: tuple[tuple[date, int], ...]  # the last RECENT_KEPT sessions: (held_on, attended), oldest first
+    recent: tuple[tuple[date, int], ...]  # the last few (RECENT_KEPT at most): (held_on, attended), oldest first
     outputs: int  # different outputs among all the sessions
-    topics: int  # different topics among all the sessions
+    # Different topics among all the sessions; None: not counted, as a reader may leave them when
+    # outputs or stories already show the practice (the only question topics answer).
+    topics: int | None
     recent_people: int  # different people among the last few (see models.fidelity.RECENT_SESSIONS)
 
 

@@ -40,6 +40,7 @@ from models.fidelity import (
     StoryFact,
     Term,
 )
+from models.health import TREND_SESSIONS
 from models.lifecycle import Stage
 from models.sessions import RECENT_KEPT, SessionsHeld
 from models.vocabulary import Cadence
@@ -48,6 +49,7 @@ PAGE_SIZE = 500  # CoPs read together: a handful of statements each page, IN lis
 AnyRow = Row[*tuple[Any, ...]]
 Cop = AnyRow  # a row of the community table
 NONE_HELD = SessionsHeld(dates=(), recent=(), outputs=0, topics=0, recent_people=0)
+TRENDS_KEPT = max(RECENT_SESSIONS, TREND_SESSIONS)  # the last sessions fidelity and the portfolio look at
 NO_WORDS = "[]"  # a JSON list column with nothing in it, as stored
 
 
@@ -76,10 +78,12 @@ def communities(db: Connection, slug: str | None = None) -> list[Cop]:
     return list(db.execute(query))
 
 
-def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: bool = False) -> PageFacts:
+def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: bool = False,
+              keep: int = RECENT_KEPT) -> PageFacts:
     """The facts of a page of CoPs, in eleven statements, each fetched at once (not row by row).
     slug_range: the page is every CoP from its first slug to its last (a page of communities()),
-    so a statement names the range, not each id."""
+    so a statement names the range, not each id. keep: how many of each CoP's last sessions have
+    their attendance counted (the portfolio's rules look at the last TRENDS_KEPT; a CoP's page at more)."""
     ids = (select(community.c.id).where(community.c.slug.between(cops[0].slug, cops[-1].slug))
            if slug_range and cops else _ids([c.id for c in cops]))
     facts = PageFacts()
@@ -102,7 +106,7 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: b
         .join(person, person.c.id == sponsor.c.person_id).where(sponsor.c.community_id.in_(ids))
     ).all():
         facts.sponsors[s.community_id].append(s)
-    _read_sessions(db, ids, today, facts)
+    _read_sessions(db, ids, today, facts, keep)
     for t in db.execute(
         select(role_term.c.community_id, role_term.c.membership_id, role_term.c.started_on,
                role_term.c.ended_on, role_term.c.sessions_at_start)
@@ -145,46 +149,62 @@ def _read_names(db: Connection, facts: PageFacts) -> None:
             facts.names[cid].append(name)
 
 
-def _read_sessions(db: Connection, ids: Any, today: date, facts: PageFacts) -> None:
+def _read_sessions(db: Connection, ids: Any, today: date, facts: PageFacts, keep: int) -> None:
     """Each CoP's sessions held by today, summarised (models.sessions.SessionsHeld: no object per
-    session), and the stories told by then: three statements, counted in SQL where they can be."""
+    session) with how many came to its last `keep`, and the stories told by then: three statements,
+    and a fourth only when a CoP's practice shows in neither outputs nor stories (its topics)."""
     held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
+    outputs = cast(cop_session.c.outputs, Text)
     dates: dict[int, list[date]] = defaultdict(list)
-    recent: dict[int, list[tuple[date, int]]] = defaultdict(list)
-    words: dict[int, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
-    decoded: dict[str, list[str]] = {}  # topics and outputs repeat across CoPs: decode each text once
-    for cid, held_on, came, said, made in db.execute(_dated(held)).all():
+    made: dict[int, set[str]] = defaultdict(set)
+    decoded: dict[str, list[str]] = {}  # outputs repeat across CoPs: decode each text once
+    for cid, held_on, raw in db.execute(
+        select(cop_session.c.community_id, cop_session.c.held_on, case((outputs != NO_WORDS, outputs)))
+        .where(held).order_by(cop_session.c.held_on, cop_session.c.id)
+    ).all():
         dates[cid].append(held_on)
-        if came is not None:
-            recent[cid].append((held_on, came))
-        if said or made:
-            outputs, topics = words[cid]
-            outputs.update(_listed(made, decoded))
-            topics.update(_listed(said, decoded))
-    people = dict(db.execute(_recent_people(held)).all())
-    for cid, days in dates.items():
-        outputs, topics = words.get(cid, (set(), set()))
-        facts.sessions[cid] = SessionsHeld(dates=tuple(days), recent=tuple(recent[cid]), outputs=len(outputs),
-                                           topics=len(topics), recent_people=people.get(cid, 0))
+        if raw:  # most sessions have none (None here)
+            made[cid].update(_listed(raw, decoded))
+    counted = {cid: counts for cid, *counts in db.execute(_recent_counts(held, keep)).all()}
     for t in db.execute(select(story.c.id, story.c.community_id, story.c.consent)
                         .where(story.c.community_id.in_(ids), story.c.told_on <= today)
                         .order_by(story.c.id)).all():
         facts.stories[t.community_id].append(t)
+    topics = _topics(db, today, [cid for cid in dates if not made.get(cid) and not facts.stories.get(cid)])
+    for cid, days in dates.items():
+        people, *came = counted.get(cid, [0] * (keep + 1))
+        last = days[-keep:]
+        facts.sessions[cid] = SessionsHeld(
+            dates=tuple(days), recent=tuple(zip(last, reversed(came[:len(last)]), strict=True)),
+            outputs=len(made.get(cid, ())), topics=topics.get(cid), recent_people=people)
 
 
-def _dated(held: Any) -> Any:
-    """Every session held, oldest first: its CoP, its date, how many came (for each CoP's last
-    RECENT_KEPT only, else None: counted on attendance's key only where a summary keeps it), and
-    its topics and outputs as stored when it has any (else None: most sessions have none)."""
-    topics, outputs = cast(cop_session.c.topics, Text), cast(cop_session.c.outputs, Text)
-    ranked = select(cop_session.c.id, cop_session.c.community_id, cop_session.c.held_on,
-                    case((topics != NO_WORDS, topics)).label("topics"),
-                    case((outputs != NO_WORDS, outputs)).label("outputs"),
-                    func.row_number().over(partition_by=cop_session.c.community_id, order_by=(
-                        cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
-    came = select(func.count()).where(attendance.c.session_id == ranked.c.id).scalar_subquery()
-    return (select(ranked.c.community_id, ranked.c.held_on, case((ranked.c.rank <= RECENT_KEPT, came)),
-                   ranked.c.topics, ranked.c.outputs).order_by(ranked.c.held_on, ranked.c.id))
+def _recent_counts(held: Any, keep: int) -> Any:
+    """Per CoP, the different people at its last RECENT_SESSIONS sessions held (fidelity's
+    "community" criterion), then how many came to each of its last `keep`, latest first: one pass
+    over those sessions' attendance (sessions ranked as they are read: held_on, then id)."""
+    ranked = select(cop_session.c.id, cop_session.c.community_id, func.row_number().over(
+        partition_by=cop_session.c.community_id,
+        order_by=(cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
+    who = attendance.c.membership_id
+    return (select(ranked.c.community_id, func.count(distinct(case((ranked.c.rank <= RECENT_SESSIONS, who)))),
+                   *(func.count(case((ranked.c.rank == k, who))) for k in range(1, keep + 1)))
+            .join(attendance, attendance.c.session_id == ranked.c.id)
+            .where(ranked.c.rank <= keep).group_by(ranked.c.community_id))
+
+
+def _topics(db: Connection, today: date, quiet: list[int]) -> dict[int, int]:
+    """The different topics of the CoPs whose practice shows in neither outputs nor stories (the
+    only ones fidelity asks about): no statement when there are none, as on most pages."""
+    if not quiet:
+        return {}
+    found: dict[int, set[str]] = {cid: set() for cid in quiet}
+    decoded: dict[str, list[str]] = {}
+    for cid, raw in db.execute(select(cop_session.c.community_id, cast(cop_session.c.topics, Text))
+                               .where(cop_session.c.community_id.in_(bindparam("quiet", quiet, expanding=True)),
+                                      cop_session.c.held_on <= today)).all():
+        found[cid].update(_listed(raw, decoded))
+    return {cid: len(topics) for cid, topics in found.items()}
 
 
 def _listed(raw: str | None, decoded: dict[str, list[str]]) -> list[str]:
@@ -200,17 +220,6 @@ def _ids(ids: list[int]) -> Any:
     """The page's community ids as one expanding parameter: bound once per statement, not
     coerced id by id as a Python list given to in_() would be (500 ids, a dozen statements)."""
     return bindparam("ids", ids, expanding=True)
-
-
-def _recent_people(held: Any) -> Any:
-    """Per CoP, the different people at its last RECENT_SESSIONS sessions held (fidelity's
-    "community" criterion), in the order the sessions are read: held_on, then id."""
-    ranked = select(cop_session.c.id, cop_session.c.community_id, func.row_number().over(
-        partition_by=cop_session.c.community_id,
-        order_by=(cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
-    return (select(ranked.c.community_id, func.count(distinct(attendance.c.membership_id)))
-            .join(attendance, attendance.c.session_id == ranked.c.id)
-            .where(ranked.c.rank <= RECENT_SESSIONS).group_by(ranked.c.community_id))
 
 
 def _read_audit(db: Connection, ids: Any, facts: PageFacts) -> None:

@@ -14,6 +14,11 @@ ceiling: requests per second when every session asks again the moment it has an 
 latencies are mostly queueing and are printed, not judged.
 Reports p50/p95/p99 for pages and for actions, and every error (anything but the expected answer);
 then a programme-staff session asks for /portfolio and /portfolio.csv, one at a time (p50/p95).
+
+`--today 2027-04-02` (bench.generate.BENCH_TODAY) serves the app on that day: every generated
+session then counts in the portfolio ("sessions held"), as in a real programme; on the machine's
+date none does. Only the web app's date.today() moves (tests/support/web_calendar.py, test-only),
+and copflow accepts days up to it (tests/support/clock), as `make bench`'s processes do.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -166,11 +172,25 @@ async def portfolio_load(base: str, db_path: str, rounds: int) -> dict[str, Any]
             "ok": max(page.get("p95_ms", 1e9), sheet.get("p95_ms", 1e9)) < TARGETS["portfolio_p95_s"] * 1000}
 
 
-def serve(env: dict[str, str], port: int, home: Path, workers: int) -> subprocess.Popen[bytes]:
-    copflow = str(Path(sys.executable).parent / "copflow")
+def on_day(env: dict[str, str], home: Path, today: date | None) -> tuple[list[str], dict[str, str]]:
+    """The command that starts copflow, and its environment: on the machine's date, or (today
+    given) with the web app's date.today() on that day and copflow accepting days up to it."""
+    if today is None:
+        return [str(Path(sys.executable).parent / "copflow")], env
+    calendar = home / "calendar"
+    calendar.write_text(today.isoformat())
+    support = REPO / "tests" / "support"
+    clock = {"PYTHONPATH": os.pathsep.join(filter(None, [str(support / "clock"), str(REPO), env.get("PYTHONPATH")])),
+             "TESTS_COPFLOW_LATEST_DAY": today.isoformat()}
+    return [sys.executable, str(support / "web_calendar.py"), str(calendar)], {**env, **clock}
+
+
+def serve(env: dict[str, str], port: int, home: Path, workers: int,
+          today: date | None = None) -> subprocess.Popen[bytes]:
+    command, env = on_day(env, home, today)
     # The server's own log goes to a file (a pipe nobody reads would fill and stall it).
     with (home / "web.log").open("wb") as server_log:
-        process = subprocess.Popen([copflow, "web", "--port", str(port), "--workers", str(workers)], env=env,
+        process = subprocess.Popen([*command, "web", "--port", str(port), "--workers", str(workers)], env=env,
                                    cwd=home, stdout=subprocess.DEVNULL, stderr=server_log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -186,9 +206,10 @@ def serve(env: dict[str, str], port: int, home: Path, workers: int) -> subproces
 
 
 def run_web(url: str, home: Path, sessions: int = 50, rounds: int = 20, workers: int = 2,
-            think: float = 1.0, saturate: bool = True) -> dict[str, Any]:
+            think: float = 1.0, saturate: bool = True, today: date | None = None) -> dict[str, Any]:
     """Serve this database (a sqlite:/// URL of a fresh copy) and load it: paced, then (if asked)
-    saturated. The paced run's figures are the result; the saturated run is under `saturated`."""
+    saturated. The paced run's figures are the result; the saturated run is under `saturated`.
+    today: the web app's date (None: the machine's)."""
     import socket
 
     with socket.socket() as probe:  # a free port on loopback
@@ -197,13 +218,14 @@ def run_web(url: str, home: Path, sessions: int = 50, rounds: int = 20, workers:
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = {**os.environ, "COPFLOW_HOME": str(home), "COPFLOW_DATABASE_URL": url, "COPFLOW_EMAIL_TRANSPORT": "file",
            "COPFLOW_WEB_URL": f"http://127.0.0.1:{port}", "COPFLOW_PROGRAMME_STAFF": STAFF}
-    process = serve(env, port, home, workers)
+    process = serve(env, port, home, workers, today)
     base, db_path = f"http://127.0.0.1:{port}", url.removeprefix("sqlite:///")
     try:
         thinks = [think, 0.0] if saturate and think > 0 else [think]
         runs = asyncio.run(load(base, db_path, sessions, rounds, thinks))
         staff = asyncio.run(portfolio_load(base, db_path, max(rounds, 10)))
         extra = {"saturated": runs[1]} if len(runs) > 1 else {}
+        staff["today"] = (today or date.today()).isoformat()
         return {**runs[0], **extra, "portfolio": staff, "errors": runs[0]["errors"] + len(staff["errors"]),
                 "workers": workers, "load_average": os.getloadavg()}
     finally:
@@ -237,12 +259,14 @@ def portfolio_rows(staff: dict[str, Any] | None, n: int) -> list[str]:
     if not staff:
         return []
     target = TARGETS["portfolio_p95_s"] * 1000
-    return [f"| portfolio page, {n:,} CoPs ({label}) | {m['count']} | {m['p50_ms']} ms | {m['p95_ms']} ms | "
+    day = staff.get("today", "the machine's date")
+    return [f"| portfolio page, {n:,} CoPs ({label}, on {day}) | {m['count']} | {m['p50_ms']} ms | {m['p95_ms']} ms | "
             f"{m['p99_ms']} ms | < {target:.0f} ms | {'yes' if m['p95_ms'] < target else 'NO'} |"
             for label, m in (("/portfolio", staff["page"]), ("/portfolio.csv", staff["csv"]))]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.generate import BENCH_TODAY
     from bench.run import Data
 
     parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__,
@@ -258,10 +282,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="copflow web --workers (default: the cores, at most 2)")
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("BENCH_DATA", "/tmp/copflow-bench")))
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "web.json")
+    parser.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                        help=f"the web app's date (default: the machine's; {BENCH_TODAY}: every session counts)")
     args = parser.parse_args(argv)
     data = Data(args.data)
     result = run_web(data.fresh(args.n), args.data / "web-home", args.sessions, args.rounds, args.workers,
-                     args.think, args.saturate)
+                     args.think, args.saturate, args.today)
     print(table(result, args.n))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"n": args.n, **result}, indent=2))

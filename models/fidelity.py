@@ -16,7 +16,7 @@ from typing import Any
 
 from models.health import CADENCE_DAYS, CADENCE_GRACE, CONCENTRATED_MIN_TASKS, people_doing_half
 from models.lifecycle import Stage
-from models.sessions import SessionFacts
+from models.sessions import RECENT_KEPT, SessionFacts, SessionsHeld
 from models.stories import Consent, consent_kept
 from models.vocabulary import Cadence
 
@@ -136,6 +136,8 @@ class FidelityInputs:
     # Different people among the last RECENT_SESSIONS sessions, when the reader counted them (so
     # it need not fetch every attendee id); None: counted here from the sessions' attendee_ids.
     recent_people: int | None = None
+    # The sessions already summarised (the portfolio's reader, in SQL): then `sessions` is not read.
+    held: SessionsHeld | None = None
 
 
 @dataclass(frozen=True)
@@ -153,14 +155,26 @@ class Fidelity:
         return {r.criterion: r.verdict.value for r in self.results}
 
 
+def summarise(sessions: Sequence[SessionFacts], recent_people: int | None = None) -> SessionsHeld:
+    """What the rules read of these sessions (oldest first); recent_people: as FidelityInputs'."""
+    recent = list(sessions)[-RECENT_SESSIONS:]
+    return SessionsHeld(
+        dates=tuple(s.held_on for s in sessions),
+        recent=tuple((s.held_on, s.attended) for s in list(sessions)[-RECENT_KEPT:]),
+        outputs=len({o for s in sessions for o in s.outputs}),
+        topics=len({t for s in sessions for t in s.topics}),
+        recent_people=_people(recent) if recent_people is None else recent_people)
+
+
 def assess(inputs: FidelityInputs) -> Fidelity:
+    held = summarise(inputs.sessions, inputs.recent_people) if inputs.held is None else inputs.held
     return Fidelity((
         domain(inputs.domain),
-        community(inputs.sessions, inputs.recent_people),
-        practice(inputs.practice, inputs.sessions, inputs.stories),
+        community(held),
+        practice(inputs.practice, held, inputs.stories),
         sponsors_outside_planning(inputs.sponsors, inputs.sponsor_roles),
         rotation(inputs.stage, inputs.terms, inputs.planning_work, inputs.rotate_every),
-        cadence(inputs),
+        cadence(inputs, held),
         voluntary_attendance(inputs.email_kinds),
         story_consent(inputs.stories, inputs.shared, inputs.names),
     ))
@@ -179,33 +193,30 @@ def _people(sessions: Sequence[SessionFacts]) -> int:
     return max(len(ids), max((s.attended for s in sessions), default=0))
 
 
-def community(sessions: Sequence[SessionFacts], recent_people: int | None = None) -> Result:
+def community(held: SessionsHeld) -> Result:
     """Criterion 2: members who interact, i.e. several different people meeting, not one or two."""
-    if not sessions:
+    if not held.dates:
         return _result(COMMUNITY, Verdict.unknown, _says("no-session-yet"))
-    recent = list(sessions)[-RECENT_SESSIONS:]
-    people = (_people(recent) if recent_people is None
-              else max(recent_people, max(s.attended for s in recent)))
-    facts = {"people": people, "sessions": len(recent), "at_last": recent[-1].attended}
+    recent = [attended for _, attended in held.recent[-RECENT_SESSIONS:]]
+    facts = {"people": max(held.recent_people, max(recent)), "sessions": len(recent), "at_last": recent[-1]}
     if facts["people"] >= COMMUNITY_MIN_PEOPLE:
         return _result(COMMUNITY, Verdict.met, _says("people-meeting", **facts))
     return _result(COMMUNITY, Verdict.not_met, _says("too-few-meeting", least=COMMUNITY_MIN_PEOPLE, **facts))
 
 
-def practice(text: str | None, sessions: Sequence[SessionFacts], stories: Sequence[StoryFact]) -> Result:
+def practice(text: str | None, held: SessionsHeld, stories: Sequence[StoryFact]) -> Result:
     """Criterion 3: members share stories and cases; the charter says what, sessions show it."""
     if not (text and text.strip()):
         return _result(PRACTICE, Verdict.not_met, _says("practice-missing"))
-    if not sessions:
+    if not held.dates:
         return _result(PRACTICE, Verdict.unknown, _says("practice-stated"), _says("no-session-yet"))
-    outputs = len({o for s in sessions for o in s.outputs})
-    topics = len({t for s in sessions for t in s.topics})
-    shown = _says("practice-shown", stories=len(stories), outputs=outputs, sessions=len(sessions))
+    sessions, outputs = len(held.dates), held.outputs
+    shown = _says("practice-shown", stories=len(stories), outputs=outputs, sessions=sessions)
     if stories or outputs:
         return _result(PRACTICE, Verdict.met, _says("practice-stated"), shown)
-    if topics:
+    if held.topics:
         return _result(PRACTICE, Verdict.unknown, _says("practice-stated"),
-                       _says("only-topics", topics=topics, sessions=len(sessions)))
+                       _says("only-topics", topics=held.topics, sessions=sessions))
     return _result(PRACTICE, Verdict.not_met, _says("practice-stated"), shown)
 
 
@@ -257,7 +268,7 @@ def _gaps(days: Sequence[date]) -> list[int]:
     return [(later - earlier).days for earlier, later in pairwise(days)]
 
 
-def cadence(inputs: FidelityInputs) -> Result:
+def cadence(inputs: FidelityInputs, sessions: SessionsHeld) -> Result:
     """Sessions at the agreed cadence: the CoP meets now, and most gaps between sessions kept it."""
     if inputs.stage is Stage.proposed or inputs.launched_on is None:
         return _result(CADENCE, Verdict.unknown, _says("not-launched"))
@@ -265,7 +276,7 @@ def cadence(inputs: FidelityInputs) -> Result:
         return _result(CADENCE, Verdict.not_met, _says("no-cadence"))
     allowed = int(CADENCE_DAYS[inputs.cadence] * CADENCE_GRACE)
     until = min(inputs.today, inputs.ended_on) if inputs.ended_on else inputs.today
-    held = sorted(s.held_on for s in inputs.sessions if s.held_on <= until)
+    held = sorted(d for d in sessions.dates if d <= until)
     agreed = {"cadence": inputs.cadence.value, "allowed": allowed}
     if not held:
         waited = (until - inputs.launched_on).days

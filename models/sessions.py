@@ -27,6 +27,24 @@ class SessionFacts:
         return len(self.attendee_kinds) + self.guests
 
 
+RECENT_KEPT = 12  # sessions whose attendance a summary keeps (the console's chart; trends look at fewer)
+
+
+@dataclass(frozen=True)
+class SessionsHeld:
+    """A CoP's sessions held, summarised as fidelity and the portfolio read them: every date, the
+    last few sessions' attendance, and how many different outputs and topics (not one object per
+    session: a programme's portfolio reads thousands)."""
+
+    dates: tuple[date, ...]  # every session's date, oldest first
+    recent: tuple[tuple[date, int], ...]  # the last few (RECENT_KEPT at most): (held_on, attended), oldest first
+    outputs: int  # different outputs among all the sessions
+    # Different topics among all the sessions; None: not counted, as a reader may leave them when
+    # outputs or stories already show the practice (the only question topics answer).
+    topics: int | None
+    recent_people: int  # different people among the last few (see models.fidelity.RECENT_SESSIONS)
+
+
 def require_guests(guests: int) -> int:
     if not 0 <= guests <= MAX_GUESTS:
         raise BadInput(f"--guests: {guests} is not a number of guests from 0 to {MAX_GUESTS}")

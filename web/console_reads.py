@@ -62,7 +62,7 @@ def console(db: Connection, slug: str, today: date) -> Console:
         standing=portfolio_row(cop, facts, fidelity, today),
         fidelity=fidelity_view(cop, fidelity),
         health=health, rota=rota,
-        attendance=[(s.held_on, s.attended) for s in facts.sessions[cop.id][-CHART_SESSIONS:]],
+        attendance=list(facts.sessions[cop.id].recent[-CHART_SESSIONS:]),
         audit=audit_lines(db, cop.id), today=today)
 
 

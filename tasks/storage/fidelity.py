@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, Text, and_, bindparam, cast, distinct, func, or_, select
+from sqlalchemy import Connection, Row, Text, and_, bindparam, case, cast, distinct, func, or_, select
 
 from models.db.schema import (
     attendance,
@@ -40,14 +40,17 @@ from models.fidelity import (
     StoryFact,
     Term,
 )
+from models.health import TREND_SESSIONS
 from models.lifecycle import Stage
-from models.sessions import SessionFacts
+from models.sessions import RECENT_KEPT, SessionsHeld
 from models.vocabulary import Cadence
 
 PAGE_SIZE = 500  # CoPs read together: a handful of statements each page, IN lists well within limits
 AnyRow = Row[*tuple[Any, ...]]
 Cop = AnyRow  # a row of the community table
-MEMBER = ("member",)  # one attendee's kind: the portfolio and fidelity count them, never name them
+NONE_HELD = SessionsHeld(dates=(), recent=(), outputs=0, topics=0, recent_people=0)
+TRENDS_KEPT = max(RECENT_SESSIONS, TREND_SESSIONS)  # the last sessions fidelity and the portfolio look at
+NO_WORDS = "[]"  # a JSON list column with nothing in it, as stored
 
 
 @dataclass
@@ -56,7 +59,7 @@ class PageFacts:
 
     members: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     sponsors: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
-    sessions: dict[int, list[SessionFacts]] = field(default_factory=lambda: defaultdict(list))
+    sessions: dict[int, SessionsHeld] = field(default_factory=lambda: defaultdict(lambda: NONE_HELD))
     terms: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     tasks: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     sponsors_acting: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
@@ -64,7 +67,6 @@ class PageFacts:
     email_kinds: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     reports: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
     stories: dict[int, list[AnyRow]] = field(default_factory=lambda: defaultdict(list))
-    recent_people: dict[int, int] = field(default_factory=dict)
     names: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # see _read_names
 
 
@@ -76,10 +78,12 @@ def communities(db: Connection, slug: str | None = None) -> list[Cop]:
     return list(db.execute(query))
 
 
-def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: bool = False) -> PageFacts:
+def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: bool = False,
+              keep: int = RECENT_KEPT) -> PageFacts:
     """The facts of a page of CoPs, in eleven statements, each fetched at once (not row by row).
     slug_range: the page is every CoP from its first slug to its last (a page of communities()),
-    so a statement names the range, not each id."""
+    so a statement names the range, not each id. keep: how many of each CoP's last sessions have
+    their attendance counted (the portfolio's rules look at the last TRENDS_KEPT; a CoP's page at more)."""
     ids = (select(community.c.id).where(community.c.slug.between(cops[0].slug, cops[-1].slug))
            if slug_range and cops else _ids([c.id for c in cops]))
     facts = PageFacts()
@@ -102,7 +106,7 @@ def read_page(db: Connection, cops: Sequence[Cop], today: date, *, slug_range: b
         .join(person, person.c.id == sponsor.c.person_id).where(sponsor.c.community_id.in_(ids))
     ).all():
         facts.sponsors[s.community_id].append(s)
-    _read_sessions(db, ids, today, facts)
+    _read_sessions(db, ids, today, facts, keep)
     for t in db.execute(
         select(role_term.c.community_id, role_term.c.membership_id, role_term.c.started_on,
                role_term.c.ended_on, role_term.c.sessions_at_start)
@@ -145,52 +149,77 @@ def _read_names(db: Connection, facts: PageFacts) -> None:
             facts.names[cid].append(name)
 
 
-def _read_sessions(db: Connection, ids: Any, today: date, facts: PageFacts) -> None:
-    """Sessions held by today with how many came, the different people at each CoP's recent
-    sessions, and the stories told by then (three statements; counted in SQL, not row by row)."""
+def _read_sessions(db: Connection, ids: Any, today: date, facts: PageFacts, keep: int) -> None:
+    """Each CoP's sessions held by today, summarised (models.sessions.SessionsHeld: no object per
+    session) with how many came to its last `keep`, and the stories told by then: three statements,
+    and a fourth only when a CoP's practice shows in neither outputs nor stories (its topics)."""
     held = and_(cop_session.c.community_id.in_(ids), cop_session.c.held_on <= today)
-    # Counted per session on attendance's key (session_id first), not grouped over every row.
-    came = select(func.count()).where(attendance.c.session_id == cop_session.c.id).scalar_subquery()
-    words: dict[str | None, tuple[str, ...]] = {}  # topics and outputs repeat (mostly "[]"): decode each once
-    kinds: dict[int, tuple[str, ...]] = {}  # one tuple per count of attendees, shared
-    for cid, held_on, count, topics, outputs in db.execute(
-        select(cop_session.c.community_id, cop_session.c.held_on, came,
-               cast(cop_session.c.topics, Text), cast(cop_session.c.outputs, Text))
+    outputs = cast(cop_session.c.outputs, Text)
+    dates: dict[int, list[date]] = defaultdict(list)
+    made: dict[int, set[str]] = defaultdict(set)
+    decoded: dict[str, list[str]] = {}  # outputs repeat across CoPs: decode each text once
+    for cid, held_on, raw in db.execute(
+        select(cop_session.c.community_id, cop_session.c.held_on, case((outputs != NO_WORDS, outputs)))
         .where(held).order_by(cop_session.c.held_on, cop_session.c.id)
     ).all():
-        if count not in kinds:
-            kinds[count] = MEMBER * count
-        facts.sessions[cid].append(SessionFacts(held_on=held_on, attendee_kinds=kinds[count],
-                                                topics=_listed(topics, words), outputs=_listed(outputs, words)))
-    facts.recent_people.update((cid, people) for cid, people in db.execute(_recent_people(held)).all())
+        dates[cid].append(held_on)
+        if raw:  # most sessions have none (None here)
+            made[cid].update(_listed(raw, decoded))
+    counted = {cid: counts for cid, *counts in db.execute(_recent_counts(held, keep)).all()}
     for t in db.execute(select(story.c.id, story.c.community_id, story.c.consent)
                         .where(story.c.community_id.in_(ids), story.c.told_on <= today)
                         .order_by(story.c.id)).all():
         facts.stories[t.community_id].append(t)
+    topics = _topics(db, today, [cid for cid in dates if not made.get(cid) and not facts.stories.get(cid)])
+    for cid, days in dates.items():
+        people, *came = counted.get(cid, [0] * (keep + 1))
+        last = days[-keep:]
+        facts.sessions[cid] = SessionsHeld(
+            dates=tuple(days), recent=tuple(zip(last, reversed(came[:len(last)]), strict=True)),
+            outputs=len(made.get(cid, ())), topics=topics.get(cid), recent_people=people)
+
+
+def _recent_counts(held: Any, keep: int) -> Any:
+    """Per CoP, the different people at its last RECENT_SESSIONS sessions held (fidelity's
+    "community" criterion), then how many came to each of its last `keep`, latest first: one pass
+    over those sessions' attendance (sessions ranked as they are read: held_on, then id)."""
+    ranked = select(cop_session.c.id, cop_session.c.community_id, func.row_number().over(
+        partition_by=cop_session.c.community_id,
+        order_by=(cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
+    who = attendance.c.membership_id
+    return (select(ranked.c.community_id, func.count(distinct(case((ranked.c.rank <= RECENT_SESSIONS, who)))),
+                   *(func.count(case((ranked.c.rank == k, who))) for k in range(1, keep + 1)))
+            .join(attendance, attendance.c.session_id == ranked.c.id)
+            .where(ranked.c.rank <= keep).group_by(ranked.c.community_id))
+
+
+def _topics(db: Connection, today: date, quiet: list[int]) -> dict[int, int]:
+    """The different topics of the CoPs whose practice shows in neither outputs nor stories (the
+    only ones fidelity asks about): no statement when there are none, as on most pages."""
+    if not quiet:
+        return {}
+    found: dict[int, set[str]] = {cid: set() for cid in quiet}
+    decoded: dict[str, list[str]] = {}
+    for cid, raw in db.execute(select(cop_session.c.community_id, cast(cop_session.c.topics, Text))
+                               .where(cop_session.c.community_id.in_(bindparam("quiet", quiet, expanding=True)),
+                                      cop_session.c.held_on <= today)).all():
+        found[cid].update(_listed(raw, decoded))
+    return {cid: len(topics) for cid, topics in found.items()}
+
+
+def _listed(raw: str | None, decoded: dict[str, list[str]]) -> list[str]:
+    """A JSON list column's text as a list, decoded once per distinct text."""
+    if not raw:
+        return []
+    if raw not in decoded:
+        decoded[raw] = json.loads(raw) or []
+    return decoded[raw]
 
 
 def _ids(ids: list[int]) -> Any:
     """The page's community ids as one expanding parameter: bound once per statement, not
     coerced id by id as a Python list given to in_() would be (500 ids, a dozen statements)."""
     return bindparam("ids", ids, expanding=True)
-
-
-def _listed(raw: str | None, decoded: dict[str | None, tuple[str, ...]]) -> tuple[str, ...]:
-    """A JSON list column's text as a tuple, decoded once per distinct text."""
-    if raw not in decoded:
-        decoded[raw] = tuple(json.loads(raw) or ()) if raw else ()
-    return decoded[raw]
-
-
-def _recent_people(held: Any) -> Any:
-    """Per CoP, the different people at its last RECENT_SESSIONS sessions held (fidelity's
-    "community" criterion), in the order the sessions are read: held_on, then id."""
-    ranked = select(cop_session.c.id, cop_session.c.community_id, func.row_number().over(
-        partition_by=cop_session.c.community_id,
-        order_by=(cop_session.c.held_on.desc(), cop_session.c.id.desc())).label("rank")).where(held).subquery()
-    return (select(ranked.c.community_id, func.count(distinct(attendance.c.membership_id)))
-            .join(attendance, attendance.c.session_id == ranked.c.id)
-            .where(ranked.c.rank <= RECENT_SESSIONS).group_by(ranked.c.community_id))
 
 
 def _read_audit(db: Connection, ids: Any, facts: PageFacts) -> None:
@@ -235,7 +264,7 @@ def shared_stories(reports: Sequence[AnyRow], today: date) -> list[SharedStory]:
 def _terms(facts: PageFacts, cop: Cop, person_of: dict[int, tuple[int, str]]) -> list[Term]:
     """Each term of leading planning with the sessions held during it."""
     rows = facts.terms[cop.id]
-    held = len(facts.sessions[cop.id])
+    held = len(facts.sessions[cop.id].dates)
     ends = [r.sessions_at_start for r in rows[1:]] + [held] if rows else []
     return [Term(person=person_of[r.membership_id][0], name=person_of[r.membership_id][1],
                  started_on=r.started_on, sessions=max(end - r.sessions_at_start, 0))
@@ -268,17 +297,15 @@ def fidelity_inputs(facts: PageFacts, cop: Cop, today: date) -> FidelityInputs:
         if t.status == "done":
             name = person_of[t.owner_id][1]
             work[name] = work.get(name, 0) + 1
-    sessions = facts.sessions[cop.id]
     stage = Stage(cop.stage)
     return FidelityInputs(
         today=today, stage=stage, domain=cop.domain, practice=cop.practice,
         cadence=Cadence(cop.cadence) if cop.cadence else None, launched_on=cop.launched_on,
         ended_on=cop.archived_on if stage is Stage.archived else cop.closing_since,
-        rotate_every=cop.rotate_every_sessions, sessions=sessions,
+        rotate_every=cop.rotate_every_sessions, sessions=(), held=facts.sessions[cop.id],
         sponsors=len(facts.sponsors[cop.id]), sponsor_roles=_sponsor_roles(facts, cop),
         terms=_terms(facts, cop, person_of), planning_work=work,
         email_kinds=facts.email_kinds[cop.id],
         stories=story_facts(facts.stories[cop.id]), shared=shared_stories(facts.reports[cop.id], today),
         names=facts.names[cop.id] + [s.name for s in facts.sponsors[cop.id]],
-        recent_people=facts.recent_people.get(cop.id, 0),
     )

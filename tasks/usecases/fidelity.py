@@ -18,7 +18,16 @@ from sqlalchemy import Connection
 
 from models.fidelity import CRITERIA, Evidence, Fidelity, Verdict, assess
 from models.lifecycle import require_found
-from tasks.storage.fidelity import PAGE_SIZE, Cop, PageFacts, communities, fidelity_inputs, read_page
+from models.sessions import RECENT_KEPT
+from tasks.storage.fidelity import (
+    PAGE_SIZE,
+    TRENDS_KEPT,
+    Cop,
+    PageFacts,
+    communities,
+    fidelity_inputs,
+    read_page,
+)
 from tasks.storage.paging import pages
 
 # As tasks.rendering.TEMPLATES, without loading Jinja.
@@ -49,7 +58,8 @@ def each(db: Connection, slug: str | None, today: date) -> Iterator[tuple[Cop, P
     if slug is not None:
         require_found(slug, cops[0].stage if cops else None)
     for page in pages(cops, PAGE_SIZE):
-        facts = read_page(db, page, today, slug_range=slug is None)
+        # Every CoP: only the last sessions the portfolio's rules read; one CoP: its page's chart too.
+        facts = read_page(db, page, today, slug_range=slug is None, keep=TRENDS_KEPT if slug is None else RECENT_KEPT)
         for cop in page:
             yield cop, facts, assess(fidelity_inputs(facts, cop, today))
 

@@ -51,16 +51,16 @@ def _owed(first_day: date, kind: str, today: date, reported: frozenset[date]) ->
 def portfolio_row(cop: Cop, facts: PageFacts, fidelity: Fidelity, today: date) -> dict[str, Any]:
     stage = Stage(cop.stage)
     sessions = facts.sessions[cop.id]
-    recent = [s.attended for s in sessions[-TREND_SESSIONS:]]
+    recent = [attended for _, attended in sessions.recent[-TREND_SESSIONS:]]
     entered = facts.stage_entered.get(cop.id, cop.created_on)
     kept = (cadence_kept(today, Cadence(cop.cadence) if cop.cadence else None,
-                         sessions[-1].held_on if sessions else None, cop.launched_on)
+                         sessions.dates[-1] if sessions.dates else None, cop.launched_on)
             if stage in CADENCE_CHECKED else None)
     tasks = [t for t in facts.tasks[cop.id] if t.status == "open"]
     return {
         "slug": cop.slug, "name": cop.name, "stage": cop.stage,
         "in_stage_since": str(entered), "days_in_stage": days_in_stage(entered, today),
-        "cadence": cop.cadence, "cadence_kept": kept, "sessions_held": len(sessions),
+        "cadence": cop.cadence, "cadence_kept": kept, "sessions_held": len(sessions.dates),
         "recent_attendance": recent, "attendance_trend": attendance_trend(recent),
         "fidelity": summary(fidelity),
         "open_tasks": len(tasks), "overdue_tasks": overdue([t.due for t in tasks], today),

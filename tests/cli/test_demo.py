@@ -107,6 +107,9 @@ def the_convenor_carries_on_in_the_web(demo: Path, out: str, monkeypatch: pytest
     assert f"convenor of peer-support ({convenor})" in out
     monkeypatch.setenv("COPFLOW_HOME", str(demo))
     monkeypatch.setenv("COPFLOW_DATABASE_URL", f"sqlite:///{demo / 'copflow.db'}")
+    # The suite's Prefect API is configured here, so the web process stands in for a worker and
+    # sends only with a transport set in its own environment, as a site would set it.
+    monkeypatch.setenv("COPFLOW_EMAIL_TRANSPORT", "file")
     get_settings.cache_clear()
     held = SUCCESSOR.first_session.date() if SUCCESSOR.first_session else None
     assert held is not None and held < date.today()  # the demo's days are behind the real clock

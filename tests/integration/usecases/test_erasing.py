@@ -109,6 +109,8 @@ def test_the_walk_builds_no_empty_or_for_a_table_without_text(home: Path) -> Non
     from tasks.usecases.erasing import erase_everywhere
 
     _archived()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", SADeprecationWarning)
-        in_db(erase_everywhere, {"nobody@example.org": 0}, set())
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", SADeprecationWarning)
+        changed = in_db(erase_everywhere, {"nobody@example.org": 0}, set())
+    assert [str(w.message) for w in seen if issubclass(w.category, SADeprecationWarning)] == []
+    assert changed == 0  # an address no one holds changes nothing

@@ -198,6 +198,11 @@ def community(held: SessionsHeld) -> Result:
     if not held.dates:
         return _result(COMMUNITY, Verdict.unknown, _says("no-session-yet"))
     recent = [attended for _, attended in held.recent[-RECENT_SESSIONS:]]
+    if held.recent_people is None:  # not counted: one session alone had enough people (see SessionsHeld)
+        if max(recent) < COMMUNITY_MIN_PEOPLE:
+            raise ValueError("the different people at the last sessions were not counted, and the verdict needs them")
+        return _result(COMMUNITY, Verdict.met, _says("enough-at-one-session", most=max(recent),
+                                                     sessions=len(recent), at_last=recent[-1]))
     facts = {"people": max(held.recent_people, max(recent)), "sessions": len(recent), "at_last": recent[-1]}
     if facts["people"] >= COMMUNITY_MIN_PEOPLE:
         return _result(COMMUNITY, Verdict.met, _says("people-meeting", **facts))

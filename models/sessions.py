@@ -42,7 +42,10 @@ class SessionsHeld:
     # Different topics among all the sessions; None: not counted, as a reader may leave them when
     # outputs or stories already show the practice (the only question topics answer).
     topics: int | None
-    recent_people: int  # different people among the last few (see models.fidelity.RECENT_SESSIONS)
+    # Different people among the last few (see models.fidelity.RECENT_SESSIONS); None: not counted,
+    # as a reader showing verdicts only may leave it when one of those sessions alone had enough
+    # people (models.fidelity.community: the verdict does not turn on it then).
+    recent_people: int | None
 
 
 def require_guests(guests: int) -> int:

@@ -52,14 +52,18 @@ def sentence(evidence: Evidence) -> str:
     return " ".join(str(_evidence_words().sentence(evidence.says, evidence.facts)).split())
 
 
-def each(db: Connection, slug: str | None, today: date) -> Iterator[tuple[Cop, PageFacts, Fidelity]]:
-    """Each CoP (or the one named) with its page's facts and its fidelity, a page at a time."""
+def each(db: Connection, slug: str | None, today: date, *,
+         evidence: bool = True) -> Iterator[tuple[Cop, PageFacts, Fidelity]]:
+    """Each CoP (or the one named) with its page's facts and its fidelity, a page at a time.
+    evidence=False: the verdicts are the same, their evidence only what they turned on (the
+    portfolio shows verdicts: it need not count every CoP's different people at its sessions)."""
     cops = communities(db, slug)
     if slug is not None:
         require_found(slug, cops[0].stage if cops else None)
     for page in pages(cops, PAGE_SIZE):
         # Every CoP: only the last sessions the portfolio's rules read; one CoP: its page's chart too.
-        facts = read_page(db, page, today, slug_range=slug is None, keep=TRENDS_KEPT if slug is None else RECENT_KEPT)
+        facts = read_page(db, page, today, slug_range=slug is None,
+                          keep=TRENDS_KEPT if slug is None else RECENT_KEPT, people=evidence)
         for cop in page:
             yield cop, facts, assess(fidelity_inputs(facts, cop, today))
 

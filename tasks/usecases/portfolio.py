@@ -86,7 +86,7 @@ def portfolio(db: Connection, today: date) -> dict[str, Any]:
     """`copflow portfolio`: every CoP's standing, and the people carrying more than one."""
     rows: list[dict[str, Any]] = []
     load: list[Carrying] = []
-    for cop, facts, fidelity in each(db, None, today):
+    for cop, facts, fidelity in each(db, None, today, evidence=False):  # it shows verdicts
         rows.append(portfolio_row(cop, facts, fidelity, today))
         load.extend(carrying(cop, facts))
     return {

@@ -93,6 +93,23 @@ def test_a_community_counted_by_the_reader_is_judged_as_one_counted_here() -> No
     assert community(replace(pair, recent_people=2)) == community(pair)
 
 
+def test_a_reader_showing_verdicts_only_may_leave_the_people_uncounted_where_one_session_had_enough() -> None:
+    """The portfolio counts no different people when a recent session alone had three: the
+    verdict is the same, and its evidence says only what was counted."""
+    def community(inputs: f.FidelityInputs) -> f.Result:
+        return next(r for r in assess(inputs).results if r.criterion == f.COMMUNITY)
+
+    counted = f.summarise(BASE.sessions)
+    uncounted = replace(BASE, sessions=(), held=replace(counted, recent_people=None))
+    assert community(uncounted).verdict is community(BASE).verdict is Verdict.met
+    assert [(e.says, dict(e.facts)) for e in community(uncounted).evidence] == [
+        ("enough-at-one-session", {"most": 3, "sessions": 4, "at_last": 3})]
+    # Where the verdict turns on the count, a reader that left it out is a mistake, not a guess.
+    pairs = f.summarise(monthly((1, 2), (1, 2), (2, 1)))
+    with pytest.raises(ValueError, match="not counted"):
+        assess(replace(BASE, sessions=(), held=replace(pairs, recent_people=None)))
+
+
 def test_a_practice_is_stated_and_shown_by_stories_or_outputs() -> None:
     assert verdict(replace(BASE, practice=None), f.PRACTICE) is Verdict.not_met
     assert verdict(replace(BASE, sessions=[]), f.PRACTICE) is Verdict.unknown
@@ -257,7 +274,8 @@ def test_every_piece_of_evidence_reads_as_a_sentence() -> None:
                 replace(BASE, shared=[SharedStory(None, SPONSOR_REPORT, Q2, "Older")]),
                 replace(BASE, stories=[StoryFact(f.NAMED, 1), StoryFact(f.ANONYMOUS, 2), StoryFact(f.PRIVATE, 3)],
                         shared=[SharedStory(1, SPONSOR_REPORT, Q2, "Told"),
-                                SharedStory(2, FINAL_REPORT, LIFE, "Told")])]
+                                SharedStory(2, FINAL_REPORT, LIFE, "Told")]),
+                replace(BASE, sessions=(), held=replace(f.summarise(BASE.sessions), recent_people=None))]
     seen = set()
     for inputs in variants:
         for result in assess(inputs).results:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Connection, select
 
 from models.db.schema import attendance, cop_session
-from models.fidelity import assess, summarise
+from models.fidelity import COMMUNITY_MIN_PEOPLE, RECENT_SESSIONS, assess, summarise
 from models.sessions import RECENT_KEPT, SessionFacts
 from tasks.storage import fidelity as storage
 from tasks.storage.db import read_scope
@@ -25,19 +25,21 @@ DAYS = (DAY0 + timedelta(days=30), DAY0 + timedelta(days=200), date(2027, 12, 1)
 def every_session(db: Connection, cid: int, today: date) -> list[SessionFacts]:
     """A CoP's sessions held by today read one by one, with who came (the long way round)."""
     out = []
-    for sid, held_on, topics, outputs in db.execute(
-        select(cop_session.c.id, cop_session.c.held_on, cop_session.c.topics, cop_session.c.outputs)
+    for sid, held_on, topics, outputs, guests in db.execute(
+        select(cop_session.c.id, cop_session.c.held_on, cop_session.c.topics, cop_session.c.outputs,
+               cop_session.c.guests)
         .where(cop_session.c.community_id == cid, cop_session.c.held_on <= today)
         .order_by(cop_session.c.held_on, cop_session.c.id)).all():
         ids = tuple(db.scalars(select(attendance.c.membership_id).where(attendance.c.session_id == sid)))
         out.append(SessionFacts(held_on, ("member",) * len(ids), attendee_ids=ids,
-                                topics=tuple(topics), outputs=tuple(outputs)))
+                                topics=tuple(topics), outputs=tuple(outputs), guests=guests))
     return out
 
 
 def tricky_cops() -> None:
     """One CoP meeting weekly with changing people, outputs now and then and repeated topics, more
-    sessions than a summary keeps counts of; one with topics only; one that never met again."""
+    sessions than a summary keeps counts of; one with topics only; one that never met again; one
+    whose sessions are mostly guests (counted in attendance, never named)."""
     text = SAMPLE_CHARTER.read_text()
     busy = active(create(text.replace("slug: aaot", "slug: busy")))
     for i in range(RECENT_KEPT + 4):
@@ -46,6 +48,9 @@ def tricky_cops() -> None:
     talk = active(create(text.replace("slug: aaot", "slug: talk")), EVERYONE[:2])  # topics, no outputs, no story
     hold_session(talk, DAY0 + timedelta(days=100), EVERYONE[:1], topics=["case 0", "case 9"])
     active(create(text.replace("slug: aaot", "slug: quiet")), EVERYONE[:1])
+    visited = active(create(text.replace("slug: aaot", "slug: visited")), EVERYONE[:2])
+    for i, guests in enumerate((4, 0, 1)):
+        hold_session(visited, DAY0 + timedelta(days=20 + 14 * i), EVERYONE[:1], guests=guests)
 
 
 @pytest.mark.parametrize(("page_size", "keep"), [(500, storage.TRENDS_KEPT), (2, RECENT_KEPT)])
@@ -65,4 +70,23 @@ def test_the_summary_read_in_sql_is_what_every_session_gives(home: Path, page_si
                     summarised = storage.fidelity_inputs(facts, cop, today)
                     assert assess(summarised) == assess(replace(summarised, sessions=full, held=None))
         held = defaultdict(int, {cop.slug: len(every_session(db, cop.id, DAYS[-1])) for cop in cops})
-    assert held["busy"] == RECENT_KEPT + 5 and held["talk"] == 2 and held["quiet"] == 1
+    assert held["busy"] == RECENT_KEPT + 5 and held["talk"] == 2 and held["quiet"] == 1 and held["visited"] == 4
+
+
+def test_a_read_for_verdicts_counts_the_people_only_where_the_verdict_turns_on_them(home: Path) -> None:
+    """people=False (the portfolio): the different people at the last sessions are counted only
+    for a CoP none of whose last sessions had enough people alone; everything else, and every
+    verdict, is what the full read gives."""
+    tricky_cops()
+    with read_scope() as db:
+        cops = storage.communities(db)
+        for today in DAYS:
+            full = storage.read_page(db, cops, today, keep=storage.TRENDS_KEPT)
+            lean = storage.read_page(db, cops, today, keep=storage.TRENDS_KEPT, people=False)
+            for cop in cops:
+                counted, left = full.sessions[cop.id], lean.sessions[cop.id]
+                assert left == replace(counted, recent_people=left.recent_people)
+                enough = max((n for _, n in counted.recent[-RECENT_SESSIONS:]), default=0) >= COMMUNITY_MIN_PEOPLE
+                assert (left.recent_people is None) == (bool(counted.dates) and enough), (cop.slug, today)
+                assert (assess(storage.fidelity_inputs(lean, cop, today)).verdicts
+                        == assess(storage.fidelity_inputs(full, cop, today)).verdicts)

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from models.lifecycle import Stage
 from tasks.storage.db import read_scope
 from tasks.usecases import sign_in as auth
+from web import heap
 from web.charts import sparkline
 from web.pages import page
 from web.signin import signed_in
@@ -77,6 +78,11 @@ def _view(request: Request) -> tuple[dict[str, Any], tuple[str, str]] | Response
 
 @router.get("/portfolio")
 def portfolio_page(request: Request) -> Response:
+    with heap.collector_paused():  # a thousand CoPs' short-lived objects: see web/heap.py
+        return _portfolio_page(request)
+
+
+def _portfolio_page(request: Request) -> Response:
     found = _view(request)
     if isinstance(found, Response):
         return found
@@ -110,6 +116,11 @@ def csv_row(row: dict[str, Any]) -> list[str]:
 
 @router.get("/portfolio.csv")
 def portfolio_csv(request: Request) -> Response:
+    with heap.collector_paused():
+        return _portfolio_csv(request)
+
+
+def _portfolio_csv(request: Request) -> Response:
     found = _view(request)
     if isinstance(found, Response):
         return found

@@ -161,6 +161,25 @@ def peak_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """A live process's CPU time so far (user and system), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def machine_ticks() -> tuple[int, int]:
+    """The machine's CPU ticks so far: (busy, all), from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def cores_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How many of the machine's cores were busy on average between two machine_ticks()."""
+    busy, every = after[0] - before[0], after[1] - before[1]
+    return round(busy / every * (os.cpu_count() or 1), 2) if every else 0.0
+
+
 def outbox_counts(url: str) -> dict[str, int]:
     from sqlalchemy import create_engine, text
 
@@ -192,22 +211,27 @@ class Scale:
         env = self.env(url, workers)
         self.sink.counter.take()
         with task_workers(workers, env, self.home) as pool:
+            ticks = machine_ticks()
             done = subprocess.run([sys.executable, "-m", "bench.measure", workload, "flow", "--today",
                                    BENCH_TODAY.isoformat()], env=env, cwd=REPO, capture_output=True,
                                   text=True, timeout=4 * 3600)
+            # Whether the machine had cores to spare: two workers cannot be faster than the cores.
+            busy = cores_busy(ticks, machine_ticks())
             worker_mb = [peak_mb(w.pid) for w in pool]
+            worker_cpu = [cpu_seconds(w.pid) for w in pool]
         if done.returncode != 0:
             raise RuntimeError(f"{workload} at N={n} ({workers} workers) failed:\n{done.stderr[-4000:]}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
         outbox = outbox_counts(url)
-        result.update(n=n, workers=workers, worker_peak_rss_mb=worker_mb, outbox=outbox,
-                      smtp_received=self.sink.counter.take())
+        result.update(n=n, workers=workers, worker_peak_rss_mb=worker_mb, worker_cpu_seconds=worker_cpu,
+                      machine_cores_busy=busy, outbox=outbox, smtp_received=self.sink.counter.take())
         result["each_email_once"] = (set(outbox) <= {"sent/1"}
                                      and outbox.get("sent/1", 0) == result["smtp_received"]
                                      == result["summary"]["sent"])
         self.runs.append(result)
         log(f"N={n:>7,} {workload:<6} {workers} workers {result['seconds']:9.1f} s  "
-            f"{result['peak_rss_mb']:7.1f} MB (workers {worker_mb})  {result['smtp_received']:>7} emails  "
+            f"{result['peak_rss_mb']:7.1f} MB (workers {worker_mb})  CPU {result['cpu_seconds']} s "
+            f"(workers {worker_cpu})  cores busy {busy}  {result['smtp_received']:>7} emails  "
             f"once: {result['each_email_once']}")
         return result
 
@@ -228,7 +252,8 @@ def summary(runs: list[dict[str, Any]], n: int, large: int, workloads: list[str]
             entry.update(one_process_s=big["seconds"], two_workers_s=spread["seconds"],
                          speedup=round(big["seconds"] / spread["seconds"], 2),
                          faster=spread["seconds"] < big["seconds"],
-                         worker_peak_rss_mb=spread["worker_peak_rss_mb"])
+                         worker_peak_rss_mb=spread["worker_peak_rss_mb"],
+                         cores_busy=[big.get("machine_cores_busy"), spread.get("machine_cores_busy")])
         entry["each_email_once"] = all(r["each_email_once"] for r in runs if r["workload"] == w)
         entry["emails"] = {f"{r['n']}/{r['workers']}": r["smtp_received"] for r in runs if r["workload"] == w}
         figures[w] = entry
@@ -245,7 +270,8 @@ def table(figures: dict[str, Any]) -> str:
                          f"<= {TARGET_RSS}x | {yes[f['rss_ok']]} |")
         if "speedup" in f:
             lines.append(f"| {w}: wall time at N={f['large']:,}, one process / two task workers | "
-                         f"{f['one_process_s']:.0f} s / {f['two_workers_s']:.0f} s ({f['speedup']:.2f}x) | "
+                         f"{f['one_process_s']:.0f} s / {f['two_workers_s']:.0f} s ({f['speedup']:.2f}x; "
+                         f"cores busy {f['cores_busy'][0]} / {f['cores_busy'][1]} of {os.cpu_count()}) | "
                          f"faster spread | {yes[f['faster']]} |")
         lines.append(f"| {w}: every email sent once (outbox = SMTP server), runs {f['emails']} | | "
                      f"once | {yes[f['each_email_once']]} |")

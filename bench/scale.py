@@ -169,7 +169,8 @@ def cpu_seconds(pid: int) -> float:
 
 def machine_ticks() -> tuple[int, int]:
     """The machine's CPU ticks so far: (busy, all), from /proc/stat."""
-    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already counted in user and nice)
+    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
     idle = ticks[3] + ticks[4]  # idle and iowait
     return sum(ticks) - idle, sum(ticks)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,18 +38,22 @@ def _freeze_when(loaded: threading.Event) -> None:
         _freeze()
 
 
+# Requests that keep overlapping could keep the collector off for good, and cycles made meanwhile
+# (any thread's) would pile up: whichever request ends after it has been off this long collects.
+LONGEST_PAUSE_S = 2.0
 _pausing = threading.Lock()
 _paused = 0  # requests inside collector_paused()
 _was_enabled = True
+_off_since = 0.0
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """The collector off while this runs, and back as it was once the last such request ends."""
-    global _paused, _was_enabled
+    global _paused, _was_enabled, _off_since
     with _pausing:
         if _paused == 0:
-            _was_enabled = gc.isenabled()
+            _was_enabled, _off_since = gc.isenabled(), time.monotonic()
             gc.disable()
         _paused += 1
     try:
@@ -58,3 +63,6 @@ def collector_paused() -> Iterator[None]:
             _paused -= 1
             if _paused == 0 and _was_enabled:
                 gc.enable()
+            elif _paused and time.monotonic() - _off_since > LONGEST_PAUSE_S:
+                gc.collect()  # still paused for the others, but not for ever
+                _off_since = time.monotonic()

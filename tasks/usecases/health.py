@@ -66,13 +66,13 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
         .where(Membership.community_id.in_(ids)).order_by(Membership.id)
     ):
         by_cop[m.community_id].append(m)
-    sessions: dict[int, list[tuple[int, date]]] = defaultdict(list)
-    for cid, sid, held_on in db.execute(
-        select(CopSession.community_id, CopSession.id, CopSession.held_on)
+    sessions: dict[int, list[tuple[int, date, int]]] = defaultdict(list)
+    for cid, sid, held_on, guests in db.execute(
+        select(CopSession.community_id, CopSession.id, CopSession.held_on, CopSession.guests)
         .where(CopSession.community_id.in_(ids), CopSession.held_on <= today)
         .order_by(CopSession.held_on, CopSession.id)
     ):
-        sessions[cid].append((sid, held_on))
+        sessions[cid].append((sid, held_on, guests or 0))
     kinds: dict[int, list[str]] = defaultdict(list)
     people: dict[int, list[int]] = defaultdict(list)
     for sid, mid, is_convenor, kind in db.execute(
@@ -118,9 +118,10 @@ def gather_page(db: Session, communities: Sequence[Community], today: date) -> d
             today=today,
             cadence=Cadence(community.cadence) if community.cadence else None,
             launched_on=community.launched_on,
+            # Guests count as attendance, as in the sponsor reports and the portfolio.
             sessions=[SessionFacts(held_on=held_on, attendee_kinds=tuple(kinds[sid]),
-                                   attendee_ids=tuple(people[sid]))
-                      for sid, held_on in sessions[community.id]],
+                                   attendee_ids=tuple(people[sid]), guests=guests)
+                      for sid, held_on, guests in sessions[community.id]],
             members_now=len(members),
             planning_work=dict(work[community.id]),
             volunteers=sum(1 for c in candidates if c.volunteered and not c.opted_out),

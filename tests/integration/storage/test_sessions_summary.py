@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Connection, select
 
 from models.db.schema import attendance, cop_session
-from models.fidelity import COMMUNITY_MIN_PEOPLE, RECENT_SESSIONS, assess, summarise
+from models.fidelity import COMMUNITY, COMMUNITY_MIN_PEOPLE, RECENT_SESSIONS, assess, summarise
 from models.sessions import RECENT_KEPT, SessionFacts
 from tasks.storage import fidelity as storage
 from tasks.storage.db import read_scope
@@ -39,7 +39,9 @@ def every_session(db: Connection, cid: int, today: date) -> list[SessionFacts]:
 def tricky_cops() -> None:
     """One CoP meeting weekly with changing people, outputs now and then and repeated topics, more
     sessions than a summary keeps counts of; one with topics only; one that never met again; one
-    whose sessions are mostly guests (counted in attendance, never named)."""
+    whose sessions are mostly guests (counted in attendance, never named); one where only pairs
+    meet, but different pairs (a community only when its different people are counted); one
+    whose last session had exactly three people."""
     text = SAMPLE_CHARTER.read_text()
     busy = active(create(text.replace("slug: aaot", "slug: busy")))
     for i in range(RECENT_KEPT + 4):
@@ -51,6 +53,12 @@ def tricky_cops() -> None:
     visited = active(create(text.replace("slug: aaot", "slug: visited")), EVERYONE[:2])
     for i, guests in enumerate((4, 0, 1)):
         hold_session(visited, DAY0 + timedelta(days=20 + 14 * i), EVERYONE[:1], guests=guests)
+    pairs = active(create(text.replace("slug: aaot", "slug: pairs")))
+    for i in range(5):
+        hold_session(pairs, DAY0 + timedelta(days=20 + 7 * i), [EVERYONE[0], EVERYONE[1 + i % 3]])
+    three = active(create(text.replace("slug: aaot", "slug: three")))
+    for i, came in enumerate((EVERYONE[:2], EVERYONE[:1], EVERYONE[:2], EVERYONE[1:4])):
+        hold_session(three, DAY0 + timedelta(days=20 + 7 * i), came)
 
 
 @pytest.mark.parametrize(("page_size", "keep"), [(500, storage.TRENDS_KEPT), (2, RECENT_KEPT)])
@@ -71,6 +79,7 @@ def test_the_summary_read_in_sql_is_what_every_session_gives(home: Path, page_si
                     assert assess(summarised) == assess(replace(summarised, sessions=full, held=None))
         held = defaultdict(int, {cop.slug: len(every_session(db, cop.id, DAYS[-1])) for cop in cops})
     assert held["busy"] == RECENT_KEPT + 5 and held["talk"] == 2 and held["quiet"] == 1 and held["visited"] == 4
+    assert held["pairs"] == 6 and held["three"] == 5
 
 
 def test_a_read_for_verdicts_counts_the_people_only_where_the_verdict_turns_on_them(home: Path) -> None:
@@ -86,7 +95,17 @@ def test_a_read_for_verdicts_counts_the_people_only_where_the_verdict_turns_on_t
             for cop in cops:
                 counted, left = full.sessions[cop.id], lean.sessions[cop.id]
                 assert left == replace(counted, recent_people=left.recent_people)
+                assert left.recent_people in (None, counted.recent_people)
                 enough = max((n for _, n in counted.recent[-RECENT_SESSIONS:]), default=0) >= COMMUNITY_MIN_PEOPLE
                 assert (left.recent_people is None) == (bool(counted.dates) and enough), (cop.slug, today)
                 assert (assess(storage.fidelity_inputs(lean, cop, today)).verdicts
                         == assess(storage.fidelity_inputs(full, cop, today)).verdicts)
+        # Only pairs met, but four different people: counted, and a community, on either read.
+        pairs, three = (next(c for c in cops if c.slug == slug) for slug in ("pairs", "three"))
+        lean = storage.read_page(db, cops, DAYS[-1], keep=storage.TRENDS_KEPT, people=False)
+        assert [n for _, n in lean.sessions[pairs.id].recent] == [2, 2, 2, 2]
+        assert lean.sessions[pairs.id].recent_people == len(EVERYONE)
+        assert assess(storage.fidelity_inputs(lean, pairs, DAYS[-1])).verdicts[COMMUNITY] == "met"
+        # Exactly three at one session is enough: not counted.
+        assert [n for _, n in lean.sessions[three.id].recent] == [2, 1, 2, 3]
+        assert lean.sessions[three.id].recent_people is None

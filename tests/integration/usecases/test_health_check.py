@@ -41,3 +41,23 @@ def test_missed_cadence_nudges_the_convenor_once_a_week(home: Path) -> None:
     assert 1 <= len(nudges) <= 2  # at most one per ISO week: three days span at most two weeks
     assert "no session has been held for longer than the agreed cadence" in nudges[0].text_body
     assert "not a judgement" in nudges[0].text_body
+
+
+def test_health_counts_a_sessions_guests_as_the_portfolio_and_the_reports_do(home: Path) -> None:
+    """A session's guests are people who came: health's attendance trend, the portfolio's and a
+    sponsor report's count the same people."""
+    from tasks.storage import fidelity as storage
+    from tasks.storage.db import read_scope
+    from tasks.usecases.health import read_page
+    from tests.support.lifecycle import EVERYONE, hold_session
+
+    slug = active(create(), EVERYONE[:2])
+    for i, guests in enumerate((0, 3, 6)):
+        hold_session(slug, DAY0 + timedelta(days=20 + 14 * i), EVERYONE[:1], guests=guests)
+    today = DAY0 + timedelta(days=60)
+    page = in_db(read_page, [slug], today)
+    health_counts = [s.attended for s in next(iter(page.inputs.values())).sessions]
+    with read_scope() as db:
+        cop = storage.communities(db, slug)[0]
+        held = storage.read_page(db, [cop], today).sessions[cop.id]
+    assert health_counts[-3:] == [n for _, n in held.recent][-3:] == [1, 4, 7]

@@ -385,6 +385,8 @@ def audit(slug: SlugArg, as_json: AsJson = False) -> None:
 def _operator_said(entry: dict[str, Any]) -> str:
     """Who typed it or started the run, beside the person declared as acting."""
     operator = entry["operator"]
+    if operator is None and entry["channel"] == "web":
+        return ""  # the signed-in person acted themselves; the line says "(on the web)"
     if operator is None:
         return " (asked through the Prefect API)" if entry["flow_run_id"] else " (operator not recorded)"
     return "" if operator == "schedule" else f" (typed by {operator})"

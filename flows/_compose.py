@@ -82,11 +82,6 @@ class RunResults:
             self.delivered.add(deliver(self.with_email[start:start + DELIVER_EVERY], "all"))
         self.with_email = []
 
-    def page_delivered(self, *, sent: int, failed: int, deferred: int, held: int, for_worker: int,
-                       stopped: str | None) -> None:
-        self.delivered.add_counts(sent=sent, failed=failed, deferred=deferred, held=held,
-                                  for_worker=for_worker, stopped=stopped)
-
 
 def _needs_attention(c: CommunityResult) -> bool:
     return bool(c.attention or c.natural_end or c.close_proposed or c.no_one_eligible)

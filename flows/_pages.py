@@ -78,8 +78,7 @@ class Handed:
 def _take(results: RunResults, handed: Handed, again: Callable[[Handed], PrefectDistributedFuture[PageDone]]) -> None:
     done = _leased(handed, again)
     results.add(done.outcomes)
-    results.page_delivered(sent=done.sent, failed=done.failed, deferred=done.deferred,
-                           held=done.held, for_worker=done.for_worker, stopped=done.stopped)
+    results.delivered.merge(done.delivered)
 
 
 def _leased(handed: Handed, again: Callable[[Handed], PrefectDistributedFuture[PageDone]]) -> PageDone:

@@ -26,6 +26,7 @@ from tasks.email.delivery import DeliveryReport
 from tasks.email_tasks import deliver
 from tasks.lifecycle_tasks import check_health_page, transient
 from tasks.report_tasks import queue_reports
+from tasks.run_tally import DeliveryCounts
 from tasks.storage.operator import operated_by
 from tasks.usecases.common import Outcome
 
@@ -40,12 +41,7 @@ class PageDone:
     """What a page did: its CoPs' outcomes (outbox keys counted, not named) and its email's fate."""
 
     outcomes: list[Outcome]
-    sent: int = 0
-    failed: int = 0
-    deferred: int = 0
-    held: int = 0
-    for_worker: int = 0
-    stopped: str | None = None
+    delivered: DeliveryCounts
 
 
 def page_key(context: Any, parameters: dict[str, Any]) -> str:
@@ -54,11 +50,8 @@ def page_key(context: Any, parameters: dict[str, Any]) -> str:
 
 
 def _done(outcomes: list[Outcome], report: DeliveryReport) -> PageDone:
-    return PageDone(
-        outcomes=[replace(o, queued=[QUEUED] * len(o.queued)) for o in outcomes],
-        sent=len(report.sent), failed=len(report.failed), deferred=len(report.deferred),
-        held=len(report.held), for_worker=report.for_worker, stopped=report.stopped,
-    )
+    return PageDone(outcomes=[replace(o, queued=[QUEUED] * len(o.queued)) for o in outcomes],
+                    delivered=DeliveryCounts.of(report))
 
 
 def _page_task(name: str, run_name: str) -> Callable[[Callable[P, R]], Task[P, R]]:

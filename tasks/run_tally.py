@@ -56,15 +56,19 @@ class DeliveryCounts:
     for_worker: int = 0
     stopped: str | None = None
 
-    def add(self, report: DeliveryReport) -> None:
-        self.add_counts(sent=len(report.sent), failed=len(report.failed), deferred=len(report.deferred),
-                        held=len(report.held), for_worker=report.for_worker, stopped=report.stopped)
+    @classmethod
+    def of(cls, report: DeliveryReport) -> DeliveryCounts:
+        return cls(sent=len(report.sent), failed=len(report.failed), deferred=len(report.deferred),
+                   held=len(report.held), for_worker=report.for_worker, stopped=report.stopped)
 
-    def add_counts(self, *, sent: int, failed: int, deferred: int, held: int, for_worker: int,
-                   stopped: str | None) -> None:
-        self.sent += sent
-        self.failed += failed
-        self.deferred += deferred
-        self.held += held
-        self.for_worker += for_worker
-        self.stopped = self.stopped or stopped
+    def add(self, report: DeliveryReport) -> None:
+        self.merge(DeliveryCounts.of(report))
+
+    def merge(self, other: DeliveryCounts) -> None:
+        """Another delivery's counts (a page a task worker delivered) into these."""
+        self.sent += other.sent
+        self.failed += other.failed
+        self.deferred += other.deferred
+        self.held += other.held
+        self.for_worker += other.for_worker
+        self.stopped = self.stopped or other.stopped

@@ -47,7 +47,7 @@ from tasks.page_tasks import report_page
 future = report_page.delay(sys.argv[1].split(","), run_id=sys.argv[2], number=0,
                            today=date.fromisoformat(sys.argv[3]), operator="schedule", more=2)
 done = future.result(timeout=120)
-print(future.state.name, done.sent)
+print(future.state.name, done.delivered.sent)
 """
 
 

@@ -18,10 +18,11 @@ _MONTH = r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug
 FULL_DATE = re.compile(rf"\b(\d{{1,2}}) {_MONTH} (\d{{4}})\b")
 MONTH_YEAR = re.compile(rf"\b{_MONTH} (\d{{4}})\b")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])")
-# A command someone would have to type: `copflow close ...`, or an option such as --reason.
+# A command someone would have to type: `copflow close ...`, or an option such as --reason (not a
+# run of dashes inside a signed link's token, whose characters include '.', '-' and '_').
 COMMAND = re.compile(r"\bcopflow\s+(?:init|community|member|session|task|launch|rotate|close|continue|archive"
                      r"|report|health|audit|outbox|withdraw|story|fidelity|portfolio|backup|doctor|demo"
-                     r"|serve|web|gallery)\b|(?<![\w-])--[a-z][a-z-]+")
+                     r"|serve|web|gallery)\b|(?<![\w./-])--[a-z][a-z-]+")
 
 
 @dataclass(frozen=True)
